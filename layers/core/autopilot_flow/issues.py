@@ -1,0 +1,116 @@
+"""Validation findings: one ``Issue`` per problem, with a path, a plain message and a code.
+
+Paths follow DESIGN.md section 4: dotted names, ``[i]`` for list items, map keys as plain
+segments, e.g. ``AutoMLJobInputDataConfig[1].ContentType``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Segment = str | int
+Loc = tuple[Segment, ...]
+
+
+def format_path(loc: Sequence[Segment]) -> str:
+    """Render a location tuple as the dotted path of DESIGN.md section 4."""
+    out: list[str] = []
+    for segment in loc:
+        if isinstance(segment, int):
+            out.append(f"[{segment}]")
+        elif out:
+            out.append("." + segment)
+        else:
+            out.append(segment)
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem (an error or a warning) found in a manifest or a policy."""
+
+    loc: Loc
+    code: str
+    message: str
+
+    @property
+    def path(self) -> str:
+        return format_path(self.loc)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message, "code": self.code}
+
+
+def describe(value: Any) -> str:
+    """A short, safe rendering of a value for messages (long values are cut)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        text = value if len(value) <= 60 else value[:57] + "..."
+        return repr(text)
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def type_name(value: Any) -> str:
+    """The JSON-ish name of a value's type, for 'expected X, got Y' messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def document_order(document: Any) -> dict[Loc, int]:
+    """Index every location of a parsed document in reading (pre-order) order."""
+    order: dict[Loc, int] = {}
+    stack: list[tuple[Loc, Any]] = [((), document)]
+    while stack:
+        loc, value = stack.pop()
+        order[loc] = len(order)
+        if isinstance(value, Mapping):
+            stack.extend(reversed([(loc + (str(k),), v) for k, v in value.items()]))
+        elif isinstance(value, list):
+            stack.extend(reversed([(loc + (i,), v) for i, v in enumerate(value)]))
+    return order
+
+
+def sort_in_document_order(issues: Iterable[Issue], document: Any) -> list[Issue]:
+    """Sort issues by where their path first appears in the document.
+
+    A path the document does not contain (a missing field) sorts right after its nearest
+    existing ancestor. The sort is stable: issues at the same place keep their order.
+    """
+    items = list(issues)
+    if len(items) < 2:
+        return items
+    order = document_order(document)
+
+    def key(issue: Issue) -> tuple[int, int]:
+        loc = issue.loc
+        for cut in range(len(loc), -1, -1):
+            index = order.get(loc[:cut])
+            if index is not None:
+                return (index, 0 if cut == len(loc) else 1)
+        return (0, 1)
+
+    return sorted(items, key=key)
