@@ -1,0 +1,54 @@
+# Autopilot Flow. Two commands matter: `make demo` and `make test` (see README.md).
+# Everything else is what they are built from. Python 3.11 on PATH is the only prerequisite.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+SAM_BIN := $(SAM_VENV)/bin
+STAMP := .make
+
+.PHONY: demo test setup lint typecheck unit template-lint bench clean api-model
+
+demo: setup
+	@echo "== Validating every example manifest (the offline flow joins this demo later) =="
+	$(BIN)/autopilot-flow validate examples/manifests/*
+
+test: setup lint typecheck template-lint unit
+
+setup: $(STAMP)/venv $(STAMP)/sam
+
+$(STAMP)/venv: requirements-dev.txt pyproject.toml layers/core/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
+	@mkdir -p $(STAMP) && touch $@
+
+# SAM CLI pins older boto3/pydantic, so it lives in a virtualenv of its own.
+$(STAMP)/sam: requirements-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_BIN)/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	@mkdir -p $(STAMP) && touch $@
+
+lint: $(STAMP)/venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)/venv
+	$(BIN)/mypy
+
+template-lint: $(STAMP)/sam
+	$(SAM_BIN)/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(SAM_BIN)/sam validate --lint --template template.yaml --region us-east-1
+
+unit: $(STAMP)/venv
+	$(BIN)/pytest
+
+bench: $(STAMP)/venv
+	$(BIN)/python bench/validate.py
+
+# Regenerate the shipped API model after upgrading botocore in requirements-dev.txt.
+api-model: $(STAMP)/venv
+	$(BIN)/python -m autopilot_flow.api_model --write
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) $(STAMP) .pytest_cache .mypy_cache .ruff_cache .aws-sam

@@ -1,0 +1,186 @@
+"""``autopilot-flow``: validate manifests, print skeletons, the JSON Schema and the rule list.
+
+Exit codes of ``validate`` (DESIGN.md section 4): 0 all valid, 1 any invalid or
+unparseable, 2 a usage error or an unreadable file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from autopilot_flow import __version__
+from autopilot_flow import problem_types as pt
+from autopilot_flow.issues import Issue
+from autopilot_flow.policy import Policy, PolicyError
+from autopilot_flow.rules import RULES
+from autopilot_flow.schema import manifest_schema
+from autopilot_flow.skeleton import skeleton
+from autopilot_flow.validate import ValidationResult, validate_bytes
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class _Style:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.enabled else text
+
+    def red(self, text: str) -> str:
+        return self._wrap("31", text)
+
+    def green(self, text: str) -> str:
+        return self._wrap("32", text)
+
+    def yellow(self, text: str) -> str:
+        return self._wrap("33", text)
+
+    def dim(self, text: str) -> str:
+        return self._wrap("2", text)
+
+    def bold(self, text: str) -> str:
+        return self._wrap("1", text)
+
+
+def _use_colour(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _print_human(name: str, result: ValidationResult, style: _Style, out: TextIO) -> None:
+    if result.valid:
+        job = f" (job {result.job_name})" if result.job_name else ""
+        out.write(f"{style.green('valid')}    {style.bold(name)}{job}\n")
+    else:
+        count = len(result.errors)
+        noun = "error" if count == 1 else "errors"
+        out.write(f"{style.red('invalid')}  {style.bold(name)}: {count} {noun}\n")
+    for label, issues, colour in (
+        ("error", result.errors, style.red),
+        ("warning", result.warnings, style.yellow),
+    ):
+        for issue in issues:
+            path = issue.path or "(document)"
+            out.write(
+                f"  {colour(label)}  {path}: {issue.message} {style.dim('[' + issue.code + ']')}\n"
+            )
+
+
+def _unreadable(name: str, reason: str) -> ValidationResult:
+    return ValidationResult(errors=[Issue((), "io.unreadable", f"cannot read {name}: {reason}")])
+
+
+def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    policy = None
+    if args.policy is not None:
+        try:
+            policy = Policy.from_bytes(Path(args.policy).read_bytes(), args.policy)
+        except OSError as exc:
+            err.write(f"autopilot-flow: cannot read the policy {args.policy}: {exc.strerror}\n")
+            return EXIT_USAGE
+        except PolicyError as exc:
+            err.write(f"autopilot-flow: the policy {args.policy} is invalid:\n")
+            for issue in exc.issues:
+                err.write(f"  {issue.path or '(policy)'}: {issue.message} [{issue.code}]\n")
+            return EXIT_USAGE
+    style = _Style(not args.json and _use_colour(out))
+    status = EXIT_OK
+    for name in args.files:
+        try:
+            data = Path(name).read_bytes()
+        except OSError as exc:
+            result = _unreadable(name, exc.strerror or str(exc))
+            status = EXIT_USAGE
+        else:
+            result = validate_bytes(data, name, policy)
+            if not result.valid and status == EXIT_OK:
+                status = EXIT_INVALID
+        if args.json:
+            record = {"file": name, **result.to_dict()}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            _print_human(name, result, style, out)
+    return status
+
+
+def _cmd_skeleton(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    manifest = skeleton(args.problem_type)
+    if args.yaml:
+        out.write(yaml.safe_dump(manifest, sort_keys=False, width=100))
+    else:
+        out.write(json.dumps(manifest, indent=2) + "\n")
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    out.write(json.dumps(manifest_schema(), indent=2) + "\n")
+    return EXIT_OK
+
+
+def _cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.json:
+        rows: list[dict[str, Any]] = [
+            {"rule": r.name, "codes": list(r.codes), "cite": r.cite} for r in RULES
+        ]
+        out.write(json.dumps(rows, indent=2) + "\n")
+        return EXIT_OK
+    for index, registered in enumerate(RULES, start=1):
+        out.write(f"{index:2}. {', '.join(registered.codes)}\n    {registered.cite}\n")
+    return EXIT_OK
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="autopilot-flow",
+        description="Validate and prepare SageMaker Autopilot (CreateAutoMLJobV2) manifests.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check manifests against every documented rule and the policy",
+        description="Exit 0 when all files are valid, 1 when any is invalid, 2 for a usage "
+        "error or an unreadable file.",
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("--policy", metavar="POLICY", help="organisation policy (JSON/YAML)")
+    validate.add_argument("--json", action="store_true", help="one JSON object per file")
+    validate.set_defaults(run=_cmd_validate)
+
+    skel = commands.add_parser("skeleton", help="print a complete, valid starting manifest")
+    skel.add_argument("--problem-type", required=True, choices=list(pt.CLI_NAMES))
+    skel.add_argument("--yaml", action="store_true", help="YAML instead of JSON")
+    skel.set_defaults(run=_cmd_skeleton)
+
+    schema = commands.add_parser("schema", help="print the manifest's JSON Schema (2020-12)")
+    schema.set_defaults(run=_cmd_schema)
+
+    rules = commands.add_parser("rules", help="list the rules checked, with their sources")
+    rules.add_argument("--json", action="store_true")
+    rules.set_defaults(run=_cmd_rules)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args, sys.stdout, sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
