@@ -73,7 +73,7 @@ def _node_from_shape(shape: Any) -> Node:
 
 def build_from_botocore() -> Node:
     """Extract the request model from the installed botocore (slow; for tooling and tests)."""
-    import botocore.session
+    import botocore.session  # noqa: PLC0415 - slow import, needed only by tooling
 
     model = botocore.session.get_session().get_service_model("sagemaker")
     shape = model.operation_model(OPERATION).input_shape

@@ -7,6 +7,7 @@ sections (DESIGN.md section 3). JSON or YAML, at most 1 MiB.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -58,7 +59,7 @@ class _StrictSafeLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             mark = event.start_mark
             raise ManifestError(
                 "parse.yaml_alias",
@@ -81,10 +82,8 @@ class _StrictSafeLoader(yaml.SafeLoader):
                     f"line {key_node.start_mark.line + 1}: key {key!r} appears twice in the "
                     "same mapping; one of the values would be lost.",
                 )
-            try:
+            with contextlib.suppress(TypeError):
                 seen.add(key)
-            except TypeError:
-                pass
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         return mapping
 
@@ -95,8 +94,7 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         if key in result:
             raise ManifestError(
                 "parse.duplicate_key",
-                f"key {key!r} appears twice in the same object; one of the values would be "
-                "lost.",
+                f"key {key!r} appears twice in the same object; one of the values would be lost.",
             )
         result[key] = value
     return result
@@ -184,9 +182,7 @@ def parse_document(data: bytes, filename: str | None = None) -> dict[str, Any]:
             f"a manifest must be a mapping of field names to values, not {kind}.",
         )
     if _depth_exceeds(document, MAX_DEPTH):
-        raise ManifestError(
-            "parse.too_deep", f"the document nests deeper than {MAX_DEPTH} levels."
-        )
+        raise ManifestError("parse.too_deep", f"the document nests deeper than {MAX_DEPTH} levels.")
     return document
 
 

@@ -21,10 +21,13 @@ stack's parameters. Its shape::
       RequireVpc: true
       RequireInterContainerEncryption: true
 
-Allow-lists are closed as soon as the policy names anything for them: the allowed roles are
-``AllowedRoleArns`` plus ``Defaults.RoleArn`` (likewise the S3 prefixes with the default
-output path, and the topics). A manifest can never pass a role, or read or write a bucket,
-that the policy does not name. Patterns may use ``*`` (any characters).
+Allow-lists: the allowed roles are ``AllowedRoleArns`` plus ``Defaults.RoleArn``, closed as
+soon as the policy names any role; the allowed S3 locations are ``AllowedS3Prefixes`` plus
+the default output path, closed as soon as ``AllowedS3Prefixes`` is given (an empty list
+allows only the default output path); topics are always closed (a manifest may name only
+``AllowedTopicArns``). The deployed stack always sets all three, so a manifest there can
+never pass a role, read or write a bucket, or notify a topic the policy does not name.
+Patterns may use ``*`` (any characters).
 """
 
 from __future__ import annotations
@@ -149,11 +152,13 @@ class Policy:
         return names or None
 
     def allowed_s3_prefixes(self) -> list[str] | None:
-        prefixes = list(self.guardrails.get("AllowedS3Prefixes", []))
+        if "AllowedS3Prefixes" not in self.guardrails:
+            return None
+        prefixes = list(self.guardrails["AllowedS3Prefixes"])
         output = self.defaults.get("OutputDataConfig", {}).get("S3OutputPath")
         if output:
             prefixes.append(output)
-        return prefixes or None
+        return prefixes
 
     def allowed_topics(self) -> list[str] | None:
         return list(self.guardrails.get("AllowedTopicArns", [])) or None
@@ -225,7 +230,7 @@ def _fill_caps(request: dict[str, Any], policy: Policy) -> list[str]:
     config = request.get("AutoMLProblemTypeConfig")
     if not isinstance(config, dict) or len(config) != 1:
         return []
-    (problem, body), = config.items()
+    ((problem, body),) = config.items()
     if not isinstance(body, dict):
         return []
     filled: list[str] = []
@@ -318,9 +323,9 @@ def check_guardrails(
             )
         )
     if problem is not None and isinstance(config, dict):
-        criteria = config[problem].get("CompletionCriteria") if isinstance(
-            config[problem], dict
-        ) else None
+        criteria = (
+            config[problem].get("CompletionCriteria") if isinstance(config[problem], dict) else None
+        )
         if isinstance(criteria, dict):
             for name in (
                 "MaxCandidates",
@@ -410,7 +415,10 @@ def _s3_locations(request: dict[str, Any]) -> list[tuple[Loc, str]]:
             uri = s3.get("S3Uri") if isinstance(s3, dict) else None
             if isinstance(uri, str):
                 found.append(
-                    (("AutoMLJobInputDataConfig", index, "DataSource", "S3DataSource", "S3Uri"), uri)
+                    (
+                        ("AutoMLJobInputDataConfig", index, "DataSource", "S3DataSource", "S3Uri"),
+                        uri,
+                    )
                 )
     config = request.get("AutoMLProblemTypeConfig")
     if isinstance(config, dict):

@@ -174,14 +174,11 @@ def compression_only_tabular_prefix(ctx: RuleContext) -> None:
         data_type = s3_data_type(channel)
         if ctx.problem == pt.TABULAR and data_type in (None, "S3Prefix"):
             continue
-        where = (
-            f"{data_type} inputs" if ctx.problem == pt.TABULAR else _name_of(ctx.problem)
-        )
+        where = f"{data_type} inputs" if ctx.problem == pt.TABULAR else _name_of(ctx.problem)
         ctx.error(
             loc + ("CompressionType",),
             "input.compression",
-            f"Gzip is allowed only for S3Prefix inputs of tabular jobs, not for {where}; "
-            "use None.",
+            f"Gzip is allowed only for S3Prefix inputs of tabular jobs, not for {where}; use None.",
         )
 
 
@@ -194,8 +191,8 @@ def one_channel_per_type(ctx: RuleContext) -> None:
     seen: dict[str, Loc] = {}
     for loc, channel in ctx.channels():
         channel_type = channel.get("ChannelType", "training")
-        if not isinstance(channel_type, str):
-            continue
+        if channel_type not in ("training", "validation"):
+            continue  # not a channel type at all: the enum check reports it
         if channel_type in seen:
             ctx.error(
                 loc + ("ChannelType",),
@@ -204,7 +201,7 @@ def one_channel_per_type(ctx: RuleContext) -> None:
                 "validation channel (ChannelType defaults to training).",
             )
         seen.setdefault(channel_type, loc)
-    if seen and "training" not in seen:
+    if "validation" in seen and "training" not in seen:
         ctx.error(
             seen["validation"] + ("ChannelType",),
             "input.channel_types",
@@ -450,8 +447,7 @@ def algorithms_for_mode(ctx: RuleContext) -> None:
                     + ("CandidateGenerationConfig", "AlgorithmsConfig", index)
                     + ("AutoMLAlgorithms", position),
                     "algorithms.allowed",
-                    f"{algorithm} is not available in {label}; choose from "
-                    f"{', '.join(allowed)}.",
+                    f"{algorithm} is not available in {label}; choose from {', '.join(allowed)}.",
                 )
 
 
@@ -511,7 +507,7 @@ def check_forecast_quantile(value: str, loc: Loc, out: list[Issue]) -> None:
 
 def structural_rule(code: str, *, cite: str) -> None:
     """Register a rule that the structural walk checks in place of a shape's pattern."""
-    RULES.append(Rule(code.split(".")[-1], (code,), " ".join(cite.split()), None))
+    RULES.append(Rule(code.rsplit(".", maxsplit=1)[-1], (code,), " ".join(cite.split()), None))
 
 
 structural_rule(
@@ -596,8 +592,7 @@ def filling_methods(ctx: RuleContext) -> None:
                     ctx.error(
                         loc + (method,),
                         "timeseries.filling_option",
-                        f"{describe(option)} is not a {method} option; use "
-                        f"{', '.join(allowed)}.",
+                        f"{describe(option)} is not a {method} option; use {', '.join(allowed)}.",
                     )
                 elif option == "value" and f"{method}_value" not in methods:
                     ctx.error(
@@ -688,8 +683,7 @@ def validation_fraction(ctx: RuleContext) -> None:
         ctx.warn(
             loc,
             "data_split.fraction_high",
-            f"{value} leaves half or less of the data for training; less than 0.5 is "
-            "recommended.",
+            f"{value} leaves half or less of the data for training; less than 0.5 is recommended.",
         )
 
 
@@ -770,8 +764,8 @@ def text_generation_hyperparameters(ctx: RuleContext) -> None:
     params = mapping(ctx.config.get("TextGenerationHyperParameters"))
     base = ctx.config_loc + ("TextGenerationHyperParameters",)
     known = pt.TEXT_GENERATION_HYPERPARAMETERS
-    for key, value in params.items():
-        key = str(key)
+    for raw_key, value in params.items():
+        key = str(raw_key)
         spec = known.get(key)
         if spec is None:
             hint = suggest(key, known)

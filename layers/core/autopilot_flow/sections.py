@@ -76,7 +76,11 @@ DEPLOYMENT: Node = {
             "min": 1,
             "max": 4,
             "doc": "What a classification model answers with (SAGEMAKER_INFERENCE_OUTPUT).",
-            "member": {"type": "string", "shape": "InferenceResponseKey", "enum": list(RESPONSE_KEYS)},
+            "member": {
+                "type": "string",
+                "shape": "InferenceResponseKey",
+                "enum": list(RESPONSE_KEYS),
+            },
         },
     },
 }
@@ -141,13 +145,17 @@ def deployment_target(ctx: RuleContext) -> None:
             "InitialInstanceCount needs InstanceType.",
         )
     memory = mapping(deployment.get("Serverless")).get("MemorySizeInMB")
-    if isinstance(memory, int) and not isinstance(memory, bool):
-        if 1024 <= memory <= 6144 and memory not in SERVERLESS_MEMORY_SIZES:
-            ctx.error(
-                ("Deployment", "Serverless", "MemorySizeInMB"),
-                "deployment.target",
-                f"must be one of {', '.join(map(str, SERVERLESS_MEMORY_SIZES))} (got {memory}).",
-            )
+    if (
+        isinstance(memory, int)
+        and not isinstance(memory, bool)
+        and 1024 <= memory <= 6144
+        and memory not in SERVERLESS_MEMORY_SIZES
+    ):
+        ctx.error(
+            ("Deployment", "Serverless", "MemorySizeInMB"),
+            "deployment.target",
+            f"must be one of {', '.join(map(str, SERVERLESS_MEMORY_SIZES))} (got {memory}).",
+        )
 
 
 @rule(

@@ -91,9 +91,9 @@ class StructureChecker:
             self._list(value, node, loc, out)
         elif kind == "map":
             self._map(value, node, loc, out)
-        elif kind == "integer" or kind == "long":
+        elif kind in ("integer", "long"):
             self._integer(value, node, loc, out)
-        elif kind == "float" or kind == "double":
+        elif kind in ("float", "double"):
             self._float(value, node, loc, out)
         elif kind == "boolean":
             if not isinstance(value, bool):
@@ -236,9 +236,7 @@ def _type_issue(loc: Loc, expected: str, value: Any) -> Issue:
 def _count(size: int, node: Node, loc: Loc, out: list[Issue], noun: str) -> None:
     low, high = node.get("min"), node.get("max")
     if low is not None and size < low:
-        out.append(
-            Issue(loc, "min_items", f"must have at least {low} {noun}(s) (got {size}).")
-        )
+        out.append(Issue(loc, "min_items", f"must have at least {low} {noun}(s) (got {size})."))
     elif high is not None and size > high:
         out.append(Issue(loc, "max_items", f"must have at most {high} {noun}(s) (got {size})."))
 

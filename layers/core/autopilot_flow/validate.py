@@ -115,6 +115,5 @@ def _explain_unknown_top_level(errors: list[Issue]) -> None:
             errors[index] = Issue(
                 issue.loc,
                 issue.code,
-                f"unknown field {name!r}.{more} Allowed at the top level: "
-                f"{', '.join(top_level)}.",
+                f"unknown field {name!r}.{more} Allowed at the top level: {', '.join(top_level)}.",
             )

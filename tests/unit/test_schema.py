@@ -1,0 +1,60 @@
+"""The JSON Schema printed by `autopilot-flow schema` is valid and accepts every example."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import jsonschema
+import pytest
+
+from autopilot_flow import problem_types as pt
+from autopilot_flow.schema import manifest_schema
+from autopilot_flow.skeleton import skeleton
+from tests.conftest import EXAMPLES, load_example
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    schema = manifest_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_schema_is_valid_draft_2020_12() -> None:
+    schema = manifest_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_schema_accepts_every_example(path: Any, validator: Any) -> None:
+    errors = list(validator.iter_errors(load_example(path.name)))
+    assert errors == []
+
+
+@pytest.mark.parametrize("problem", list(pt.CLI_NAMES))
+def test_schema_accepts_every_skeleton(problem: str, validator: Any) -> None:
+    assert list(validator.iter_errors(skeleton(problem))) == []
+
+
+def test_schema_flags_what_an_editor_should_flag(validator: Any) -> None:
+    document = copy.deepcopy(load_example("churn-tabular.yaml"))
+    document["Tagz"] = []
+    config = document["AutoMLProblemTypeConfig"]
+    config["TabularJobConfig"]["CompletionCriteria"]["MaxCandidates"] = "10"
+    config["TextGenerationJobConfig"] = {}
+    document["Deployment"]["Serverless"]["MemorySizeInMB"] = 99
+    messages = [e.message for e in validator.iter_errors(document)]
+    assert any("Tagz" in m for m in messages)
+    assert any("'10' is not of type 'integer'" in m for m in messages)
+    assert any("has too many properties" in m for m in messages)
+    assert any("99 is less than the minimum of 1024" in m for m in messages)
+
+
+def test_policy_suppliable_fields_are_optional_in_the_schema() -> None:
+    required = manifest_schema()["required"]
+    assert "RoleArn" not in required
+    assert "OutputDataConfig" not in required
+    assert "AutoMLJobName" not in required
+    assert set(required) == {"AutoMLJobInputDataConfig", "AutoMLProblemTypeConfig"}
