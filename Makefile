@@ -10,7 +10,7 @@ STAMP := .make
 
 .PHONY: demo test setup lint typecheck unit template-lint bench clean api-model
 
-demo: setup
+demo: $(STAMP)/venv
 	@echo "== Validating every example manifest (the offline flow joins this demo later) =="
 	$(BIN)/autopilot-flow validate examples/manifests/*
 

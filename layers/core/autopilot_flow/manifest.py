@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from autopilot_flow.issues import Issue
+from autopilot_flow.issues import Issue, type_name
 
 MAX_MANIFEST_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -29,9 +29,10 @@ JOB_NAME_MAX = 32
 class ManifestError(Exception):
     """The document cannot be read as a manifest; ``issue`` says why."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, syntax: bool = False) -> None:
         super().__init__(message)
         self.issue = Issue((), code, message)
+        self.syntax = syntax  # a plain syntax error (not a duplicate key, NaN, depth...)
 
 
 @dataclass
@@ -148,38 +149,66 @@ def parse_document(data: bytes, filename: str | None = None) -> dict[str, Any]:
     document: Any
     if looks_like_json(text, filename):
         try:
-            document = json.loads(
-                text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
-            )
-        except json.JSONDecodeError as exc:
-            raise ManifestError(
-                "parse.invalid_json",
-                f"line {exc.lineno}, column {exc.colno}: {exc.msg}.",
-            ) from None
-        except RecursionError:
-            raise ManifestError(
-                "parse.too_deep", f"the document nests deeper than {MAX_DEPTH} levels."
-            ) from None
+            document = _load_json(text)
+        except ManifestError as exc:
+            # Without a .json name, "{a: 1}" may be flow-style YAML: try that before failing.
+            if _named_json(filename) or not exc.syntax:
+                raise
+            try:
+                document = _load_yaml(text)
+            except ManifestError:
+                pass
+            else:
+                return _checked(document)
+            raise
     else:
-        try:
-            document = yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - strict safe
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-            raise ManifestError(
-                "parse.invalid_yaml", f"{where}{exc.problem or exc.context or 'invalid YAML'}."
-            ) from None
-        except yaml.YAMLError as exc:
-            raise ManifestError("parse.invalid_yaml", f"invalid YAML: {exc}.") from None
-        except RecursionError:
-            raise ManifestError(
-                "parse.too_deep", f"the document nests deeper than {MAX_DEPTH} levels."
-            ) from None
+        document = _load_yaml(text)
+    return _checked(document)
+
+
+def _named_json(filename: str | None) -> bool:
+    return filename is not None and PurePosixPath(filename).suffix.lower() == ".json"
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(
+            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+        )
+    except json.JSONDecodeError as exc:
+        raise ManifestError(
+            "parse.invalid_json",
+            f"line {exc.lineno}, column {exc.colno}: {exc.msg}.",
+            syntax=True,
+        ) from None
+    except RecursionError:
+        raise ManifestError(
+            "parse.too_deep", f"the document nests deeper than {MAX_DEPTH} levels."
+        ) from None
+
+
+def _load_yaml(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - strict safe loader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ManifestError(
+            "parse.invalid_yaml", f"{where}{exc.problem or exc.context or 'invalid YAML'}."
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ManifestError("parse.invalid_yaml", f"invalid YAML: {exc}.") from None
+    except RecursionError:
+        raise ManifestError(
+            "parse.too_deep", f"the document nests deeper than {MAX_DEPTH} levels."
+        ) from None
+
+
+def _checked(document: Any) -> dict[str, Any]:
     if not isinstance(document, dict):
-        kind = "a list" if isinstance(document, list) else f"a {type(document).__name__}"
         raise ManifestError(
             "parse.not_a_mapping",
-            f"a manifest must be a mapping of field names to values, not {kind}.",
+            f"a manifest must be a mapping of field names to values, not {type_name(document)}.",
         )
     if _depth_exceeds(document, MAX_DEPTH):
         raise ManifestError("parse.too_deep", f"the document nests deeper than {MAX_DEPTH} levels.")

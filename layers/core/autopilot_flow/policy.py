@@ -215,7 +215,9 @@ def apply_defaults(request: dict[str, Any], policy: Policy) -> tuple[dict[str, A
             result["Tags"] = copy.deepcopy(default_tags)
             filled.append("Tags")
         elif isinstance(tags, list):
-            present = {t.get("Key") for t in tags if isinstance(t, dict)}
+            present = {
+                t.get("Key") for t in tags if isinstance(t, dict) and isinstance(t.get("Key"), str)
+            }
             for tag in default_tags:
                 if tag["Key"] not in present:
                     tags.append(dict(tag))
@@ -350,7 +352,9 @@ def check_guardrails(
     required_tags = guard.get("RequiredTagKeys", [])
     tags = request.get("Tags")
     present = (
-        {t.get("Key") for t in tags if isinstance(t, dict)} if isinstance(tags, list) else set()
+        {t.get("Key") for t in tags if isinstance(t, dict) and isinstance(t.get("Key"), str)}
+        if isinstance(tags, list)
+        else set()
     )
     missing = [key for key in required_tags if key not in present]
     if missing:

@@ -192,7 +192,7 @@ def one_channel_per_type(ctx: RuleContext) -> None:
     for loc, channel in ctx.channels():
         channel_type = channel.get("ChannelType", "training")
         if channel_type not in ("training", "validation"):
-            continue  # not a channel type at all: the enum check reports it
+            return  # not a channel type at all: the enum check reports it
         if channel_type in seen:
             ctx.error(
                 loc + ("ChannelType",),
@@ -474,7 +474,8 @@ def check_forecast_frequency(value: str, loc: Loc, out: list[Issue]) -> None:
     if digits.startswith("0") or count < 1:
         problem = f"the count must be 1-{high} without leading zeros"
     elif count > high:
-        problem = f"{pt.FREQUENCY_NAMES[unit]} must be 1-{high}"
+        bound = "1" if high == 1 else f"1-{high}"
+        problem = f"{pt.FREQUENCY_NAMES[unit]} must be {bound}"
         if bigger is not None and factor is not None and count % factor == 0:
             problem += f"; use {count // factor}{bigger} instead of {value}"
     elif not digits and unit == "min":
@@ -784,12 +785,8 @@ def text_generation_hyperparameters(ctx: RuleContext) -> None:
         if kind is int:
             number = int(value) if re.fullmatch(r"[0-9]+", value) else None
         else:
-            try:
-                number = float(value)
-            except ValueError:
-                number = None
-            if number is not None and not math.isfinite(number):
-                number = None
+            plain = re.fullmatch(r"[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?", value)
+            number = float(value) if plain else None
         noun = "an integer" if kind is int else "a number"
         if number is None or not low <= number <= high:
             ctx.error(

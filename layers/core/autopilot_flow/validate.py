@@ -90,10 +90,14 @@ def validate_document(
         _CHECKER.check(value, our_sections.SECTION_NODES[name], (name,), errors)
     _explain_unknown_top_level(errors)
 
-    ctx = RuleContext(request=request, sections=sections, errors=errors)
+    ctx = RuleContext(request=request, sections=sections)
     run_rules(ctx)
     if policy is not None:
-        errors.extend(check_guardrails(request, sections, policy))
+        ctx.errors.extend(check_guardrails(request, sections, policy))
+    # One error per place: where the structure is already wrong, a rule about the same
+    # field would only repeat it.
+    structural = {issue.loc for issue in errors}
+    errors.extend(issue for issue in ctx.errors if issue.loc not in structural)
 
     return ValidationResult(
         errors=sort_in_document_order(errors, document),
