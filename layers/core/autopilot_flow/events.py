@@ -1,0 +1,78 @@
+"""Publishing the service's events on its EventBridge bus (DESIGN.md section 6).
+
+Every event has source ``autopilot-flow`` and a JSON Schema in ``schemas/`` named after its
+detail-type (``AutoML Job Submitted`` -> ``schemas/automl-job-submitted.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+SOURCE = "autopilot-flow"
+
+JOB_SUBMITTED = "AutoML Job Submitted"
+JOB_REJECTED = "AutoML Job Rejected"
+JOB_WAITING_FOR_CAPACITY = "AutoML Job Waiting For Capacity"
+JOB_SUBMISSION_FAILED = "AutoML Job Submission Failed"
+JOB_STATE_CHANGE = "AutoML Job State Change"
+MODEL_DEPLOYED = "AutoML Model Deployed"
+DEPLOYMENT_SKIPPED = "AutoML Deployment Skipped"
+DEPLOYMENT_FAILED = "AutoML Deployment Failed"
+
+
+class PublishError(Exception):
+    """Some events could not be put on the bus after every retry."""
+
+
+def schema_file_name(detail_type: str) -> str:
+    return detail_type.lower().replace(" ", "-") + ".json"
+
+
+@dataclass
+class EventPublisher:
+    """Puts events on the bus; entries that fail (PutEvents partial failure) are retried."""
+
+    client: Any
+    bus_name: str
+    attempts: int = 4
+    sleep: Callable[[float], None] = time.sleep
+    published: list[dict[str, Any]] = field(default_factory=list)
+
+    def publish(
+        self, detail_type: str, detail: dict[str, Any], resources: list[str] | None = None
+    ) -> None:
+        self.publish_many([(detail_type, detail, resources or [])])
+
+    def publish_many(self, events: list[tuple[str, dict[str, Any], list[str]]]) -> None:
+        pending = [
+            {
+                "Source": SOURCE,
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail, default=str),
+                "Resources": resources,
+                "EventBusName": self.bus_name,
+            }
+            for detail_type, detail, resources in events
+        ]
+        for attempt in range(self.attempts):
+            failed: list[dict[str, Any]] = []
+            # PutEvents takes at most 10 entries per call.
+            for start in range(0, len(pending), 10):
+                batch = pending[start : start + 10]
+                response = self.client.put_events(Entries=batch)
+                for entry, result in zip(batch, response.get("Entries", []), strict=False):
+                    if result.get("ErrorCode"):
+                        failed.append(entry)
+                    else:
+                        self.published.append(entry)
+            if not failed:
+                return
+            pending = failed
+            if attempt + 1 < self.attempts:
+                self.sleep(random.uniform(0, 0.1 * 2**attempt))  # noqa: S311 - jitter
+        raise PublishError(f"{len(pending)} event(s) could not be published to {self.bus_name}")

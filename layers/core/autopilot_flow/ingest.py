@@ -1,0 +1,382 @@
+"""The ingest path: a manifest object in S3 becomes exactly one SageMaker job, or a report.
+
+read (<= 1 MiB, never more) -> parse -> validate -> policy -> data preflight -> record ->
+create -> events -> receipt. The uploaded manifest is never changed or deleted; the answer
+goes next to it: ``receipts/<key>.json`` or ``rejections/<key>.json`` (``<key>`` is the
+manifest's key below ``manifests/``).
+
+Exactly once: the same object version creates at most one job however often it is
+delivered. Powertools idempotency (keyed on the object identity) stops concurrent duplicate
+deliveries; the registry's conditional writes make it hold forever; a ``ResourceInUse``
+for a job this stack created from the same manifest is success.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus
+
+from botocore.exceptions import ClientError
+
+from autopilot_flow import events as ev
+from autopilot_flow.issues import Issue
+from autopilot_flow.manifest import MAX_MANIFEST_BYTES, derive_job_name
+from autopilot_flow.policy import Policy
+from autopilot_flow.registry import CREATED as CREATED_STATUS
+from autopilot_flow.registry import Registry
+from autopilot_flow.rules import RuleContext
+from autopilot_flow.sagemaker import (
+    CapacityExceeded,
+    JobNameInUse,
+    RequestRejected,
+    SageMakerJobs,
+)
+from autopilot_flow.validate import ValidationResult, validate_bytes
+
+LOGGER = logging.getLogger(__name__)
+
+MANIFEST_PREFIX = "manifests/"
+MANIFEST_SUFFIXES = (".json", ".yaml", ".yml")
+RECEIPTS_PREFIX = "receipts/"
+REJECTIONS_PREFIX = "rejections/"
+MAX_KEY_BYTES = 1024
+
+CREATED = "created"
+ALREADY_CREATED = "already_created"
+REJECTED = "rejected"
+IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class ManifestObject:
+    """One object version named by an S3 notification."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    sequencer: str | None = None
+    size: int | None = None
+
+    @property
+    def identity(self) -> str:
+        """What makes two deliveries "the same manifest": bucket, key and version."""
+        return f"s3://{self.bucket}/{self.key}#{self.version_id or self.sequencer or ''}"
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "type": "s3",
+            "bucket": self.bucket,
+            "key": self.key,
+            "versionId": self.version_id,
+        }
+
+
+def parse_notification(body: str) -> list[ManifestObject]:
+    """The manifest objects an S3 event notification (an SQS message body) names.
+
+    S3's ``s3:TestEvent`` names none. Keys arrive URL-encoded (``quote_plus``).
+    """
+    message = json.loads(body)
+    if not isinstance(message, dict) or message.get("Event") == "s3:TestEvent":
+        return []
+    found = []
+    for record in message.get("Records", []):
+        s3 = record.get("s3", {})
+        obj = s3.get("object", {})
+        found.append(
+            ManifestObject(
+                bucket=s3.get("bucket", {}).get("name", ""),
+                key=unquote_plus(obj.get("key", "")),
+                version_id=obj.get("versionId") or None,
+                sequencer=obj.get("sequencer") or None,
+                size=obj.get("size"),
+            )
+        )
+    return found
+
+
+def answer_key(prefix: str, manifest_key: str) -> str:
+    """``receipts/<key below manifests/>.json``; an over-long key is replaced by its hash."""
+    relative = (
+        manifest_key[len(MANIFEST_PREFIX) :]
+        if manifest_key.startswith(MANIFEST_PREFIX)
+        else manifest_key
+    )
+    key = f"{prefix}{relative}.json"
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        digest = hashlib.sha256(manifest_key.encode("utf-8")).hexdigest()
+        key = f"{prefix}_long-keys/{digest}.json"
+    return key
+
+
+@dataclass
+class Outcome:
+    status: str
+    job_name: str | None = None
+    job_arn: str | None = None
+    answer: str | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class WaitingForCapacity(Exception):
+    """The account's AutoML quota is full: keep the message queued and try again later."""
+
+    def __init__(self, job_name: str, message: str) -> None:
+        super().__init__(f"{job_name}: waiting for capacity ({message})")
+        self.job_name = job_name
+
+
+PreflightRunner = Callable[[Any, dict[str, Any]], tuple[list[Issue], list[Issue]]]
+
+
+def default_preflight(s3: Any, request: dict[str, Any]) -> tuple[list[Issue], list[Issue]]:
+    from autopilot_flow.preflight import run_preflight  # noqa: PLC0415 - only when enabled
+
+    result = run_preflight(s3, request)
+    return list(result.errors), list(result.warnings)
+
+
+@dataclass
+class Ingestor:
+    """Turns one manifest object into one job (or one rejection)."""
+
+    s3: Any
+    jobs: SageMakerJobs
+    registry: Registry
+    publisher: ev.EventPublisher
+    policy: Policy
+    preflight: PreflightRunner | None = default_preflight
+
+    # --- the pipeline --------------------------------------------------------------------
+
+    def ingest(self, obj: ManifestObject, *, last_attempt: bool = False) -> Outcome:
+        if not obj.key.startswith(MANIFEST_PREFIX) or not obj.key.lower().endswith(
+            MANIFEST_SUFFIXES
+        ):
+            return Outcome(IGNORED)
+        data, problem = self._read(obj)
+        if problem is not None:
+            return self._reject(obj, None, [problem], [])
+        result = validate_bytes(data, obj.key, self.policy)
+        # An invalid name cannot key the registry: fall back to the derived one.
+        name_ok = not any(issue.loc == ("AutoMLJobName",) for issue in result.errors)
+        job_name = (result.job_name if name_ok else None) or derive_job_name(obj.key, data)
+        if result.valid and self.preflight is not None and result.request is not None:
+            errors, warnings = self.preflight(self.s3, result.request)
+            result.errors.extend(errors)
+            result.warnings.extend(warnings)
+        if not result.valid or result.request is None:
+            return self._reject(obj, job_name, result.errors, result.warnings)
+        return self._submit(obj, job_name, result, last_attempt=last_attempt)
+
+    def _read(self, obj: ManifestObject) -> tuple[bytes, Issue | None]:
+        """The manifest's bytes, never more than the limit (a larger object is not read)."""
+        kwargs: dict[str, Any] = {"Bucket": obj.bucket, "Key": obj.key}
+        if obj.version_id:
+            kwargs["VersionId"] = obj.version_id
+        try:
+            head = self.s3.head_object(**kwargs)
+            size = int(head["ContentLength"])
+            if size > MAX_MANIFEST_BYTES:
+                return b"", Issue(
+                    (),
+                    "parse.too_large",
+                    f"the manifest is {size:,} bytes; the limit is {MAX_MANIFEST_BYTES:,} "
+                    "(1 MiB). It was not read.",
+                )
+            body = self.s3.get_object(**kwargs, Range=f"bytes=0-{MAX_MANIFEST_BYTES}")["Body"]
+            data: bytes = body.read(MAX_MANIFEST_BYTES + 1)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("404", "NoSuchKey", "NoSuchVersion", "403", "AccessDenied"):
+                return b"", Issue(
+                    (), "io.unreadable", f"cannot read {obj.uri} ({code}); was it deleted?"
+                )
+            raise
+        return data, None
+
+    def _submit(
+        self, obj: ManifestObject, job_name: str, result: ValidationResult, *, last_attempt: bool
+    ) -> Outcome:
+        request = result.request
+        assert request is not None
+        problem_type = RuleContext(request=request).problem
+        warnings = [w.to_dict() for w in result.warnings]
+        claim = self.registry.claim(
+            job_name=job_name,
+            source_id=obj.identity,
+            source=obj.describe(),
+            request=request,
+            problem_type=problem_type,
+            defaults_applied=result.defaults_applied,
+            warnings=warnings,
+        )
+        if claim.state == "other_source":
+            return self._reject(obj, job_name, [_name_taken(job_name, claim.item)], result.warnings)
+        if claim.state == "same_source" and claim.item.get("status") == CREATED_STATUS:
+            # A redelivery of a manifest that already became a job: answer again, create nothing.
+            arn = str(claim.item.get("jobArn", ""))
+            receipt = self._write_receipt(obj, job_name, arn, request, result)
+            return Outcome(ALREADY_CREATED, job_name, arn, receipt)
+        try:
+            arn = self.jobs.create(request)
+        except JobNameInUse:
+            # The registry is written before the job is created, so a name in use that the
+            # registry already held for this manifest is our own earlier attempt (which died
+            # before recording the ARN). Otherwise someone else owns the name, for good:
+            # SageMaker never frees a job name.
+            arn = self._existing_arn(job_name) if claim.state == "same_source" else ""
+            if not arn:
+                return self._reject(
+                    obj, job_name, [_name_taken(job_name, None)], result.warnings, registered=True
+                )
+        except CapacityExceeded as exc:
+            return self._wait_for_capacity(obj, job_name, str(exc), last_attempt)
+        except RequestRejected as exc:
+            issue = Issue((), "sagemaker.rejected", f"SageMaker refused the request: {exc}")
+            return self._reject(obj, job_name, [issue], result.warnings, registered=True)
+        self.registry.mark_created(job_name, obj.identity, arn)
+        receipt = self._write_receipt(obj, job_name, arn, request, result)
+        self.publisher.publish(
+            ev.JOB_SUBMITTED,
+            {
+                "jobName": job_name,
+                "jobArn": arn,
+                "problemType": problem_type,
+                "source": obj.describe(),
+                "receipt": f"s3://{obj.bucket}/{receipt}",
+                "defaultsApplied": result.defaults_applied,
+                "warnings": warnings,
+            },
+            [arn],
+        )
+        return Outcome(CREATED, job_name, arn, receipt)
+
+    def _existing_arn(self, job_name: str) -> str:
+        try:
+            return str(self.jobs.describe(job_name)["AutoMLJobArn"])
+        except ClientError:
+            return ""
+
+    def _wait_for_capacity(
+        self, obj: ManifestObject, job_name: str, reason: str, last_attempt: bool
+    ) -> Outcome:
+        self.registry.mark_waiting(job_name, obj.identity, reason)
+        if last_attempt:
+            self.registry.mark_submission_failed(job_name, obj.identity, reason)
+            self.publisher.publish(
+                ev.JOB_SUBMISSION_FAILED,
+                {
+                    "jobName": job_name,
+                    "source": obj.describe(),
+                    "reason": "ResourceLimitExceeded",
+                    "message": reason,
+                    "deadLetter": True,
+                },
+            )
+        else:
+            self.publisher.publish(
+                ev.JOB_WAITING_FOR_CAPACITY,
+                {"jobName": job_name, "source": obj.describe(), "message": reason},
+            )
+        raise WaitingForCapacity(job_name, reason)
+
+    # --- answers ---------------------------------------------------------------------------
+
+    def _write_receipt(
+        self,
+        obj: ManifestObject,
+        job_name: str,
+        arn: str,
+        request: dict[str, Any],
+        result: ValidationResult,
+    ) -> str:
+        key = answer_key(RECEIPTS_PREFIX, obj.key)
+        receipt = {
+            "manifest": obj.describe(),
+            "jobName": job_name,
+            "jobArn": arn,
+            "request": request,
+            "defaultsApplied": result.defaults_applied,
+            "warnings": [w.to_dict() for w in result.warnings],
+        }
+        self._put_json(obj.bucket, key, receipt)
+        return key
+
+    def _reject(
+        self,
+        obj: ManifestObject,
+        job_name: str | None,
+        errors: list[Issue],
+        warnings: list[Issue],
+        registered: bool = False,
+    ) -> Outcome:
+        key = answer_key(REJECTIONS_PREFIX, obj.key)
+        error_dicts = [e.to_dict() for e in errors]
+        report = {
+            "manifest": obj.describe(),
+            "jobName": job_name,
+            "valid": False,
+            "errors": error_dicts,
+            "warnings": [w.to_dict() for w in warnings],
+        }
+        self._put_json(obj.bucket, key, report)
+        if job_name is not None:
+            if registered:
+                self.registry.mark_rejected(
+                    job_name, obj.identity, error_dicts, f"s3://{obj.bucket}/{key}"
+                )
+            else:
+                self.registry.record_rejection(
+                    job_name=job_name,
+                    source_id=obj.identity,
+                    source=obj.describe(),
+                    errors=error_dicts,
+                    report=f"s3://{obj.bucket}/{key}",
+                )
+        self.publisher.publish(
+            ev.JOB_REJECTED,
+            {
+                "jobName": job_name,
+                "source": obj.describe(),
+                "errors": error_dicts,
+                "warnings": report["warnings"],
+                "report": f"s3://{obj.bucket}/{key}",
+            },
+        )
+        return Outcome(REJECTED, job_name, None, key, error_dicts)
+
+    def _put_json(self, bucket: str, key: str, body: dict[str, Any]) -> None:
+        self.s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=json.dumps(body, indent=2, ensure_ascii=False, default=str).encode("utf-8"),
+            ContentType="application/json",
+        )
+
+
+def _name_taken(job_name: str, item: dict[str, Any] | None) -> Issue:
+    if item and item.get("source"):
+        source = item["source"]
+        where = f"the manifest s3://{source.get('bucket')}/{source.get('key')}"
+    else:
+        where = "a job this stack did not create from this manifest"
+    return Issue(
+        ("AutoMLJobName",),
+        "job_name.taken",
+        f"the job name {job_name!r} is already used by {where}; AutoML job names are unique "
+        "per account (ignoring case) and can never be reused. Choose another name, or omit "
+        "AutoMLJobName to derive one from the file name.",
+    )

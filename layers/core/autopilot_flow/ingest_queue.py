@@ -1,0 +1,129 @@
+"""The queue side of ingest: SQS records in, idempotent ingest, backpressure out.
+
+A record whose manifest waits for capacity (``ResourceLimitExceeded``) is reported failed and
+hidden for a growing time (exponential, with jitter), so it comes back when the quota may
+have freed; SQS's redrive policy moves it to the DLQ after ``max_receive_count`` receives,
+and the last attempt publishes ``AutoML Job Submission Failed`` first. A rejection is an
+answer, not a failure: its message is consumed.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from autopilot_flow.ingest import Ingestor, ManifestObject, WaitingForCapacity, parse_notification
+
+IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600
+MAX_VISIBILITY_SECONDS = 12 * 3600
+
+
+@dataclass
+class QueueIngest:
+    ingestor: Ingestor
+    sqs: Any
+    queue_url: str
+    max_receive_count: int
+    capacity_retry_seconds: int
+    idempotency: IdempotencyConfig | None = None
+
+    def __post_init__(self) -> None:
+        self._ingest_idempotent = self._ingest
+
+    def enable_idempotency(self, persistence: DynamoDBPersistenceLayer) -> None:
+        """Key on the object identity (bucket, key, version), never on the SQS message id:
+        the same notification can arrive as several messages."""
+        self.idempotency = IdempotencyConfig(
+            event_key_jmespath="identity", expires_after_seconds=IDEMPOTENCY_TTL_SECONDS
+        )
+        self._ingest_idempotent = idempotent_function(
+            data_keyword_argument="source",
+            persistence_store=persistence,
+            config=self.idempotency,
+        )(self._ingest)
+
+    def _ingest(self, source: dict[str, Any], last_attempt: bool) -> dict[str, Any]:
+        obj = ManifestObject(
+            bucket=source["bucket"],
+            key=source["key"],
+            version_id=source["version_id"],
+            sequencer=source["sequencer"],
+        )
+        return self.ingestor.ingest(obj, last_attempt=last_attempt).to_dict()
+
+    def handle_record(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """Handle one SQS record; raises when the message must stay queued."""
+        receive_count = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        last_attempt = receive_count >= self.max_receive_count
+        outcomes = []
+        for obj in parse_notification(record["body"]):
+            source = {
+                "identity": obj.identity,
+                "bucket": obj.bucket,
+                "key": obj.key,
+                "version_id": obj.version_id,
+                "sequencer": obj.sequencer,
+            }
+            try:
+                outcomes.append(self._ingest_idempotent(source=source, last_attempt=last_attempt))
+            except WaitingForCapacity:
+                if not last_attempt:
+                    self._delay(record, receive_count)
+                raise
+        return outcomes
+
+    def delay_seconds(self, receive_count: int) -> int:
+        """Exponential in the number of receives, with jitter, capped at SQS's maximum."""
+        base = self.capacity_retry_seconds * 2 ** min(receive_count - 1, 16)
+        jittered = base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not crypto
+        return int(min(MAX_VISIBILITY_SECONDS, max(1, jittered)))
+
+    def _delay(self, record: dict[str, Any], receive_count: int) -> None:
+        self.sqs.change_message_visibility(
+            QueueUrl=self.queue_url,
+            ReceiptHandle=record["receiptHandle"],
+            VisibilityTimeout=self.delay_seconds(receive_count),
+        )
+
+
+def build_queue_ingest(settings: Any, session: Any = None) -> QueueIngest:
+    """Wire the ingest service from validated settings (``IngestSettings``)."""
+    import boto3  # noqa: PLC0415 - the CLI never needs it
+    from botocore.config import Config  # noqa: PLC0415
+
+    from autopilot_flow import events as ev  # noqa: PLC0415
+    from autopilot_flow.ingest import default_preflight  # noqa: PLC0415
+    from autopilot_flow.registry import Registry  # noqa: PLC0415
+    from autopilot_flow.sagemaker import SageMakerJobs  # noqa: PLC0415
+
+    session = session or boto3.session.Session()
+    # Our Backoff is the only retry policy for SageMaker calls (see sagemaker.py).
+    sagemaker = session.client("sagemaker", config=Config(retries={"max_attempts": 1}))
+    s3 = session.client("s3")
+    dynamodb = session.client("dynamodb")
+    ingestor = Ingestor(
+        s3=s3,
+        jobs=SageMakerJobs(sagemaker),
+        registry=Registry(dynamodb, settings.jobs_table),
+        publisher=ev.EventPublisher(session.client("events"), settings.event_bus),
+        policy=settings.policy,
+        preflight=default_preflight if settings.preflight_enabled else None,
+    )
+    service = QueueIngest(
+        ingestor=ingestor,
+        sqs=session.client("sqs"),
+        queue_url=settings.queue_url,
+        max_receive_count=settings.max_receive_count,
+        capacity_retry_seconds=settings.capacity_retry_seconds,
+    )
+    service.enable_idempotency(
+        DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb)
+    )
+    return service

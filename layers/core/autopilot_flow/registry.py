@@ -1,0 +1,180 @@
+"""The job registry (DESIGN.md section 5): one DynamoDB item per job, conditional writes only.
+
+Key: ``jobKey`` = the job name in lower case (SageMaker job names are unique per account and
+case-insensitive). ``sourceId`` names the manifest object version (or API request) the job
+came from; every write is conditional on it, so two manifests can never share a job and a
+redelivered manifest can never create a second one. The ``ByStatus`` index serves "jobs by
+status", newest first (``updatedAt``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+SUBMITTED = "SUBMITTED"
+CREATED = "CREATED"
+REJECTED = "REJECTED"
+WAITING_FOR_CAPACITY = "WAITING_FOR_CAPACITY"
+SUBMISSION_FAILED = "SUBMISSION_FAILED"
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def job_key(job_name: str) -> str:
+    return job_name.lower()
+
+
+def _to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _SERIALIZER.serialize(v) for k, v in values.items() if v is not None}
+
+
+def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _DESERIALIZER.deserialize(v) for k, v in item.items()}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of claiming a job name for a source."""
+
+    state: str  # "new", "same_source" or "other_source"
+    item: dict[str, Any]
+
+
+class Registry:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self.client = client
+        self.table_name = table_name
+
+    def get(self, job_name: str) -> dict[str, Any] | None:
+        response = self.client.get_item(
+            TableName=self.table_name, Key={"jobKey": {"S": job_key(job_name)}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return _from_item(item) if item else None
+
+    def claim(
+        self,
+        *,
+        job_name: str,
+        source_id: str,
+        source: dict[str, Any],
+        request: dict[str, Any],
+        problem_type: str | None,
+        defaults_applied: list[str],
+        warnings: list[dict[str, str]],
+    ) -> Claim:
+        """Create the SUBMITTED record, unless the name is already taken."""
+        stamp = now_iso()
+        values = {
+            "jobKey": job_key(job_name),
+            "jobName": job_name,
+            "status": SUBMITTED,
+            "sourceId": source_id,
+            "source": source,
+            "request": json.dumps(request, sort_keys=True),
+            "problemType": problem_type,
+            "defaultsApplied": defaults_applied,
+            "warnings": warnings,
+            "attempts": 0,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=_to_item(values),
+                ConditionExpression="attribute_not_exists(jobKey)",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            existing = self.get(job_name) or {}
+            state = "same_source" if existing.get("sourceId") == source_id else "other_source"
+            return Claim(state, existing)
+        return Claim("new", values)
+
+    def _update(
+        self, job_name: str, source_id: str, changes: dict[str, Any], add_attempt: bool = False
+    ) -> None:
+        changes = {**changes, "updatedAt": now_iso()}
+        names = {f"#f{i}": name for i, name in enumerate(changes)}
+        values = {f":v{i}": _SERIALIZER.serialize(v) for i, v in enumerate(changes.values())}
+        values[":source"] = {"S": source_id}
+        expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(changes)))
+        if add_attempt:
+            expression += " ADD attempts :one"
+            values[":one"] = {"N": "1"}
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"jobKey": {"S": job_key(job_name)}},
+            UpdateExpression=expression,
+            ConditionExpression="sourceId = :source",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def mark_created(self, job_name: str, source_id: str, job_arn: str) -> None:
+        self._update(job_name, source_id, {"status": CREATED, "jobArn": job_arn})
+
+    def mark_waiting(self, job_name: str, source_id: str, reason: str) -> None:
+        self._update(
+            job_name,
+            source_id,
+            {"status": WAITING_FOR_CAPACITY, "waitReason": reason},
+            add_attempt=True,
+        )
+
+    def mark_rejected(
+        self, job_name: str, source_id: str, errors: list[dict[str, str]], report: str
+    ) -> None:
+        self._update(job_name, source_id, {"status": REJECTED, "errors": errors, "report": report})
+
+    def mark_submission_failed(self, job_name: str, source_id: str, reason: str) -> None:
+        self._update(job_name, source_id, {"status": SUBMISSION_FAILED, "failureReason": reason})
+
+    def record_rejection(
+        self,
+        *,
+        job_name: str,
+        source_id: str,
+        source: dict[str, Any],
+        errors: list[dict[str, str]],
+        report: str,
+    ) -> bool:
+        """Record a rejected manifest under its job name if that name is free (or already this
+        source's); a name held by another job is left alone. True when written."""
+        stamp = now_iso()
+        values = {
+            "jobKey": job_key(job_name),
+            "jobName": job_name,
+            "status": REJECTED,
+            "sourceId": source_id,
+            "source": source,
+            "errors": errors,
+            "report": report,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=_to_item(values),
+                ConditionExpression="attribute_not_exists(jobKey) OR "
+                "(sourceId = :source AND #status = :rejected)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":source": {"S": source_id},
+                    ":rejected": {"S": REJECTED},
+                },
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
