@@ -1,0 +1,165 @@
+"""An ingest stack in moto, provisioned from template.yaml, with data for every example.
+
+The handler is the real ``functions/ingest_manifest/app.py`` with the environment the
+template gives it; deliveries go through ``SqsEventSource``, as an event source mapping.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from offline.lambda_runtime import Handler, SqsEventSource, context_for, load_handler
+from offline.provision import Provisioner, Stack
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "manifests"
+DATA_BUCKET = "amzn-s3-demo-ml-data"
+OUTPUT_BUCKET = "amzn-s3-demo-ml-output"
+ROLE = "arn:aws:iam::111122223333:role/AutopilotExecution"
+
+PARAMETERS = {
+    "AllowedRoleArns": ROLE,
+    "DefaultRoleArn": ROLE,
+    "AllowedS3Prefixes": f"s3://{DATA_BUCKET}/,s3://{OUTPUT_BUCKET}/",
+    "DataBucketNames": f"{DATA_BUCKET},{OUTPUT_BUCKET}",
+    "OutputS3Path": f"s3://{OUTPUT_BUCKET}/autopilot/",
+    "CapacityRetrySeconds": "1",
+    "IngestMaxReceiveCount": "4",
+}
+
+# The data the example manifests point at: CSV headers that name their columns.
+DATA: dict[str, bytes] = {
+    "churn/train/part-0.csv": b"customer_id,tenure,plan,monthly_charges,account_weight,churned\n"
+    b"c1,12,basic,30.5,1.0,0\n",
+    "churn/validation/part-0.csv": b"customer_id,tenure,plan,monthly_charges,account_weight,"
+    b"churned\nc9,3,pro,80.0,1.0,1\n",
+    "housing/train/part-0.parquet": b"PAR1" + b"\x00" * 64 + b"PAR1",
+    "catalog/products.csv.gz": gzip.compress(b"sku,title,price,category\nA1,Mug,4.5,kitchen\n"),
+    "retail/demand/2026.csv": b"date,product_id,store_id,demand,price\n2026-01-01,p1,s1,4,2.5\n",
+    "support/tickets/train/part-0.csv": b"ticket_text,queue\nCannot log in,auth\n",
+    "support/tickets/validation/part-0.csv": b"ticket_text,queue\nRefund please,billing\n",
+    "inspection/labels/output.manifest": json.dumps(
+        {
+            "source-ref": f"s3://{DATA_BUCKET}/inspection/images/1.jpg",
+            "label": 0,
+            "label-metadata": {"class-name": "ok"},
+        }
+    ).encode()
+    + b"\n",
+    "inspection/images/1.jpg": b"\xff\xd8\xff\xe0" + b"\x00" * 32,
+    "support/qa-pairs/pairs.csv": b"input,output\nHow do I reset?,Use the portal.\n",
+}
+
+
+@dataclass
+class IngestHarness:
+    session: Any
+    stack: Stack
+    handler: Handler
+    source: SqsEventSource
+    create_calls: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def bucket(self) -> str:
+        return str(self.stack.physical("ManifestsBucket"))
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, region_name="us-east-1")
+
+    def upload(self, key: str, body: bytes) -> dict[str, Any]:
+        response: dict[str, Any] = self.client("s3").put_object(
+            Bucket=self.bucket, Key=key, Body=body
+        )
+        return response
+
+    def upload_example(self, name: str, key: str | None = None) -> str:
+        key = key or f"manifests/{name}"
+        self.upload(key, (EXAMPLES / name).read_bytes())
+        return key
+
+    def read_json(self, key: str) -> dict[str, Any]:
+        body = self.client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        document: dict[str, Any] = json.loads(body)
+        return document
+
+    def keys(self, prefix: str) -> list[str]:
+        response = self.client("s3").list_objects_v2(Bucket=self.bucket, Prefix=prefix)
+        return [item["Key"] for item in response.get("Contents", [])]
+
+    def record(self, job_name: str) -> dict[str, Any] | None:
+        return self.service.ingestor.registry.get(job_name)
+
+    @property
+    def service(self) -> Any:
+        return self.handler.module.service  # type: ignore[attr-defined]
+
+    def queue_depth(self, logical_id: str) -> int:
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=self.stack.physical(logical_id),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+
+
+def build_harness(extra_parameters: dict[str, str] | None = None) -> IngestHarness:
+    """Provision the stack in the active moto mock and load the ingest handler."""
+    session = boto3.session.Session(region_name="us-east-1")
+    stack = Provisioner(session, parameters={**PARAMETERS, **(extra_parameters or {})}).provision()
+    s3 = session.client("s3", region_name="us-east-1")
+    for bucket in (DATA_BUCKET, OUTPUT_BUCKET):
+        s3.create_bucket(Bucket=bucket)
+    for key, body in DATA.items():
+        s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=body)
+    spec = stack.functions["IngestManifestFunction"]
+    handler = load_handler(spec)
+    sqs = session.client("sqs", region_name="us-east-1")
+    source = SqsEventSource(
+        sqs=sqs,
+        queue_url=stack.physical("IngestQueue"),
+        queue_arn=stack.attribute("IngestQueue", "Arn"),
+        handler=handler,
+        context=context_for(spec),
+    )
+    harness = IngestHarness(session, stack, handler, source)
+    # Count CreateAutoMLJobV2 calls with a botocore event hook: moto does not count them.
+    harness.service.ingestor.jobs.client.meta.events.register(
+        "before-call.sagemaker.CreateAutoMLJobV2",
+        lambda params, **_: harness.create_calls.append(params),
+    )
+    # Tests must not sleep through real backoff delays.
+    harness.service.ingestor.jobs.backoff.sleep = lambda seconds: None
+    return harness
+
+
+def subscribe_to_bus(harness: IngestHarness) -> str:
+    """An SQS queue subscribed to every event on the bus, as an outside team would do."""
+    sqs = harness.client("sqs")
+    events = harness.client("events")
+    url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    bus = harness.stack.physical("EventBus")
+    events.put_rule(Name="all", EventBusName=bus, EventPattern=json.dumps({"source": ["autopilot-flow"]}))
+    events.put_targets(Rule="all", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    return str(url)
+
+
+def received_events(harness: IngestHarness, url: str) -> Iterator[dict[str, Any]]:
+    sqs = harness.client("sqs")
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return
+        for message in messages:
+            yield json.loads(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
