@@ -110,8 +110,15 @@ class SqsEventSource:
         }
 
     def deliver(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
-        """Invoke the handler with ``messages``; delete those it did not report failed."""
-        response = self.handler(self.event(messages), self.context) or {}
+        """Invoke the handler with ``messages``; delete those it did not report failed.
+
+        An invocation that raises fails the whole batch, as on Lambda: every message comes
+        back after its visibility timeout."""
+        try:
+            response = self.handler(self.event(messages), self.context) or {}
+        except Exception as exc:  # noqa: BLE001 - the Lambda service catches everything too
+            failures = [{"itemIdentifier": m["MessageId"]} for m in messages]
+            return {"batchItemFailures": failures, "invocationError": repr(exc)}
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         for message in messages:
             if message["MessageId"] not in failed:

@@ -6,6 +6,7 @@ template gives it; deliveries go through ``SqsEventSource``, as an event source 
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 from collections.abc import Iterator
@@ -93,6 +94,27 @@ class IngestHarness:
         response = self.client("s3").list_objects_v2(Bucket=self.bucket, Prefix=prefix)
         return [item["Key"] for item in response.get("Contents", [])]
 
+    def new_instance(self) -> SqsEventSource:
+        """A fresh execution environment of the ingest function (its own cold start), fed
+        from the ingest queue as an event source mapping would."""
+        spec = self.stack.functions["IngestManifestFunction"]
+        handler = load_handler(spec)
+        service = handler.module.service  # type: ignore[attr-defined]
+        # Count CreateAutoMLJobV2 calls with a botocore event hook: moto does not count them.
+        service.ingestor.jobs.client.meta.events.register(
+            "before-parameter-build.sagemaker.CreateAutoMLJobV2",
+            lambda params, **_: self.create_calls.append(copy.deepcopy(params)),
+        )
+        # Tests must not sleep through real backoff delays.
+        service.ingestor.jobs.backoff.sleep = lambda seconds: None
+        return SqsEventSource(
+            sqs=self.client("sqs"),
+            queue_url=self.stack.physical("IngestQueue"),
+            queue_arn=self.stack.attribute("IngestQueue", "Arn"),
+            handler=handler,
+            context=context_for(spec),
+        )
+
     def record(self, job_name: str) -> dict[str, Any] | None:
         return self.service.ingestor.registry.get(job_name)
 
@@ -119,24 +141,9 @@ def build_harness(extra_parameters: dict[str, str] | None = None) -> IngestHarne
         s3.create_bucket(Bucket=bucket)
     for key, body in DATA.items():
         s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=body)
-    spec = stack.functions["IngestManifestFunction"]
-    handler = load_handler(spec)
-    sqs = session.client("sqs", region_name="us-east-1")
-    source = SqsEventSource(
-        sqs=sqs,
-        queue_url=stack.physical("IngestQueue"),
-        queue_arn=stack.attribute("IngestQueue", "Arn"),
-        handler=handler,
-        context=context_for(spec),
-    )
-    harness = IngestHarness(session, stack, handler, source)
-    # Count CreateAutoMLJobV2 calls with a botocore event hook: moto does not count them.
-    harness.service.ingestor.jobs.client.meta.events.register(
-        "before-call.sagemaker.CreateAutoMLJobV2",
-        lambda params, **_: harness.create_calls.append(params),
-    )
-    # Tests must not sleep through real backoff delays.
-    harness.service.ingestor.jobs.backoff.sleep = lambda seconds: None
+    harness = IngestHarness(session, stack, None, None)  # type: ignore[arg-type]
+    harness.source = harness.new_instance()
+    harness.handler = harness.source.handler
     return harness
 
 

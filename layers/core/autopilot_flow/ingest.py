@@ -196,6 +196,8 @@ class Ingestor:
                     f"the manifest is {size:,} bytes; the limit is {MAX_MANIFEST_BYTES:,} "
                     "(1 MiB). It was not read.",
                 )
+            if size == 0:
+                return b"", None  # a ranged GET of an empty object is an InvalidRange error
             body = self.s3.get_object(**kwargs, Range=f"bytes=0-{MAX_MANIFEST_BYTES}")["Body"]
             data: bytes = body.read(MAX_MANIFEST_BYTES + 1)
         except ClientError as exc:
