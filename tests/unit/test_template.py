@@ -1,0 +1,123 @@
+"""Security properties of template.yaml that reviewers check: we check them first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from offline.template import load_template
+
+TEMPLATE = load_template()
+RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
+
+
+def of_type(kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in RESOURCES.items() if v["Type"] == kind}
+
+
+def policy_statements() -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for name, resource in of_type("AWS::Serverless::Function").items():
+        for policy in resource["Properties"].get("Policies", []):
+            if isinstance(policy, dict) and "Statement" in policy:
+                found.extend((name, statement) for statement in policy["Statement"])
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_no_wildcard_actions_in_any_function_policy() -> None:
+    for name, statement in policy_statements():
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, f"{name}: {action}"
+        assert statement.get("Resource") != "*", f"{name}: Resource * in {statement.get('Sid')}"
+
+
+def test_pass_role_only_to_allowed_roles_and_only_to_sagemaker() -> None:
+    passes = [(n, s) for n, s in policy_statements() if "iam:PassRole" in as_list(s["Action"])]
+    assert passes
+    for name, statement in passes:
+        assert statement["Resource"] == {"Ref": "AllowedRoleArns"}, name
+        assert statement["Condition"] == {
+            "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+        }, name
+        assert as_list(statement["Action"]) == ["iam:PassRole"], name
+
+
+@pytest.mark.parametrize("name", sorted(of_type("AWS::S3::Bucket")))
+def test_buckets_are_encrypted_private_and_tls_only(name: str) -> None:
+    props = RESOURCES[name]["Properties"]
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in of_type("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": name}
+    ]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for statements in policies
+        for s in statements
+    ), f"{name} has no TLS-only policy"
+
+
+@pytest.mark.parametrize("name", sorted(of_type("AWS::SQS::Queue")))
+def test_queues_are_encrypted(name: str) -> None:
+    props = RESOURCES[name]["Properties"]
+    assert props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props
+
+
+@pytest.mark.parametrize("name", sorted(of_type("AWS::DynamoDB::Table")))
+def test_tables_are_encrypted_and_recoverable(name: str) -> None:
+    props = RESOURCES[name]["Properties"]
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def sqs_event_sources() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    found = []
+    for name, function in of_type("AWS::Serverless::Function").items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                found.append((name, function["Properties"], event["Properties"]))
+    return found
+
+
+def test_every_queue_consumer_reports_batch_item_failures() -> None:
+    assert sqs_event_sources()
+    for name, _, event in sqs_event_sources():
+        assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
+
+
+def test_every_consumed_queue_has_a_dead_letter_queue_and_a_long_visibility() -> None:
+    global_timeout = TEMPLATE["Globals"]["Function"]["Timeout"]
+    for name, function, event in sqs_event_sources():
+        queue = event["Queue"]["Fn::GetAtt"][0]
+        props = RESOURCES[queue]["Properties"]
+        dlq = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert RESOURCES[dlq]["Type"] == "AWS::SQS::Queue", queue
+        timeout = function.get("Timeout", global_timeout)
+        assert props["VisibilityTimeout"] >= 6 * timeout, f"{queue} vs {name}"
+
+
+def test_s3_may_send_only_from_this_account_to_the_ingest_queue() -> None:
+    (policy,) = of_type("AWS::SQS::QueuePolicy").values()
+    allow = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    (statement,) = allow
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert "ArnLike" in statement["Condition"]
+
+
+def test_manifests_bucket_notifies_only_manifest_files() -> None:
+    bucket = RESOURCES["ManifestsBucket"]["Properties"]
+    suffixes = set()
+    for entry in bucket["NotificationConfiguration"]["QueueConfigurations"]:
+        rules = {r["Name"]: r["Value"] for r in entry["Filter"]["S3Key"]["Rules"]}
+        assert rules["prefix"] == "manifests/"
+        suffixes.add(rules["suffix"])
+    assert suffixes == {".json", ".yaml", ".yml"}
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
