@@ -29,9 +29,7 @@ class LambdaContext:
     memory_limit_in_mb: int = 512
     timeout_seconds: int = 60
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    invoked_function_arn: str = (
-        "arn:aws:lambda:us-east-1:123456789012:function:offline-function"
-    )
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:offline-function"
     function_version: str = "$LATEST"
     log_group_name: str = "/aws/lambda/offline-function"
     log_stream_name: str = "offline"
@@ -116,7 +114,7 @@ class SqsEventSource:
         back after its visibility timeout."""
         try:
             response = self.handler(self.event(messages), self.context) or {}
-        except Exception as exc:  # noqa: BLE001 - the Lambda service catches everything too
+        except Exception as exc:
             failures = [{"itemIdentifier": m["MessageId"]} for m in messages]
             return {"batchItemFailures": failures, "invocationError": repr(exc)}
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}

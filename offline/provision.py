@@ -186,7 +186,11 @@ class Provisioner:
             rules = [
                 {
                     "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
-                    **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {}),
+                    **(
+                        {"BucketKeyEnabled": rule["BucketKeyEnabled"]}
+                        if "BucketKeyEnabled" in rule
+                        else {}
+                    ),
                 }
                 for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
             ]

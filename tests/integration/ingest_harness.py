@@ -156,7 +156,9 @@ def subscribe_to_bus(harness: IngestHarness) -> str:
         "QueueArn"
     ]
     bus = harness.stack.physical("EventBus")
-    events.put_rule(Name="all", EventBusName=bus, EventPattern=json.dumps({"source": ["autopilot-flow"]}))
+    events.put_rule(
+        Name="all", EventBusName=bus, EventPattern=json.dumps({"source": ["autopilot-flow"]})
+    )
     events.put_targets(Rule="all", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
     return str(url)
 

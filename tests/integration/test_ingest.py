@@ -231,9 +231,7 @@ def visibility_timeout_passes(harness: IngestHarness, messages: list[dict[str, A
 # --- partial batches -----------------------------------------------------------------------------
 
 
-def test_batch_with_a_broken_manifest_answers_each(
-    harness: IngestHarness, subscriber: str
-) -> None:
+def test_batch_with_a_broken_manifest_answers_each(harness: IngestHarness, subscriber: str) -> None:
     harness.upload_example("churn-tabular.yaml")
     harness.upload_example("defect-images.yaml")
     harness.upload("manifests/broken.json", b'{"AutoMLJobName": "broken", ')

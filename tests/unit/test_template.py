@@ -105,10 +105,14 @@ def test_every_consumed_queue_has_a_dead_letter_queue_and_a_long_visibility() ->
 
 def test_s3_may_send_only_from_this_account_to_the_ingest_queue() -> None:
     (policy,) = of_type("AWS::SQS::QueuePolicy").values()
-    allow = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    allow = [
+        s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"
+    ]
     (statement,) = allow
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
-    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert statement["Condition"]["StringEquals"] == {
+        "aws:SourceAccount": {"Ref": "AWS::AccountId"}
+    }
     assert "ArnLike" in statement["Condition"]
 
 
