@@ -403,3 +403,37 @@ def test_hostile_keys(key: str, harness: IngestHarness) -> None:
     (receipt_key,) = harness.keys("receipts/")
     assert harness.read_json(receipt_key)["manifest"]["key"] == key
     assert len(receipt_key.encode()) <= 1024
+
+
+# --- the sample events in events/ ---------------------------------------------------------------
+
+SAMPLES = ROOT / "events" / "ingest_manifest"
+
+
+def test_sample_event_with_one_record(harness: IngestHarness) -> None:
+    harness.upload_example("churn-tabular.yaml")
+    harness.source.drain()  # the real notification, then the sample is a redelivery
+    event = json.loads((SAMPLES / "sqs-s3-one-record.json").read_text())
+    assert harness.handler(event, harness.source.context) == {"batchItemFailures": []}
+    assert len(harness.create_calls) == 1
+
+
+def test_sample_event_with_several_records(harness: IngestHarness, subscriber: str) -> None:
+    sqs = harness.client("sqs")
+    # The sample's objects, uploaded without the notification reaching the handler first.
+    sqs.purge_queue(QueueUrl=harness.stack.physical("IngestQueue"))
+    harness.upload_example("churn-tabular.yaml")
+    harness.upload_example(
+        "demand-forecast-timeseries.yaml",
+        "manifests/team forecasting/demand-forecast-timeseries.yaml",
+    )
+    harness.upload("manifests/broken.yaml", b"AutoMLJobName: [\n")
+    event = json.loads((SAMPLES / "sqs-s3-several-records.json").read_text())
+    assert harness.handler(event, harness.source.context) == {"batchItemFailures": []}
+    assert sorted(c["AutoMLJobName"] for c in harness.create_calls) == [
+        "churn-binary-2026-11",
+        "demand-forecast-daily",
+    ]
+    assert harness.keys("rejections/") == ["rejections/broken.yaml.json"]
+    kinds = sorted(e["detail-type"] for e in events_of(harness, subscriber))
+    assert kinds == ["AutoML Job Rejected", "AutoML Job Submitted", "AutoML Job Submitted"]
