@@ -105,7 +105,9 @@ def build_queue_ingest(settings: Any, session: Any = None) -> QueueIngest:
 
     session = session or boto3.session.Session()
     # Our Backoff is the only retry policy for SageMaker calls (see sagemaker.py).
-    sagemaker = session.client("sagemaker", config=Config(retries={"max_attempts": 1}))
+    sagemaker = session.client(
+        "sagemaker", config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    )
     s3 = session.client("s3")
     dynamodb = session.client("dynamodb")
     ingestor = Ingestor(

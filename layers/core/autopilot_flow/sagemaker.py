@@ -1,6 +1,6 @@
 """SageMaker adapter: create AutoML jobs with throttling retries and typed outcomes.
 
-The client it takes should have botocore's own retries off (``max_attempts=1``) so that the
+The client it takes should have botocore's own retries off (``total_max_attempts=1``) so that the
 retry policy here is the only one, explicit and testable: exponential backoff with full
 jitter for throttling, and typed errors for what the caller must decide on.
 """

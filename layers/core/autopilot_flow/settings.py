@@ -164,3 +164,20 @@ class IngestSettings:
             capacity_retry_seconds=capacity_retry_seconds,
             policy=policy,
         )
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    jobs_table: str
+    event_bus: str
+    overlap_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WatchSettings:
+        reader = _Reader(env)
+        jobs_table = reader.required("JOBS_TABLE_NAME")
+        event_bus = reader.required("EVENT_BUS_NAME")
+        overlap_seconds = reader.integer("WATCH_OVERLAP_SECONDS", 300, low=0)
+        if reader.problems:
+            raise SettingsError(reader.problems)
+        return cls(jobs_table=jobs_table, event_bus=event_bus, overlap_seconds=overlap_seconds)

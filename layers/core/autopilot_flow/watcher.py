@@ -1,0 +1,316 @@
+"""WatchJobs: turn SageMaker's silence into "AutoML Job State Change" events.
+
+SageMaker publishes no EventBridge event for AutoML jobs (platform-facts.md). Each tick makes
+one ``ListAutoMLJobs`` query for jobs modified since a stored watermark (minus an overlap for
+clock skew), paginated; compares each job's (status, secondary status) with the registry in
+batches; and only for jobs that changed calls ``DescribeAutoMLJobV2``, updates the registry
+conditionally on the state it read, and publishes one event. Cost is O(changes), not O(jobs).
+
+Two overlapping ticks never emit the same transition twice: the registry update is
+conditional on the previous state, and only the tick whose update wins publishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from autopilot_flow import events as ev
+from autopilot_flow.registry import job_key, now_iso
+from autopilot_flow.sagemaker import Backoff
+
+TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
+WATERMARK_KEY = "#watcher-watermark"
+EXTERNAL = "EXTERNAL"
+_DESERIALIZER = TypeDeserializer()
+
+
+@dataclass
+class TickReport:
+    listed: int = 0
+    changed: int = 0
+    published: int = 0
+    list_calls: int = 0
+    describe_calls: int = 0
+    lost_races: int = 0
+    transitions: list[tuple[str, str | None, str]] = field(default_factory=list)
+
+
+def _state(status: Any, secondary: Any) -> str:
+    return f"{status}/{secondary}"
+
+
+@dataclass
+class JobWatcher:
+    sagemaker: Any
+    dynamodb: Any
+    table: str
+    publisher: ev.EventPublisher
+    overlap: timedelta = timedelta(minutes=5)
+    first_lookback: timedelta = timedelta(days=1)
+    backoff: Backoff = field(default_factory=Backoff)
+
+    # --- watermark ---------------------------------------------------------------------------
+
+    def watermark(self) -> datetime | None:
+        item = self.dynamodb.get_item(
+            TableName=self.table, Key={"jobKey": {"S": WATERMARK_KEY}}, ConsistentRead=True
+        ).get("Item")
+        return datetime.fromisoformat(item["watermark"]["S"]) if item else None
+
+    def _advance_watermark(self, seen: datetime) -> None:
+        """Move the watermark forward only (a slow tick never moves it back)."""
+        value = seen.astimezone(UTC).isoformat()
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table,
+                Item={"jobKey": {"S": WATERMARK_KEY}, "watermark": {"S": value}},
+                ConditionExpression="attribute_not_exists(watermark) OR watermark < :value",
+                ExpressionAttributeValues={":value": {"S": value}},
+            )
+        except self.dynamodb.exceptions.ConditionalCheckFailedException:
+            pass
+
+    # --- a tick ---------------------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None) -> TickReport:
+        report = TickReport()
+        now = now or datetime.now(UTC)
+        mark = self.watermark()
+        since = (mark - self.overlap) if mark else (now - self.first_lookback)
+        newest = mark
+        for page in self._pages(since, report):
+            summaries = page
+            report.listed += len(summaries)
+            known = self._registry_states([s["AutoMLJobName"] for s in summaries])
+            for summary in summaries:
+                modified = summary.get("LastModifiedTime")
+                if isinstance(modified, datetime) and (newest is None or modified > newest):
+                    newest = modified
+                name = summary["AutoMLJobName"]
+                item = known.get(job_key(name))
+                previous = (item.get("jobStatus"), item.get("secondaryStatus")) if item else None
+                current = (summary["AutoMLJobStatus"], summary["AutoMLJobSecondaryStatus"])
+                if previous == current:
+                    continue
+                report.changed += 1
+                self._transition(name, item, previous, current, report)
+        if newest is not None:
+            self._advance_watermark(newest)
+        return report
+
+    def _pages(self, since: datetime, report: TickReport) -> Iterator[list[dict[str, Any]]]:
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "LastModifiedTimeAfter": since,
+                "SortBy": "LastModifiedTime",
+                "SortOrder": "Ascending",
+                "MaxResults": 100,
+            }
+            if token:
+                kwargs["NextToken"] = token
+            response = self._list(kwargs)
+            report.list_calls += 1
+            yield list(response.get("AutoMLJobSummaries", []))
+            token = response.get("NextToken")
+            if not token:
+                return
+
+    def _list(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        response: dict[str, Any] = self.backoff.call(
+            lambda: self.sagemaker.list_auto_ml_jobs(**kwargs)
+        )
+        return response
+
+    def _registry_states(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        """Registry items of these jobs, 100 keys per BatchGetItem (as DynamoDB allows)."""
+        found: dict[str, dict[str, Any]] = {}
+        keys = list(dict.fromkeys(job_key(n) for n in names))
+        for start in range(0, len(keys), 100):
+            request = {
+                self.table: {
+                    "Keys": [{"jobKey": {"S": k}} for k in keys[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                response = self.dynamodb.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table, []):
+                    plain = {k: _DESERIALIZER.deserialize(v) for k, v in item.items()}
+                    found[plain["jobKey"]] = plain
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def _transition(
+        self,
+        name: str,
+        item: dict[str, Any] | None,
+        previous: tuple[Any, Any] | None,
+        current: tuple[str, str],
+        report: TickReport,
+    ) -> None:
+        description = self.backoff.call(
+            lambda: self.sagemaker.describe_auto_ml_job_v2(AutoMLJobName=name)
+        )
+        report.describe_calls += 1
+        # Describe is newer than the listing: report what SageMaker says now.
+        current = (description["AutoMLJobStatus"], description["AutoMLJobSecondaryStatus"])
+        if previous == current:
+            return
+        managed = bool(item and item.get("sourceId") and item.get("status") != EXTERNAL)
+        if not self._record(name, item, previous, current, description):
+            report.lost_races += 1
+            return
+        detail = state_change_detail(name, description, previous, current, managed, item)
+        try:
+            self.publisher.publish(ev.JOB_STATE_CHANGE, detail, [description["AutoMLJobArn"]])
+        except ev.PublishError:
+            # Give the transition back, so that the next tick sees it again and retries.
+            self._undo(name, previous, current)
+            raise
+        report.published += 1
+        report.transitions.append((name, _state(*previous) if previous else None, _state(*current)))
+
+    def _record(
+        self,
+        name: str,
+        item: dict[str, Any] | None,
+        previous: tuple[Any, Any] | None,
+        current: tuple[str, str],
+        description: dict[str, Any],
+    ) -> bool:
+        """Store the new state, conditional on the state this tick read. False: lost a race."""
+        values: dict[str, Any] = {
+            ":status": {"S": current[0]},
+            ":secondary": {"S": current[1]},
+            ":now": {"S": now_iso()},
+            ":name": {"S": name},
+            ":arn": {"S": description["AutoMLJobArn"]},
+        }
+        update = (
+            "SET jobStatus = :status, secondaryStatus = :secondary, observedAt = :now, "
+            "jobName = if_not_exists(jobName, :name), jobArn = if_not_exists(jobArn, :arn)"
+        )
+        if item is None:
+            # A job this stack did not create (console, SDK...): remember it as EXTERNAL.
+            update += ", #lifecycle = if_not_exists(#lifecycle, :external), updatedAt = :now"
+            values[":external"] = {"S": EXTERNAL}
+            condition = "attribute_not_exists(jobStatus)"
+        elif previous is None or previous == (None, None):
+            condition = "attribute_not_exists(jobStatus)"
+        else:
+            condition = "jobStatus = :prev_status AND secondaryStatus = :prev_secondary"
+            values[":prev_status"] = {"S": str(previous[0])}
+            values[":prev_secondary"] = {"S": str(previous[1])}
+        if current[0] in TERMINAL:
+            best = best_candidate_summary(description)
+            if best:
+                update += ", bestCandidate = :best"
+                values[":best"] = {"M": {k: {"S": str(v)} for k, v in best.items()}}
+        names = {"#lifecycle": "status"} if item is None else None
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"jobKey": {"S": job_key(name)}},
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        try:
+            self.dynamodb.update_item(**kwargs)
+        except self.dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def _undo(self, name: str, previous: tuple[Any, Any] | None, current: tuple[str, str]) -> None:
+        values: dict[str, Any] = {":status": {"S": current[0]}, ":secondary": {"S": current[1]}}
+        if previous is None or previous[0] is None:
+            update = "REMOVE jobStatus, secondaryStatus"
+        else:
+            update = "SET jobStatus = :prev_status, secondaryStatus = :prev_secondary"
+            values[":prev_status"] = {"S": str(previous[0])}
+            values[":prev_secondary"] = {"S": str(previous[1])}
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"jobKey": {"S": job_key(name)}},
+                UpdateExpression=update,
+                ConditionExpression="jobStatus = :status AND secondaryStatus = :secondary",
+                ExpressionAttributeValues=values,
+            )
+        except self.dynamodb.exceptions.ConditionalCheckFailedException:
+            pass  # a later tick already moved on
+
+
+def best_candidate_summary(description: dict[str, Any]) -> dict[str, Any] | None:
+    """Name, metric and value of the best candidate; None when there is none (a failed job,
+    or the runtime ran out before any candidate finished)."""
+    best = description.get("BestCandidate")
+    if not best:
+        return None
+    metric = best.get("FinalAutoMLJobObjectiveMetric") or {}
+    return {
+        "candidateName": best.get("CandidateName"),
+        "metricName": metric.get("MetricName"),
+        "value": metric.get("Value"),
+    }
+
+
+def _problem_type(description: dict[str, Any]) -> str | None:
+    config = description.get("AutoMLProblemTypeConfig") or {}
+    return next(iter(config), None) if isinstance(config, dict) else None
+
+
+def state_change_detail(
+    name: str,
+    description: dict[str, Any],
+    previous: tuple[Any, Any] | None,
+    current: tuple[str, str],
+    managed: bool,
+    item: dict[str, Any] | None,
+) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "jobName": name,
+        "jobArn": description["AutoMLJobArn"],
+        "managed": managed,
+        "problemType": _problem_type(description),
+        "previous": (
+            {"status": previous[0], "secondaryStatus": previous[1]}
+            if previous and previous[0] is not None
+            else None
+        ),
+        "current": {"status": current[0], "secondaryStatus": current[1]},
+        "terminal": current[0] in TERMINAL,
+    }
+    if description.get("FailureReason"):
+        detail["failureReason"] = description["FailureReason"]
+    if current[0] in TERMINAL:
+        detail["bestCandidate"] = best_candidate_summary(description)
+        end = description.get("EndTime")
+        if isinstance(end, datetime):
+            detail["endTime"] = end.astimezone(UTC).isoformat()
+    return detail
+
+
+def build_watcher(settings: Any, session: Any = None) -> JobWatcher:
+    """Wire the watcher from validated settings (``WatchSettings``)."""
+    import boto3  # noqa: PLC0415 - the CLI never needs it
+    from botocore.config import Config  # noqa: PLC0415
+
+    session = session or boto3.session.Session()
+    return JobWatcher(
+        # Our Backoff is the only retry policy for SageMaker calls (see sagemaker.py).
+        sagemaker=session.client(
+            "sagemaker", config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
+        ),
+        dynamodb=session.client("dynamodb"),
+        table=settings.jobs_table,
+        publisher=ev.EventPublisher(session.client("events"), settings.event_bus),
+        overlap=timedelta(seconds=settings.overlap_seconds),
+    )
