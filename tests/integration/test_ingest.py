@@ -21,6 +21,7 @@ import yaml
 from moto import mock_aws
 
 from autopilot_flow.manifest import OUR_SECTIONS
+from offline.moto_fixes import atomic_dynamodb_writes
 from tests.integration.ingest_harness import (
     DATA_BUCKET,
     EXAMPLES,
@@ -53,7 +54,7 @@ def aws_env() -> Iterator[None]:
         POWERTOOLS_METRICS_DISABLED="true",
     )
     try:
-        with mock_aws():
+        with mock_aws(), atomic_dynamodb_writes():
             yield
     finally:
         os.environ.clear()
