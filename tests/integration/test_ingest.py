@@ -21,6 +21,7 @@ import yaml
 from moto import mock_aws
 
 from autopilot_flow.manifest import OUR_SECTIONS
+from offline.autopilot_simulator import AutopilotSimulator, ManualClock
 from offline.moto_fixes import atomic_dynamodb_writes
 from tests.integration.ingest_harness import (
     DATA_BUCKET,
@@ -42,7 +43,7 @@ EXAMPLE_NAMES = sorted(path.name for path in EXAMPLES.iterdir())
 
 
 @pytest.fixture
-def aws_env() -> Iterator[None]:
+def aws_env() -> Iterator[AutopilotSimulator]:
     saved = dict(os.environ)
     os.environ.update(
         AWS_ACCESS_KEY_ID="testing",
@@ -54,15 +55,20 @@ def aws_env() -> Iterator[None]:
         POWERTOOLS_METRICS_DISABLED="true",
     )
     try:
-        with mock_aws(), atomic_dynamodb_writes():
-            yield
+        # The simulator fixes moto's crashes on valid requests and injects quota and throttling.
+        with (
+            mock_aws(),
+            atomic_dynamodb_writes(),
+            AutopilotSimulator(clock=ManualClock(), seed=3) as simulator,
+        ):
+            yield simulator
     finally:
         os.environ.clear()
         os.environ.update(saved)
 
 
 @pytest.fixture
-def harness(aws_env: None) -> IngestHarness:
+def harness(aws_env: AutopilotSimulator) -> IngestHarness:
     return build_harness()
 
 
@@ -438,3 +444,84 @@ def test_sample_event_with_several_records(harness: IngestHarness, subscriber: s
     assert harness.keys("rejections/") == ["rejections/broken.yaml.json"]
     kinds = sorted(e["detail-type"] for e in events_of(harness, subscriber))
     assert kinds == ["AutoML Job Rejected", "AutoML Job Submitted", "AutoML Job Submitted"]
+
+
+# --- throttling and quota ---------------------------------------------------------------------
+
+
+def test_throttled_creates_are_retried_with_backoff(
+    harness: IngestHarness, aws_env: AutopilotSimulator
+) -> None:
+    aws_env.throttle_next(2, operation="CreateAutoMLJobV2")
+    harness.upload_example("churn-tabular.yaml")
+    harness.source.drain()
+    assert aws_env.throttled["CreateAutoMLJobV2"] == 2
+    assert aws_env.calls["CreateAutoMLJobV2"] == 3
+    assert len(harness.service.ingestor.jobs.backoff.slept) == 2
+    assert harness.record("churn-binary-2026-11")["status"] == "CREATED"  # type: ignore[index]
+
+
+def _deliver_visible(harness: IngestHarness) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    received = harness.source.receive()
+    test_events = [m for m in received if "s3:TestEvent" in m["Body"]]
+    if test_events:
+        harness.source.deliver(test_events)
+    messages = [m for m in received if m not in test_events]
+    return messages, harness.source.deliver(messages) if messages else {}
+
+
+def test_quota_keeps_the_manifest_queued_until_capacity_frees(
+    harness: IngestHarness, aws_env: AutopilotSimulator, subscriber: str
+) -> None:
+    aws_env.quota = 1
+    sagemaker = harness.client("sagemaker")
+    occupying = example_request("product-categories-multiclass.yaml")
+    sagemaker.create_auto_ml_job_v2(**{**occupying, "AutoMLJobName": "someone-elses-job"})
+    harness.upload_example("churn-tabular.yaml")
+    messages, response = _deliver_visible(harness)
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [
+        messages[0]["MessageId"]
+    ]
+    record = harness.record("churn-binary-2026-11")
+    assert record is not None
+    assert record["status"] == "WAITING_FOR_CAPACITY"
+    assert record["attempts"] == 1
+    # The message is hidden for a while (growing delays), not lost.
+    assert harness.queue_depth("IngestQueue") == 1
+    assert harness.source.receive() == []
+
+    aws_env.run_until_idle()  # the other job finishes: capacity frees
+    visibility_timeout_passes(harness, messages)
+    harness.source.drain()
+    assert harness.record("churn-binary-2026-11")["status"] == "CREATED"  # type: ignore[index]
+    assert harness.queue_depth("IngestQueue") == 0
+    kinds = [e["detail-type"] for e in events_of(harness, subscriber)]
+    assert kinds == ["AutoML Job Waiting For Capacity", "AutoML Job Submitted"]
+
+
+def test_quota_that_never_frees_ends_in_the_dead_letter_queue_with_an_event(
+    harness: IngestHarness, aws_env: AutopilotSimulator, subscriber: str
+) -> None:
+    aws_env.quota = 0
+    harness.upload_example("churn-tabular.yaml")
+    attempts = 0
+    for _ in range(10):
+        messages, _ = _deliver_visible(harness)
+        if not messages:
+            break
+        attempts += 1
+        visibility_timeout_passes(harness, messages)
+    max_receives = int(harness.stack.parameters["IngestMaxReceiveCount"])
+    assert attempts == max_receives
+    assert harness.queue_depth("IngestQueue") == 0
+    assert harness.queue_depth("IngestDeadLetterQueue") == 1
+    record = harness.record("churn-binary-2026-11")
+    assert record is not None
+    assert record["status"] == "SUBMISSION_FAILED"
+    kinds = [e["detail-type"] for e in events_of(harness, subscriber)]
+    assert kinds == ["AutoML Job Waiting For Capacity"] * (max_receives - 1) + [
+        "AutoML Job Submission Failed"
+    ]
+    assert harness.create_calls and all(
+        c["AutoMLJobName"] == "churn-binary-2026-11" for c in harness.create_calls
+    )

@@ -6,6 +6,7 @@ a clock the test controls, so every transition can be observed and counted.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
@@ -158,7 +159,7 @@ def transitions_by_job(events: list[dict[str, Any]]) -> dict[str, list[tuple[Any
 
 def expected_transitions(sim: AutopilotSimulator, name: str) -> list[tuple[Any, Any]]:
     history = sim.history(name)
-    return [(None, history[0])] + list(zip(history, history[1:], strict=False))
+    return [(None, history[0])] + list(itertools.pairwise(history))
 
 
 FIVE_JOBS = {
@@ -246,7 +247,7 @@ def test_overlapping_ticks_never_emit_a_transition_twice(harness: WatchHarness) 
     assert len(keys) == len(set(keys))
     # Every job's events chain: each one starts where the previous one ended.
     for chain in transitions_by_job(events).values():
-        for (_, before), (after, _) in zip(chain, chain[1:], strict=False):
+        for (_, before), (after, _) in itertools.pairwise(chain):
             assert before == after
 
 

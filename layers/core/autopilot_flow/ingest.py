@@ -141,10 +141,16 @@ class WaitingForCapacity(Exception):
 PreflightRunner = Callable[[Any, dict[str, Any]], tuple[list[Issue], list[Issue]]]
 
 
+class PreflightUnavailable(Exception):
+    """S3 could not be asked (throttled, unreachable): retry later, do not reject."""
+
+
 def default_preflight(s3: Any, request: dict[str, Any]) -> tuple[list[Issue], list[Issue]]:
     from autopilot_flow.preflight import run_preflight  # noqa: PLC0415 - only when enabled
 
     result = run_preflight(s3, request)
+    if result.retryable:
+        raise PreflightUnavailable("; ".join(i.message for i in result.errors))
     return list(result.errors), list(result.warnings)
 
 

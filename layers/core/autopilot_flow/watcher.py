@@ -12,6 +12,7 @@ conditional on the previous state, and only the tick whose update wins publishes
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -65,15 +66,13 @@ class JobWatcher:
     def _advance_watermark(self, seen: datetime) -> None:
         """Move the watermark forward only (a slow tick never moves it back)."""
         value = seen.astimezone(UTC).isoformat()
-        try:
+        with contextlib.suppress(self.dynamodb.exceptions.ConditionalCheckFailedException):
             self.dynamodb.put_item(
                 TableName=self.table,
                 Item={"jobKey": {"S": WATERMARK_KEY}, "watermark": {"S": value}},
                 ConditionExpression="attribute_not_exists(watermark) OR watermark < :value",
                 ExpressionAttributeValues={":value": {"S": value}},
             )
-        except self.dynamodb.exceptions.ConditionalCheckFailedException:
-            pass
 
     # --- a tick ---------------------------------------------------------------------------------
 
@@ -166,7 +165,7 @@ class JobWatcher:
         if not self._record(name, item, previous, current, description):
             report.lost_races += 1
             return
-        detail = state_change_detail(name, description, previous, current, managed, item)
+        detail = state_change_detail(name, description, previous, current, managed)
         try:
             self.publisher.publish(ev.JOB_STATE_CHANGE, detail, [description["AutoMLJobArn"]])
         except ev.PublishError:
@@ -236,7 +235,8 @@ class JobWatcher:
             update = "SET jobStatus = :prev_status, secondaryStatus = :prev_secondary"
             values[":prev_status"] = {"S": str(previous[0])}
             values[":prev_secondary"] = {"S": str(previous[1])}
-        try:
+        # A later tick may already have moved on: then there is nothing to give back.
+        with contextlib.suppress(self.dynamodb.exceptions.ConditionalCheckFailedException):
             self.dynamodb.update_item(
                 TableName=self.table,
                 Key={"jobKey": {"S": job_key(name)}},
@@ -244,8 +244,6 @@ class JobWatcher:
                 ConditionExpression="jobStatus = :status AND secondaryStatus = :secondary",
                 ExpressionAttributeValues=values,
             )
-        except self.dynamodb.exceptions.ConditionalCheckFailedException:
-            pass  # a later tick already moved on
 
 
 def best_candidate_summary(description: dict[str, Any]) -> dict[str, Any] | None:
@@ -273,7 +271,6 @@ def state_change_detail(
     previous: tuple[Any, Any] | None,
     current: tuple[str, str],
     managed: bool,
-    item: dict[str, Any] | None,
 ) -> dict[str, Any]:
     detail: dict[str, Any] = {
         "jobName": name,
