@@ -41,6 +41,15 @@ class TickReport:
     transitions: list[tuple[str, str | None, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Change:
+    name: str
+    previous: tuple[Any, Any] | None
+    current: tuple[str, str]
+    detail: dict[str, Any]
+    arn: str
+
+
 def _state(status: Any, secondary: Any) -> str:
     return f"{status}/{secondary}"
 
@@ -86,6 +95,7 @@ class JobWatcher:
             summaries = page
             report.listed += len(summaries)
             known = self._registry_states([s["AutoMLJobName"] for s in summaries])
+            changes: list[Change] = []
             for summary in summaries:
                 modified = summary.get("LastModifiedTime")
                 if isinstance(modified, datetime) and (newest is None or modified > newest):
@@ -97,7 +107,10 @@ class JobWatcher:
                 if previous == current:
                     continue
                 report.changed += 1
-                self._transition(name, item, previous, current, report)
+                change = self._transition(name, item, previous, current, report)
+                if change is not None:
+                    changes.append(change)
+            self._publish(changes, report)
         if newest is not None:
             self._advance_watermark(newest)
         return report
@@ -152,7 +165,8 @@ class JobWatcher:
         previous: tuple[Any, Any] | None,
         current: tuple[str, str],
         report: TickReport,
-    ) -> None:
+    ) -> Change | None:
+        """Describe a changed job and claim its transition in the registry."""
         description = self.backoff.call(
             lambda: self.sagemaker.describe_auto_ml_job_v2(AutoMLJobName=name)
         )
@@ -160,20 +174,29 @@ class JobWatcher:
         # Describe is newer than the listing: report what SageMaker says now.
         current = (description["AutoMLJobStatus"], description["AutoMLJobSecondaryStatus"])
         if previous == current:
-            return
+            return None
         managed = bool(item and item.get("sourceId") and item.get("status") != EXTERNAL)
         if not self._record(name, item, previous, current, description):
             report.lost_races += 1
-            return
+            return None
         detail = state_change_detail(name, description, previous, current, managed)
+        return Change(name, previous, current, detail, description["AutoMLJobArn"])
+
+    def _publish(self, changes: list[Change], report: TickReport) -> None:
+        """One PutEvents call per ten changes, in order. If publishing fails for good, the
+        transitions are given back, so that the next tick sees them again and retries."""
+        if not changes:
+            return
         try:
-            self.publisher.publish(ev.JOB_STATE_CHANGE, detail, [description["AutoMLJobArn"]])
+            self.publisher.publish_many([(ev.JOB_STATE_CHANGE, c.detail, [c.arn]) for c in changes])
         except ev.PublishError:
-            # Give the transition back, so that the next tick sees it again and retries.
-            self._undo(name, previous, current)
+            for change in changes:
+                self._undo(change.name, change.previous, change.current)
             raise
-        report.published += 1
-        report.transitions.append((name, _state(*previous) if previous else None, _state(*current)))
+        for change in changes:
+            report.published += 1
+            previous = _state(*change.previous) if change.previous else None
+            report.transitions.append((change.name, previous, _state(*change.current)))
 
     def _record(
         self,
