@@ -55,7 +55,17 @@ class _Reader:
 
 
 def policy_from_environment(env: Mapping[str, str]) -> Policy:
-    """Build the policy from ``POLICY_*`` variables (empty means "not set")."""
+    """Build the policy from ``POLICY_DOCUMENT`` (a whole policy file's JSON or YAML, as the
+    offline stack's ``--policy`` passes it) or else from the ``POLICY_*`` variables that the
+    stack parameters fill (empty means "not set")."""
+    document = env.get("POLICY_DOCUMENT", "").strip()
+    if document:
+        try:
+            return Policy.from_bytes(document.encode("utf-8"))
+        except PolicyError as exc:
+            raise SettingsError(
+                [f"POLICY_DOCUMENT {i.path or '(policy)'}: {i.message}" for i in exc.issues]
+            ) from None
     reader = _Reader(env)
     defaults: dict[str, Any] = {}
     guardrails: dict[str, Any] = {}
