@@ -33,11 +33,13 @@ from offline.provision import ACCOUNT, REGION, FunctionSpec, Provisioner, Stack
 LOGGER = logging.getLogger(__name__)
 
 # Permissive defaults so that people can try their own manifests at once: any bucket of the
-# offline account, the stack's default role. `--policy FILE` replaces them.
+# offline account, the stack's default role (and the role the example manifests name).
+# `--policy FILE` replaces them.
 OFFLINE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/AutopilotExecution"
+EXAMPLES_ROLE = "arn:aws:iam::111122223333:role/AutopilotExecution"
 PERMISSIVE_PARAMETERS = {
     "DefaultRoleArn": OFFLINE_ROLE,
-    "AllowedRoleArns": OFFLINE_ROLE,
+    "AllowedRoleArns": f"{OFFLINE_ROLE},{EXAMPLES_ROLE}",
     "AllowedS3Prefixes": "s3://",
     "DataBucketNames": "offline-any-bucket",
     "OutputS3Path": "s3://autopilot-flow-offline-output/autopilot/",
@@ -53,6 +55,20 @@ DUMMY_CREDENTIALS = {
 }
 
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|second|seconds)\)")
+
+
+def _quiet() -> None:
+    """Keep the terminal for the demo: handlers log warnings only, and metrics (EMF lines on
+    stdout, which CloudWatch would collect) are dropped. Powertools prints a full metric set
+    even when POWERTOOLS_METRICS_DISABLED is set, so its module-level print is silenced."""
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf import (  # noqa: PLC0415
+        cloudwatch,
+    )
+
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    cloudwatch.print = lambda *args, **kwargs: None  # type: ignore[attr-defined]
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
 def rate_seconds(expression: str) -> float:
@@ -105,8 +121,7 @@ class OfflineStack:
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
         os.environ["MOTO_PORT"] = str(port)
         if options.quiet:
-            os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-            os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+            _quiet()
         # Step Functions runs definitions only when asked to (platform-facts.md).
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         self._undo.append(install_atomic_dynamodb_writes())
