@@ -4,16 +4,27 @@
   without a lock, so two threads (concurrent Lambda invocations in a test, or the threaded
   moto server offline) can both pass ``attribute_not_exists(...)``. ``atomic_dynamodb_writes``
   serialises moto's write operations, as DynamoDB does per item.
+- Step Functions: aws-sdk task errors are named with the lower-case service
+  (``sagemaker.sagemakerException``); AWS writes ``SageMaker.SageMakerException``.
+  ``aws_sdk_error_names`` binds the services we call to AWS's spelling.
+- SageMaker endpoints: InService the moment CreateEndpoint returns, a taken name is silently
+  replaced, and UpdateEndpoint is missing. ``EndpointLifecycle`` models AWS: Creating or
+  Updating first, then InService, Failed, or (a failed update) rolled back.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import moto.s3.notifications as s3_notifications
 from moto.dynamodb.models import DynamoDBBackend
 
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
@@ -47,6 +58,285 @@ def install_atomic_dynamodb_writes() -> Callable[[], None]:
 @contextmanager
 def atomic_dynamodb_writes() -> Iterator[None]:
     uninstall = install_atomic_dynamodb_writes()
+    try:
+        yield
+    finally:
+        uninstall()
+
+
+# --------------------------------------------------------------------------------------------
+# Step Functions: error names of AWS SDK integrations
+# --------------------------------------------------------------------------------------------
+
+# moto deviation: moto's Step Functions interpreter names an aws-sdk task's error after the
+# lower-case service of the Resource ARN, and an error that the service model does not
+# declare (ThrottlingException, ValidationException: botocore raises a plain ClientError)
+# after the service itself: "sagemaker.sagemakerException", "sagemaker.ResourceNotFoundException".
+# AWS writes the service name in PascalCase ("SageMaker.ResourceNotFoundException";
+# supported-services-awssdk: "Both the service name and error name are in Pascal case"), and
+# an undeclared error comes out as the service's base exception, "SageMaker.SageMakerException"
+# (the naming LocalStack, whose interpreter moto uses, reproduces for the services it binds).
+# Retry and Catch in our definitions use AWS's names, so offline runs bind the services we
+# call the AWS way.
+AWS_SDK_SERVICE_ERROR_NAMES = {"sagemaker": "SageMaker"}
+
+
+def install_aws_sdk_error_names() -> Callable[[], None]:
+    """Name aws-sdk task errors as AWS does for the services above; returns the undo."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
+        state_task_service_aws_sdk as aws_sdk,
+    )
+
+    names: dict[str, str] = aws_sdk._SERVICE_ERROR_NAMES
+    saved = dict(names)
+    names.update(AWS_SDK_SERVICE_ERROR_NAMES)
+
+    def uninstall() -> None:
+        names.clear()
+        names.update(saved)
+
+    return uninstall
+
+
+@contextmanager
+def aws_sdk_error_names() -> Iterator[None]:
+    uninstall = install_aws_sdk_error_names()
+    try:
+        yield
+    finally:
+        uninstall()
+
+
+# --------------------------------------------------------------------------------------------
+# SageMaker endpoints: a life cycle, and UpdateEndpoint
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _EndpointProgress:
+    outcome: str  # "InService" or "Failed"
+    config: str  # the endpoint config live once the operation ends
+    previous_config: str | None  # an update's rollback target
+    failure_reason: str | None
+    describes_left: int
+
+
+class EndpointLifecycle:
+    """SageMaker endpoints as AWS runs them.
+
+    moto deviations: CreateEndpoint returns an endpoint that is InService at once, silently
+    replaces an endpoint of the same name, and UpdateEndpoint does not exist
+    (platform-facts.md). On AWS:
+
+    - CreateEndpoint refuses a name in use ("Cannot create already existing endpoint"), and
+      the endpoint is ``Creating`` for minutes, then ``InService`` or ``Failed`` (with a
+      ``FailureReason``, e.g. the container failed its ping health check);
+    - UpdateEndpoint needs an ``InService`` endpoint ("Cannot update in-progress endpoint"),
+      moves it to ``Updating`` and then serves the new config (``InService``); when the new
+      config cannot be deployed, SageMaker rolls back: the endpoint is ``InService`` on its
+      previous config, with a ``FailureReason``.
+
+    Here an operation ends after ``describes_until_ready`` DescribeEndpoint calls (Step
+    Functions polls in real time, so a count keeps tests fast and deterministic).
+    ``fail_next(name, reason)`` makes the next create or update of that endpoint fail.
+    Patches ``SageMakerModelBackend.create_endpoint / describe_endpoint`` and adds
+    ``update_endpoint`` (backend and response); ``uninstall`` restores them.
+    """
+
+    def __init__(self, describes_until_ready: int = 1) -> None:
+        self.describes_until_ready = describes_until_ready
+        self.progress: dict[tuple[str, str, str], _EndpointProgress] = {}
+        self.failures: dict[str, str] = {}
+        self.calls: Counter[str] = Counter()
+        self._patches: list[tuple[type, str, Any]] = []
+        self._lock = threading.RLock()
+
+    def fail_next(self, endpoint_name: str, reason: str) -> None:
+        with self._lock:
+            self.failures[endpoint_name.lower()] = reason
+
+    # --- installation ------------------------------------------------------------------------
+
+    def install(self) -> EndpointLifecycle:
+        if self._patches:
+            return self
+        from moto.core.responses import ActionResult  # noqa: PLC0415 - moto is heavy
+        from moto.sagemaker.exceptions import ValidationError  # noqa: PLC0415
+        from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend  # noqa: PLC0415
+        from moto.sagemaker.responses import SageMakerResponse  # noqa: PLC0415
+
+        life = self
+        original_create = SageMakerModelBackend.create_endpoint
+        original_describe = SageMakerModelBackend.describe_endpoint
+
+        def key(backend: Any, name: str) -> tuple[str, str, str]:
+            return (backend.account_id, backend.region_name, name.lower())
+
+        def find(backend: Any, name: str) -> Any:
+            for existing, endpoint in backend.endpoints.items():
+                if existing.lower() == name.lower():  # endpoint names are case-insensitive
+                    return endpoint
+            return None
+
+        def create_endpoint(
+            backend: Any, endpoint_name: str, endpoint_config_name: str, tags: Any
+        ) -> Any:
+            with life._lock:
+                life.calls["CreateEndpoint"] += 1
+                if find(backend, endpoint_name) is not None:
+                    arn = FakeEndpoint.arn_formatter(
+                        endpoint_name.lower(), backend.account_id, backend.region_name
+                    )
+                    raise ValidationError(
+                        message=f'Cannot create already existing endpoint "{arn}".'
+                    )
+                endpoint = original_create(backend, endpoint_name, endpoint_config_name, tags)
+                endpoint.endpoint_status = "Creating"
+                reason = life.failures.pop(endpoint_name.lower(), None)
+                life.progress[key(backend, endpoint_name)] = _EndpointProgress(
+                    outcome="Failed" if reason else "InService",
+                    config=endpoint_config_name,
+                    previous_config=None,
+                    failure_reason=reason,
+                    describes_left=life.describes_until_ready,
+                )
+                return endpoint
+
+        def describe_endpoint(backend: Any, endpoint_name: str) -> dict[str, Any]:
+            with life._lock:
+                life.calls["DescribeEndpoint"] += 1
+                endpoint = find(backend, endpoint_name)
+                progress = life.progress.get(key(backend, endpoint_name))
+                if endpoint is not None and progress is not None:
+                    if progress.describes_left > 0:
+                        progress.describes_left -= 1
+                    else:
+                        life._finish(backend, endpoint, progress)
+                        del life.progress[key(backend, endpoint_name)]
+                name = endpoint.endpoint_name if endpoint is not None else endpoint_name
+                response: dict[str, Any] = original_describe(backend, name)
+                return response
+
+        def update_endpoint(backend: Any, endpoint_name: str, endpoint_config_name: str) -> Any:
+            with life._lock:
+                life.calls["UpdateEndpoint"] += 1
+                endpoint = find(backend, endpoint_name)
+                if endpoint is None:
+                    arn = FakeEndpoint.arn_formatter(
+                        endpoint_name.lower(), backend.account_id, backend.region_name
+                    )
+                    raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+                if endpoint.endpoint_status != "InService":
+                    raise ValidationError(
+                        message=f'Cannot update in-progress endpoint "{endpoint.arn}".'
+                    )
+                backend.describe_endpoint_config(endpoint_config_name)  # must exist
+                reason = life.failures.pop(endpoint_name.lower(), None)
+                endpoint.endpoint_status = "Updating"
+                endpoint.failure_reason = None
+                endpoint.last_modified_time = _utcnow()
+                life.progress[key(backend, endpoint_name)] = _EndpointProgress(
+                    outcome="InService",
+                    config=endpoint_config_name,
+                    previous_config=endpoint.endpoint_config_name,
+                    failure_reason=reason,
+                    describes_left=life.describes_until_ready,
+                )
+                return endpoint
+
+        def response_update_endpoint(response: Any) -> Any:
+            endpoint = response.sagemaker_backend.update_endpoint(
+                endpoint_name=response._get_param("EndpointName"),
+                endpoint_config_name=response._get_param("EndpointConfigName"),
+            )
+            return ActionResult({"EndpointArn": endpoint.arn})
+
+        self._patch(SageMakerModelBackend, "create_endpoint", create_endpoint)
+        self._patch(SageMakerModelBackend, "describe_endpoint", describe_endpoint)
+        self._patch(SageMakerModelBackend, "update_endpoint", update_endpoint)
+        self._patch(SageMakerResponse, "update_endpoint", response_update_endpoint)
+        return self
+
+    def _finish(self, backend: Any, endpoint: Any, progress: _EndpointProgress) -> None:
+        endpoint.last_modified_time = _utcnow()
+        if progress.failure_reason and progress.previous_config is not None:
+            # A failed update rolls back: the previous config keeps serving.
+            endpoint.endpoint_status = "InService"
+            endpoint.failure_reason = progress.failure_reason
+            return
+        if progress.failure_reason:
+            endpoint.endpoint_status = "Failed"
+            endpoint.failure_reason = progress.failure_reason
+            return
+        config = backend.describe_endpoint_config(progress.config)
+        endpoint.endpoint_config_name = progress.config
+        endpoint.production_variants = endpoint._process_production_variants(
+            config["ProductionVariants"]
+        )
+        endpoint.endpoint_status = "InService"
+        endpoint.failure_reason = None
+
+    def _patch(self, owner: type, name: str, replacement: Any) -> None:
+        self._patches.append((owner, name, owner.__dict__.get(name, _MISSING)))
+        setattr(owner, name, replacement)
+
+    def uninstall(self) -> None:
+        for owner, name, original in reversed(self._patches):
+            if original is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+        self._patches.clear()
+
+    def __enter__(self) -> EndpointLifecycle:
+        return self.install()
+
+    def __exit__(self, *exc: object) -> None:
+        self.uninstall()
+
+
+_MISSING = object()
+
+
+def _utcnow() -> Any:
+    from moto.core.utils import utcnow  # noqa: PLC0415
+
+    return utcnow()
+
+
+_SEQUENCE = itertools.count(1)
+
+
+def install_s3_notification_versions() -> Callable[[], None]:
+    """Patch moto's S3 notifications; returns the function that removes the patch."""
+    original = s3_notifications._get_s3_event
+    if getattr(original, "__wrapped_by_autopilot_flow__", False):
+        return lambda: None
+
+    @functools.wraps(original)
+    def with_versions(event_name: Any, bucket: Any, key: Any, notification_id: str) -> Any:
+        event = original(event_name, bucket, key, notification_id)
+        sequencer = f"{time.time_ns():016X}{next(_SEQUENCE):06X}"
+        for record in event.get("Records", []):
+            obj = record["s3"]["object"]
+            obj["sequencer"] = sequencer
+            version = getattr(key, "version_id", None)
+            if version and version != "null":
+                obj["versionId"] = version
+        return event
+
+    with_versions.__wrapped_by_autopilot_flow__ = True  # type: ignore[attr-defined]
+    s3_notifications._get_s3_event = with_versions
+
+    def uninstall() -> None:
+        s3_notifications._get_s3_event = original
+
+    return uninstall
+
+
+@contextmanager
+def s3_notification_versions() -> Iterator[None]:
+    uninstall = install_s3_notification_versions()
     try:
         yield
     finally:

@@ -27,7 +27,7 @@ from moto.server import ThreadedMotoServer
 from offline.autopilot_simulator import AutopilotSimulator, ScaledClock
 from offline.event_delivery import LambdaTargets
 from offline.lambda_runtime import Handler, SqsEventSource, context_for, load_handler
-from offline.moto_fixes import install_atomic_dynamodb_writes
+from offline.moto_fixes import install_atomic_dynamodb_writes, install_s3_notification_versions
 from offline.provision import ACCOUNT, REGION, FunctionSpec, Provisioner, Stack
 
 LOGGER = logging.getLogger(__name__)
@@ -125,6 +125,7 @@ class OfflineStack:
         # Step Functions runs definitions only when asked to (platform-facts.md).
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         self._undo.append(install_atomic_dynamodb_writes())
+        self._undo.append(install_s3_notification_versions())
         self.simulator = AutopilotSimulator(
             clock=ScaledClock(speed=options.speed),
             seed=options.seed,
@@ -210,9 +211,7 @@ class OfflineStack:
             kind, props = event["Type"], event.get("Properties", {})
             if kind == "SQS":
                 queue_arn = props["Queue"]
-                queue = next(
-                    a for a in self.stack.resources.values() if a.get("Arn") == queue_arn
-                )
+                queue = next(a for a in self.stack.resources.values() if a.get("Arn") == queue_arn)
                 source = SqsEventSource(
                     sqs=session.client("sqs"),
                     queue_url=queue["Ref"],
@@ -243,9 +242,7 @@ class OfflineStack:
                 )
                 self.targets.register(arn, lambda e, h=handler, c=context: h(e, c))
 
-    def _loop(
-        self, name: str, step: Any, period: float, *, always_sleep: bool = False
-    ) -> None:
+    def _loop(self, name: str, step: Any, period: float, *, always_sleep: bool = False) -> None:
         def run() -> None:
             while not self._stopping.is_set():
                 try:

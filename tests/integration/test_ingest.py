@@ -22,7 +22,7 @@ from moto import mock_aws
 
 from autopilot_flow.manifest import OUR_SECTIONS
 from offline.autopilot_simulator import AutopilotSimulator, ManualClock
-from offline.moto_fixes import atomic_dynamodb_writes
+from offline.moto_fixes import atomic_dynamodb_writes, s3_notification_versions
 from tests.integration.ingest_harness import (
     DATA_BUCKET,
     EXAMPLES,
@@ -59,6 +59,7 @@ def aws_env() -> Iterator[AutopilotSimulator]:
         with (
             mock_aws(),
             atomic_dynamodb_writes(),
+            s3_notification_versions(),
             AutopilotSimulator(clock=ManualClock(), seed=3) as simulator,
         ):
             yield simulator
@@ -525,3 +526,29 @@ def test_quota_that_never_frees_ends_in_the_dead_letter_queue_with_an_event(
     assert harness.create_calls and all(
         c["AutoMLJobName"] == "churn-binary-2026-11" for c in harness.create_calls
     )
+
+
+def test_a_new_version_of_a_manifest_is_a_new_submission(harness: IngestHarness) -> None:
+    body = (EXAMPLES / "product-categories-multiclass.yaml").read_bytes()
+    harness.upload("manifests/catalog.yaml", body)
+    harness.source.drain()
+    # The same key again, changed: a new object version, a new derived job name.
+    harness.upload(
+        "manifests/catalog.yaml", body.replace(b"MaxCandidates: 20", b"MaxCandidates: 30")
+    )
+    harness.source.drain()
+    names = [c["AutoMLJobName"] for c in harness.create_calls]
+    assert len(names) == 2
+    assert names[0] != names[1]
+    assert all(n.startswith("catalog-") for n in names)
+
+
+def test_a_new_version_that_keeps_an_explicit_name_is_rejected(harness: IngestHarness) -> None:
+    harness.upload_example("churn-tabular.yaml", "manifests/churn.yaml")
+    harness.source.drain()
+    changed = (EXAMPLES / "churn-tabular.yaml").read_bytes().replace(b"50", b"60")
+    harness.upload("manifests/churn.yaml", changed)
+    harness.source.drain()
+    assert len(harness.create_calls) == 1
+    report = harness.read_json("rejections/churn.yaml.json")
+    assert [e["code"] for e in report["errors"]] == ["job_name.taken"]
