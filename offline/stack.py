@@ -264,8 +264,8 @@ class OfflineStack:
             service,
             region_name=REGION,
             endpoint_url=self.endpoint_url,
-            aws_access_key_id="offline",
-            aws_secret_access_key="offline",
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
 
     def wait_for(self, predicate: Any, timeout: float, interval: float = 0.2) -> bool:

@@ -7,7 +7,6 @@ template gives it; deliveries go through ``SqsEventSource``, as an event source 
 from __future__ import annotations
 
 import copy
-import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,13 +15,12 @@ from typing import Any
 
 import boto3
 
+from offline.demo_data import DATA_BUCKET, OUTPUT_BUCKET, upload_example_data
 from offline.lambda_runtime import Handler, SqsEventSource, context_for, load_handler
 from offline.provision import Provisioner, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "manifests"
-DATA_BUCKET = "amzn-s3-demo-ml-data"
-OUTPUT_BUCKET = "amzn-s3-demo-ml-output"
 ROLE = "arn:aws:iam::111122223333:role/AutopilotExecution"
 
 PARAMETERS = {
@@ -33,29 +31,6 @@ PARAMETERS = {
     "OutputS3Path": f"s3://{OUTPUT_BUCKET}/autopilot/",
     "CapacityRetrySeconds": "1",
     "IngestMaxReceiveCount": "4",
-}
-
-# The data the example manifests point at: CSV headers that name their columns.
-DATA: dict[str, bytes] = {
-    "churn/train/part-0.csv": b"customer_id,tenure,plan,monthly_charges,account_weight,churned\n"
-    b"c1,12,basic,30.5,1.0,0\n",
-    "churn/validation/part-0.csv": b"customer_id,tenure,plan,monthly_charges,account_weight,"
-    b"churned\nc9,3,pro,80.0,1.0,1\n",
-    "housing/train/part-0.parquet": b"PAR1" + b"\x00" * 64 + b"PAR1",
-    "catalog/products.csv.gz": gzip.compress(b"sku,title,price,category\nA1,Mug,4.5,kitchen\n"),
-    "retail/demand/2026.csv": b"date,product_id,store_id,demand,price\n2026-01-01,p1,s1,4,2.5\n",
-    "support/tickets/train/part-0.csv": b"ticket_text,queue\nCannot log in,auth\n",
-    "support/tickets/validation/part-0.csv": b"ticket_text,queue\nRefund please,billing\n",
-    "inspection/labels/output.manifest": json.dumps(
-        {
-            "source-ref": f"s3://{DATA_BUCKET}/inspection/images/1.jpg",
-            "label": 0,
-            "label-metadata": {"class-name": "ok"},
-        }
-    ).encode()
-    + b"\n",
-    "inspection/images/1.jpg": b"\xff\xd8\xff\xe0" + b"\x00" * 32,
-    "support/qa-pairs/pairs.csv": b"input,output\nHow do I reset?,Use the portal.\n",
 }
 
 
@@ -136,11 +111,7 @@ def build_harness(extra_parameters: dict[str, str] | None = None) -> IngestHarne
     """Provision the stack in the active moto mock and load the ingest handler."""
     session = boto3.session.Session(region_name="us-east-1")
     stack = Provisioner(session, parameters={**PARAMETERS, **(extra_parameters or {})}).provision()
-    s3 = session.client("s3", region_name="us-east-1")
-    for bucket in (DATA_BUCKET, OUTPUT_BUCKET):
-        s3.create_bucket(Bucket=bucket)
-    for key, body in DATA.items():
-        s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=body)
+    upload_example_data(session.client("s3", region_name="us-east-1"))
     harness = IngestHarness(session, stack, None, None)  # type: ignore[arg-type]
     harness.source = harness.new_instance()
     harness.handler = harness.source.handler
