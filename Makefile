@@ -11,8 +11,11 @@ STAMP := .make
 .PHONY: demo test setup lint typecheck unit template-lint bench clean api-model
 
 demo: $(STAMP)/venv
-	@echo "== Validating every example manifest (the offline flow joins this demo later) =="
+	@echo "== 1. Validate every example manifest =="
 	$(BIN)/autopilot-flow validate examples/manifests/*
+	@echo
+	@echo "== 2. Run them through the whole service, offline (moto + Autopilot simulator) =="
+	$(BIN)/autopilot-flow offline demo
 
 test: setup lint typecheck template-lint unit
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import moto.s3.notifications as s3_notifications
 from moto.dynamodb.models import DynamoDBBackend
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.models import FakeEndpointConfig
 
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 _LOCK = threading.RLock()
@@ -341,3 +343,30 @@ def s3_notification_versions() -> Iterator[None]:
         yield
     finally:
         uninstall()
+
+
+def install_endpoint_instance_types() -> Callable[[], None]:
+    """Patch moto's endpoint-config validation; returns the function that removes it."""
+    import botocore.session  # noqa: PLC0415 - only the offline stack and tests need it
+
+    original = FakeEndpointConfig.validate_instance_type
+    valid = set(
+        botocore.session.get_session()
+        .get_service_model("sagemaker")
+        .shape_for("ProductionVariantInstanceType")
+        .enum
+    )
+
+    def validate_instance_type(self: Any, instance_type: str) -> None:
+        if instance_type not in valid:
+            raise ValidationError(
+                message=f"Value '{instance_type}' at 'instanceType' failed to satisfy "
+                "constraint: Member must satisfy enum value set"
+            )
+
+    FakeEndpointConfig.validate_instance_type = validate_instance_type  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        FakeEndpointConfig.validate_instance_type = original  # type: ignore[method-assign]
+
+    return uninstall

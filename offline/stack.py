@@ -27,7 +27,11 @@ from moto.server import ThreadedMotoServer
 from offline.autopilot_simulator import AutopilotSimulator, ScaledClock
 from offline.event_delivery import LambdaTargets
 from offline.lambda_runtime import Handler, SqsEventSource, context_for, load_handler
-from offline.moto_fixes import install_atomic_dynamodb_writes, install_s3_notification_versions
+from offline.moto_fixes import (
+    install_atomic_dynamodb_writes,
+    install_endpoint_instance_types,
+    install_s3_notification_versions,
+)
 from offline.provision import ACCOUNT, REGION, FunctionSpec, Provisioner, Stack
 
 LOGGER = logging.getLogger(__name__)
@@ -69,6 +73,8 @@ def _quiet() -> None:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     cloudwatch.print = lambda *args, **kwargs: None  # type: ignore[attr-defined]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # moto's Step Functions interpreter logs every caught task error (expected ones too).
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
 
 
 def rate_seconds(expression: str) -> float:
@@ -126,6 +132,7 @@ class OfflineStack:
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         self._undo.append(install_atomic_dynamodb_writes())
         self._undo.append(install_s3_notification_versions())
+        self._undo.append(install_endpoint_instance_types())
         self.simulator = AutopilotSimulator(
             clock=ScaledClock(speed=options.speed),
             seed=options.seed,

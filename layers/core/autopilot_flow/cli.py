@@ -173,7 +173,40 @@ def build_parser() -> argparse.ArgumentParser:
     rules = commands.add_parser("rules", help="list the rules checked, with their sources")
     rules.add_argument("--json", action="store_true")
     rules.set_defaults(run=_cmd_rules)
+
+    offline = commands.add_parser(
+        "offline", help="the whole service on this machine (moto + the Autopilot simulator)"
+    )
+    modes = offline.add_subparsers(dest="mode", required=True, parser_class=_Parser)
+    for mode, help_text in (
+        ("up", "start the offline stack and keep it running until Ctrl-C"),
+        ("demo", "start it, run every example manifest through it, show the result"),
+    ):
+        sub = modes.add_parser(mode, help=help_text)
+        sub.add_argument("--port", type=int, default=0, help="moto server port (0: any free)")
+        sub.add_argument(
+            "--speed", type=float, default=600.0, help="simulated time per real second"
+        )
+        sub.add_argument("--quota", type=int, help="concurrent AutoML jobs before quota errors")
+        sub.add_argument("--throttle-rate", type=float, default=0.0)
+        sub.add_argument("--fail-rate", type=float, default=0.0)
+        sub.add_argument("--policy", metavar="POLICY", help="policy file (as for validate)")
+        sub.add_argument("--state-dir", default=".offline", help="where stack.json is written")
+        sub.set_defaults(run=_cmd_offline)
     return parser
+
+
+def _cmd_offline(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        from offline import cli as offline_cli  # noqa: PLC0415 - needs the offline extras
+    except ImportError as exc:
+        err.write(
+            f"autopilot-flow: offline mode needs the offline extras ({exc}); "
+            "run `make demo` or `pip install -e '.[offline]'` in a clone.\n"
+        )
+        return EXIT_USAGE
+    code: int = offline_cli.run(args, out, err)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

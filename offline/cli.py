@@ -1,0 +1,72 @@
+"""`autopilot-flow offline up|demo` (the subcommands live in the core CLI; the work here)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+from typing import Any, TextIO
+
+from offline.demo import run_demo
+from offline.stack import OfflineOptions, OfflineStack
+
+
+def options_from(args: argparse.Namespace) -> OfflineOptions:
+    return OfflineOptions(
+        port=args.port,
+        speed=args.speed,
+        quota=args.quota,
+        throttle_rate=args.throttle_rate,
+        fail_rate=args.fail_rate,
+        policy=Path(args.policy) if args.policy else None,
+        state_dir=Path(args.state_dir),
+    )
+
+
+def _print_how_to_connect(description: dict[str, Any], out: TextIO) -> None:
+    endpoint = description["endpoint_url"]
+    bucket = description["resources"]["ManifestsBucket"]
+    out.write(
+        f"Autopilot Flow is running offline at {endpoint} ({description['region']}).\n\n"
+        "Point the AWS CLI or boto3 at it:\n"
+        f"  export AWS_ENDPOINT_URL={endpoint} AWS_DEFAULT_REGION={description['region']}\n"
+        "  export AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline\n"
+        f"  aws s3 cp examples/manifests/churn-tabular.yaml s3://{bucket}/manifests/\n"
+        "  aws sagemaker list-auto-ml-jobs\n"
+        "  # boto3.client('sagemaker', endpoint_url=...) works the same way\n\n"
+        "Resources (also in stack.json):\n"
+    )
+    for logical_id, physical in sorted(description["resources"].items()):
+        out.write(f"  {logical_id:32} {physical}\n")
+    for logical_id, reason in sorted(description["not_emulated"].items()):
+        out.write(f"  {logical_id:32} not emulated: {reason}\n")
+    out.write("\nCtrl-C stops it.\n")
+    out.flush()
+
+
+def up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    stopped = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stopped.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    stack = OfflineStack(options_from(args))
+    try:
+        description = stack.start()
+        _print_how_to_connect(description, out)
+        stopped.wait()
+        out.write("Stopping...\n")
+    finally:
+        stack.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with OfflineStack(options_from(args)) as stack:
+        return run_demo(stack, out)
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    return up(args, out, err) if args.mode == "up" else demo(args, out, err)

@@ -1,0 +1,222 @@
+"""`make demo`: every example manifest through the whole offline service, watched live.
+
+An outside team's view: an SQS queue subscribed to the service's bus receives every event;
+the demo drops the example manifests (all five problem types) and one broken manifest into
+the bucket, prints each event as it arrives, then a table of how each flow ended. It exits
+non-zero when any flow did not end as expected.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from autopilot_flow.manifest import derive_job_name, parse_document
+from offline.demo_data import upload_example_data
+from offline.stack import OfflineStack
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "manifests"
+TERMINAL = ("Completed", "Failed", "Stopped")
+FINAL_DEPLOYMENT_EVENTS = (
+    "AutoML Model Deployed",
+    "AutoML Deployment Skipped",
+    "AutoML Deployment Failed",
+)
+
+BROKEN_MANIFEST = b"""# A manifest with three mistakes: the demo expects a rejection naming each.
+AutoMLJobName: broken-forecast
+AutoMLJobInputDataConfig:
+  - ContentType: text/csv
+    DataSource: {S3DataSource: {S3DataType: S3Prefix, S3Uri: "s3://amzn-s3-demo-ml-data/retail/demand/"}}
+OutputDataConfig: {S3OutputPath: "s3://amzn-s3-demo-ml-output/autopilot/broken/"}
+AutoMLProblemTypeConfig:
+  TimeSeriesForecastingJobConfig:
+    ForecastFrequency: 60min
+    ForecastHorizon: 14
+    TimeSeriesConfig: {TargetAttributeName: demand, TimestampAttributeName: date,
+                       ItemIdentifierAttributeName: product_id}
+RoleArn: arn:aws:iam::111122223333:role/AutopilotExecution
+Tagz: [{Key: team, Value: forecasting}]
+"""
+
+
+@dataclass
+class Flow:
+    """What one manifest should do, and what it did."""
+
+    key: str
+    job_name: str
+    problem_type: str
+    expect_rejection: bool = False
+    expect_deployment: bool = False
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def kinds(self) -> list[str]:
+        return [e["detail-type"] for e in self.events]
+
+    def last_state(self) -> dict[str, Any] | None:
+        changes = [e for e in self.events if e["detail-type"] == "AutoML Job State Change"]
+        return changes[-1]["detail"] if changes else None
+
+    def finished(self, finalizes: bool) -> bool:
+        if self.expect_rejection:
+            return "AutoML Job Rejected" in self.kinds()
+        state = self.last_state()
+        if state is None or state["current"]["status"] not in TERMINAL:
+            return False
+        if finalizes and self.expect_deployment:
+            return any(k in FINAL_DEPLOYMENT_EVENTS for k in self.kinds())
+        return True
+
+    def problems(self, finalizes: bool) -> list[str]:
+        found = []
+        kinds = self.kinds()
+        if self.expect_rejection:
+            if "AutoML Job Rejected" not in kinds:
+                found.append("was not rejected")
+            if "AutoML Job Submitted" in kinds:
+                found.append("became a job")
+            return found
+        if "AutoML Job Submitted" not in kinds:
+            found.append("was not submitted")
+        state = self.last_state()
+        if state is None or state["current"]["status"] != "Completed":
+            found.append(f"did not complete ({state and state['current']})")
+        if finalizes and self.expect_deployment and "AutoML Model Deployed" not in kinds:
+            found.append("was not deployed")
+        return found
+
+
+def _flows() -> list[Flow]:
+    flows = []
+    for path in sorted(EXAMPLES.iterdir()):
+        data = path.read_bytes()
+        document = parse_document(data, path.name)
+        key = f"manifests/examples/{path.name}"
+        name = document.get("AutoMLJobName") or derive_job_name(key, data)
+        problem = next(iter(document["AutoMLProblemTypeConfig"]))
+        deploys = "Deployment" in document and "ModelDeployConfig" not in document
+        flows.append(Flow(key, name, problem, expect_deployment=deploys))
+    flows.append(Flow("manifests/examples/broken-forecast.yaml", "broken-forecast", "-", True))
+    return flows
+
+
+def _subscribe(stack: OfflineStack) -> str:
+    sqs, events = stack.client("sqs"), stack.client("events")
+    url: str = sqs.create_queue(QueueName=f"demo-subscriber-{int(time.time())}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    bus = stack.describe()["resources"]["EventBus"].split("/")[-1]
+    events.put_rule(
+        Name="demo-subscriber",
+        EventBusName=bus,
+        EventPattern=json.dumps({"source": ["autopilot-flow"]}),
+    )
+    events.put_targets(Rule="demo-subscriber", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    return url
+
+
+def _describe_event(event: dict[str, Any]) -> str:
+    detail = event["detail"]
+    kind = event["detail-type"].replace("AutoML ", "")
+    if event["detail-type"] == "AutoML Job State Change":
+        current = detail["current"]
+        text = f"{current['status']} / {current['secondaryStatus']}"
+        best = detail.get("bestCandidate")
+        if best:
+            text += f"  best {best['metricName']}={best['value']:.4g}"
+        return text
+    if event["detail-type"] == "AutoML Job Rejected":
+        return f"{kind}: {len(detail['errors'])} error(s), report {detail['report']}"
+    return kind
+
+
+def run_demo(stack: OfflineStack, out: TextIO, timeout: float = 55.0) -> int:
+    start = time.monotonic()
+    s3 = stack.client("s3")
+    upload_example_data(s3)
+    subscriber = _subscribe(stack)
+    bucket = stack.describe()["resources"]["ManifestsBucket"]
+    flows = _flows()
+    by_name = {f.job_name.lower(): f for f in flows}
+    finalizes = "FinalizeJobStateMachine" in stack.describe()["resources"]
+    out.write(
+        f"Offline stack at {stack.endpoint_url}; dropping {len(flows)} manifests into "
+        f"s3://{bucket}/manifests/examples/\n\n"
+    )
+    for flow in flows:
+        if flow.expect_rejection:
+            body = BROKEN_MANIFEST
+        else:
+            body = (EXAMPLES / Path(flow.key).name).read_bytes()
+        s3.put_object(Bucket=bucket, Key=flow.key, Body=body)
+
+    sqs = stack.client("sqs")
+    while time.monotonic() - start < timeout and not all(f.finished(finalizes) for f in flows):
+        messages = sqs.receive_message(
+            QueueUrl=subscriber, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
+        for message in messages:
+            event = json.loads(message["Body"])
+            sqs.delete_message(QueueUrl=subscriber, ReceiptHandle=message["ReceiptHandle"])
+            name = str(event["detail"].get("jobName") or "")
+            flow = by_name.get(name.lower())
+            if flow is None:
+                continue
+            flow.events.append(event)
+            elapsed = time.monotonic() - start
+            out.write(f"[{elapsed:5.1f}s] {flow.job_name:34} {_describe_event(event)}\n")
+            out.flush()
+
+    out.write("\n")
+    _table(flows, out, stack)
+    failures = {f.job_name: f.problems(finalizes) for f in flows if f.problems(finalizes)}
+    elapsed = time.monotonic() - start
+    if failures:
+        out.write(f"\nNOT as expected after {elapsed:.1f}s:\n")
+        for name, problems in failures.items():
+            out.write(f"  {name}: {'; '.join(problems)}\n")
+        return 1
+    out.write(f"\nAll {len(flows)} flows ended as expected in {elapsed:.1f}s.\n")
+    return 0
+
+
+def _table(flows: list[Flow], out: TextIO, stack: OfflineStack) -> None:
+    rows = [("job", "problem type", "status", "best objective", "endpoint", "events", "answer")]
+    for flow in flows:
+        state = flow.last_state() or {}
+        best = state.get("bestCandidate") or {}
+        metric = (
+            f"{best['metricName']}={best['value']:.4g}" if best.get("value") is not None else "-"
+        )
+        endpoint = "-"
+        answer = "-"
+        for event in flow.events:
+            detail = event["detail"]
+            endpoint = detail.get("endpointName", endpoint)
+            answer = detail.get("report") or detail.get("receipt") or answer
+            if detail.get("leaderboard"):
+                answer += f" ; {detail['leaderboard']}"
+        status = (
+            "Rejected" if flow.expect_rejection else state.get("current", {}).get("status", "?")
+        )
+        rows.append(
+            (
+                flow.job_name,
+                flow.problem_type.replace("JobConfig", ""),
+                status,
+                metric,
+                endpoint,
+                str(len(flow.events)),
+                answer,
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        out.write("  ".join(cells) + "  " + row[-1] + "\n")
