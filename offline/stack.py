@@ -49,6 +49,7 @@ PERMISSIVE_PARAMETERS = {
     "OutputS3Path": "s3://autopilot-flow-offline-output/autopilot/",
     # Real seconds offline: retry quota waits quickly, and never give up on a burst.
     "CapacityRetrySeconds": "1",
+    "CapacityRetryMaxSeconds": "3",
     "IngestMaxReceiveCount": "100",
 }
 DUMMY_CREDENTIALS = {

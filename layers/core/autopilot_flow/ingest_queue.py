@@ -32,6 +32,7 @@ class QueueIngest:
     queue_url: str
     max_receive_count: int
     capacity_retry_seconds: int
+    capacity_retry_max_seconds: int = MAX_VISIBILITY_SECONDS
     idempotency: IdempotencyConfig | None = None
 
     def __post_init__(self) -> None:
@@ -82,8 +83,9 @@ class QueueIngest:
     def delay_seconds(self, receive_count: int) -> int:
         """Exponential in the number of receives, with jitter, capped at SQS's maximum."""
         base = self.capacity_retry_seconds * 2 ** min(receive_count - 1, 16)
-        jittered = base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not crypto
-        return int(min(MAX_VISIBILITY_SECONDS, max(1, jittered)))
+        cap = min(self.capacity_retry_max_seconds, MAX_VISIBILITY_SECONDS)
+        jittered = min(base, cap) * (0.5 + random.random() / 2)  # noqa: S311 - jitter
+        return int(max(1, jittered))
 
     def _delay(self, record: dict[str, Any], receive_count: int) -> None:
         self.sqs.change_message_visibility(
@@ -124,6 +126,7 @@ def build_queue_ingest(settings: Any, session: Any = None) -> QueueIngest:
         queue_url=settings.queue_url,
         max_receive_count=settings.max_receive_count,
         capacity_retry_seconds=settings.capacity_retry_seconds,
+        capacity_retry_max_seconds=settings.capacity_retry_max_seconds,
     )
     service.enable_idempotency(
         DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb)

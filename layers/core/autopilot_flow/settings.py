@@ -144,6 +144,7 @@ class IngestSettings:
     preflight_enabled: bool
     max_receive_count: int
     capacity_retry_seconds: int
+    capacity_retry_max_seconds: int
     policy: Policy
 
     @classmethod
@@ -156,6 +157,7 @@ class IngestSettings:
         preflight_enabled = reader.boolean("PREFLIGHT_ENABLED", True)
         max_receive_count = reader.integer("MAX_RECEIVE_COUNT", 24, low=1)
         capacity_retry_seconds = reader.integer("CAPACITY_RETRY_SECONDS", 60, low=1)
+        capacity_retry_max_seconds = reader.integer("CAPACITY_RETRY_MAX_SECONDS", 900, low=1)
         problems = list(reader.problems)
         policy = Policy()
         try:
@@ -172,6 +174,7 @@ class IngestSettings:
             preflight_enabled=preflight_enabled,
             max_receive_count=max_receive_count,
             capacity_retry_seconds=capacity_retry_seconds,
+            capacity_retry_max_seconds=capacity_retry_max_seconds,
             policy=policy,
         )
 
