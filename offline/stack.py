@@ -125,10 +125,8 @@ class OfflineStack:
         host, port = self.server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
         # moto's backends live in this process: start from nothing, whatever ran before.
-        urllib.request.urlopen(  # noqa: S310 - our own loopback server
-            urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST"),
-            timeout=10,
-        ).close()
+        reset = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - our loopback server
         os.environ.update(DUMMY_CREDENTIALS)
         # Every boto3 client in this process (handlers included) talks to the moto server.
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
