@@ -125,7 +125,7 @@ class OfflineStack:
         host, port = self.server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
         # moto's backends live in this process: start from nothing, whatever ran before.
-        reset = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        reset = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
         urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - our loopback server
         os.environ.update(DUMMY_CREDENTIALS)
         # Every boto3 client in this process (handlers included) talks to the moto server.
