@@ -92,11 +92,11 @@ def main() -> int:
     print(f"duplicates:            {len(names) - len(set(names))}")
     print(f"manifests in the DLQ:  {dlq}")
     print(f"wall time:             {wall:.1f} s")
+    per_job = calls / max(1, len(names))
+    print(f"SageMaker API calls:   {calls} ({throttled} throttled), {per_job:.1f} per job")
     print(
-        f"SageMaker API calls:   {calls} ({throttled} throttled), {calls / max(1, len(names)):.1f} per job"
-    )
-    print(
-        f"settings:              throttle rate {args.throttle_rate}, quota {args.quota}, speed {args.speed}x"
+        f"settings:              throttle rate {args.throttle_rate}, quota {args.quota}, "
+        f"speed {args.speed}x"
     )
     ok = len(set(names)) == args.manifests == len(names) and dlq == "0"
     return 0 if ok else 1
