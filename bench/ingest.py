@@ -69,14 +69,9 @@ def cold_start(runs: int) -> tuple[float, float]:
 
 
 def per_manifest(count: int) -> tuple[float, float]:
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1",
-        POWERTOOLS_LOG_LEVEL="ERROR",
-        POWERTOOLS_METRICS_DISABLED="true",
-    )
+    from offline.lambda_runtime import LAMBDA_ENVIRONMENT
+
+    os.environ.update(LAMBDA_ENVIRONMENT)
     import yaml
     from moto import mock_aws
 

@@ -12,13 +12,39 @@ import importlib.util
 import os
 import sys
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from offline.provision import FunctionSpec
 
 Handler = Callable[[dict[str, Any], Any], Any]
+
+# What every function sees on Lambda besides its own variables: credentials and a region.
+# Offline and in tests they are dummies (moto accepts any); logs stay at warnings.
+LAMBDA_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
+
+
+@contextmanager
+def lambda_environment(**extra: str) -> Iterator[None]:
+    """Set the Lambda-like environment (plus ``extra``); restore ``os.environ`` afterwards,
+    including what loaded handlers added to it."""
+    saved = dict(os.environ)
+    os.environ.update({**LAMBDA_ENVIRONMENT, **extra})
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @dataclass

@@ -370,3 +370,18 @@ def install_endpoint_instance_types() -> Callable[[], None]:
         FakeEndpointConfig.validate_instance_type = original  # type: ignore[method-assign]
 
     return uninstall
+
+
+@contextmanager
+def moto_as_aws() -> Iterator[None]:
+    """Every fix above at once: use it beside ``mock_aws()``."""
+    undo = [
+        install_atomic_dynamodb_writes(),
+        install_s3_notification_versions(),
+        install_endpoint_instance_types(),
+    ]
+    try:
+        yield
+    finally:
+        for step in reversed(undo):
+            step()

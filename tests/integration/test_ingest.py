@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,8 @@ from moto import mock_aws
 
 from autopilot_flow.manifest import OUR_SECTIONS
 from offline.autopilot_simulator import AutopilotSimulator, ManualClock
-from offline.moto_fixes import atomic_dynamodb_writes, s3_notification_versions
+from offline.lambda_runtime import lambda_environment
+from offline.moto_fixes import moto_as_aws
 from tests.integration.ingest_harness import (
     DATA_BUCKET,
     EXAMPLES,
@@ -44,28 +44,14 @@ EXAMPLE_NAMES = sorted(path.name for path in EXAMPLES.iterdir())
 
 @pytest.fixture
 def aws_env() -> Iterator[AutopilotSimulator]:
-    saved = dict(os.environ)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_SESSION_TOKEN="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-        POWERTOOLS_METRICS_DISABLED="true",
-    )
-    try:
-        # The simulator fixes moto's crashes on valid requests and injects quota and throttling.
-        with (
-            mock_aws(),
-            atomic_dynamodb_writes(),
-            s3_notification_versions(),
-            AutopilotSimulator(clock=ManualClock(), seed=3) as simulator,
-        ):
-            yield simulator
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    # The simulator fixes moto's crashes on valid requests and injects quota and throttling.
+    with (
+        lambda_environment(),
+        mock_aws(),
+        moto_as_aws(),
+        AutopilotSimulator(clock=ManualClock(), seed=3) as simulator,
+    ):
+        yield simulator
 
 
 @pytest.fixture

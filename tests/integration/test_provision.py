@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from offline.lambda_runtime import lambda_environment
 from offline.provision import NOT_EMULATED, Provisioner
 from offline.template import load_template
 
 
 @pytest.fixture
 def session() -> Iterator[boto3.session.Session]:
-    saved = dict(os.environ)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
-    )
-    try:
-        with mock_aws():
-            yield boto3.session.Session(region_name="us-east-1")
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with lambda_environment(), mock_aws():
+        yield boto3.session.Session(region_name="us-east-1")
 
 
 def test_every_template_resource_is_provisioned_or_explained(

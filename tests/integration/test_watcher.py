@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,8 +24,8 @@ from moto import mock_aws
 from autopilot_flow.manifest import OUR_SECTIONS
 from autopilot_flow.registry import Registry
 from offline.autopilot_simulator import AutopilotSimulator, ManualClock
-from offline.lambda_runtime import context_for, load_handler
-from offline.moto_fixes import atomic_dynamodb_writes
+from offline.lambda_runtime import context_for, lambda_environment, load_handler
+from offline.moto_fixes import moto_as_aws
 from offline.provision import Provisioner, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,44 +103,32 @@ class WatchHarness:
 
 @pytest.fixture
 def harness() -> Iterator[WatchHarness]:
-    saved = dict(os.environ)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-        POWERTOOLS_METRICS_DISABLED="true",
-    )
-    try:
-        with (
-            mock_aws(),
-            atomic_dynamodb_writes(),
-            AutopilotSimulator(clock=ManualClock(), seed=11) as sim,
-        ):
-            session = boto3.session.Session(region_name="us-east-1")
-            stack = Provisioner(session).provision()
-            spec = stack.functions["WatchJobsFunction"]
-            handler = load_handler(spec)
-            sqs = session.client("sqs")
-            url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-                "QueueArn"
-            ]
-            events = session.client("events")
-            bus = stack.physical("EventBus")
-            events.put_rule(
-                Name="state-changes",
-                EventBusName=bus,
-                EventPattern=json.dumps({"detail-type": ["AutoML Job State Change"]}),
-            )
-            events.put_targets(
-                Rule="state-changes", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}]
-            )
-            yield WatchHarness(session, stack, sim, handler, context_for(spec), url)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with (
+        lambda_environment(),
+        mock_aws(),
+        moto_as_aws(),
+        AutopilotSimulator(clock=ManualClock(), seed=11) as sim,
+    ):
+        session = boto3.session.Session(region_name="us-east-1")
+        stack = Provisioner(session).provision()
+        spec = stack.functions["WatchJobsFunction"]
+        handler = load_handler(spec)
+        sqs = session.client("sqs")
+        url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        events = session.client("events")
+        bus = stack.physical("EventBus")
+        events.put_rule(
+            Name="state-changes",
+            EventBusName=bus,
+            EventPattern=json.dumps({"detail-type": ["AutoML Job State Change"]}),
+        )
+        events.put_targets(
+            Rule="state-changes", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}]
+        )
+        yield WatchHarness(session, stack, sim, handler, context_for(spec), url)
 
 
 def transitions_by_job(events: list[dict[str, Any]]) -> dict[str, list[tuple[Any, Any]]]:
