@@ -26,10 +26,22 @@ from typing import Any
 
 import moto.s3.notifications as s3_notifications
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import FakeEndpointConfig
 
-_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+# Reads too: moto serialises an item while another thread writes it ("dictionary changed
+# size during iteration" under the threaded server).
+_WRITES = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "get_item",
+    "batch_get_item",
+    "query",
+    "scan",
+)
 _LOCK = threading.RLock()
 
 
@@ -44,15 +56,20 @@ def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def install_atomic_dynamodb_writes() -> Callable[[], None]:
-    """Patch moto's DynamoDB backend; returns the function that removes the patch."""
-    originals = {name: getattr(DynamoDBBackend, name) for name in _WRITES}
-    for name, method in originals.items():
+    """Patch moto's DynamoDB (backend and request handler); returns the undo function.
+
+    Whole requests are serialised, because moto also reads shared item objects while it
+    renders a response, after the backend call returned."""
+    targets: list[tuple[Any, str]] = [(DynamoDBBackend, name) for name in _WRITES]
+    targets.append((DynamoHandler, "call_action"))
+    originals = [(owner, name, getattr(owner, name)) for owner, name in targets]
+    for owner, name, method in originals:
         if not getattr(method, "__wrapped_by_autopilot_flow__", False):
-            setattr(DynamoDBBackend, name, _locked(method))
+            setattr(owner, name, _locked(method))
 
     def uninstall() -> None:
-        for name, method in originals.items():
-            setattr(DynamoDBBackend, name, method)
+        for owner, name, method in originals:
+            setattr(owner, name, method)
 
     return uninstall
 
@@ -379,6 +396,7 @@ def moto_as_aws() -> Iterator[None]:
         install_atomic_dynamodb_writes(),
         install_s3_notification_versions(),
         install_endpoint_instance_types(),
+        install_aws_sdk_error_names(),
     ]
     try:
         yield
