@@ -27,9 +27,12 @@ from moto.server import ThreadedMotoServer
 
 from offline.autopilot_simulator import AutopilotSimulator, ScaledClock
 from offline.event_delivery import LambdaTargets
+from offline.http_api import LocalRestApi, routes_of
 from offline.lambda_runtime import Handler, SqsEventSource, context_for, load_handler
 from offline.moto_fixes import (
+    EndpointLifecycle,
     install_atomic_dynamodb_writes,
+    install_aws_sdk_error_names,
     install_endpoint_instance_types,
     install_s3_notification_versions,
 )
@@ -51,6 +54,8 @@ PERMISSIVE_PARAMETERS = {
     # Real seconds offline: retry quota waits quickly, and never give up on a burst.
     "CapacityRetrySeconds": "1",
     "CapacityRetryMaxSeconds": "3",
+    # Endpoints come up in two polls offline (real seconds between polls).
+    "EndpointPollSeconds": "1",
     "IngestMaxReceiveCount": "100",
 }
 DUMMY_CREDENTIALS = {
@@ -110,6 +115,9 @@ class OfflineStack:
         self.stack: Stack | None = None
         self.handlers: dict[str, Handler] = {}
         self.endpoint_url = ""
+        # The HTTP API on loopback (offline/http_api.py; no SigV4 check offline).
+        self.api_url = ""
+        self.apis: list[LocalRestApi] = []
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self._undo: list[Any] = []
@@ -138,6 +146,9 @@ class OfflineStack:
         self._undo.append(install_atomic_dynamodb_writes())
         self._undo.append(install_s3_notification_versions())
         self._undo.append(install_endpoint_instance_types())
+        self._undo.append(install_aws_sdk_error_names())
+        self.endpoints = EndpointLifecycle(describes_until_ready=2).install()
+        self._undo.append(self.endpoints.uninstall)
         self.simulator = AutopilotSimulator(
             clock=ScaledClock(speed=options.speed),
             seed=options.seed,
@@ -167,6 +178,8 @@ class OfflineStack:
 
     def stop(self) -> None:
         self._stopping.set()
+        for api in self.apis:
+            api.stop()
         for thread in self._threads:
             thread.join(timeout=5)
         if self.targets is not None:
@@ -199,6 +212,7 @@ class OfflineStack:
                 resources[logical_id] = attributes["Ref"]
         return {
             "endpoint_url": self.endpoint_url,
+            "api_url": self.api_url,
             "region": REGION,
             "resources": resources,
             "not_emulated": self.stack.not_emulated,
@@ -253,6 +267,11 @@ class OfflineStack:
                     Rule=rule, EventBusName=bus, Targets=[{"Id": "function", "Arn": arn}]
                 )
                 self.targets.register(arn, lambda e, h=handler, c=context: h(e, c))
+        routes = routes_of(spec.events)
+        if routes:  # Type: Api events: API Gateway's part, played on loopback
+            api = LocalRestApi(routes, handler, context, account_id=ACCOUNT)
+            self.api_url = api.start()
+            self.apis.append(api)
 
     def _loop(self, name: str, step: Any, period: float, *, always_sleep: bool = False) -> None:
         def run() -> None:

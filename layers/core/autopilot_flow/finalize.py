@@ -1,0 +1,804 @@
+"""FinalizeJob's decisions: what to deploy, whether it beats the live model, what to say.
+
+The state machine (``statemachines/finalize_job.asl.json``) makes the AWS calls that change
+things (CreateModel, CreateEndpointConfig, Create/UpdateEndpoint, the registry writes, the
+events and the notifications) through direct service integrations. What ASL cannot express
+cleanly lives here and runs in the PlanFinalize function: read the job's registry record
+(its manifest's ``Deployment`` and ``Notifications`` sections), look at the live endpoint and
+its recorded objective value, decide, and hand the state machine every request, record,
+event and message it needs, fully formed (so that the machine's paths only copy values).
+
+Actions:
+
+- ``deploy``: create the endpoint, or update it when it is live (and, with ``OnlyIfBetter``,
+  the new objective value beats the one recorded for the live model);
+- ``skip``: a deployment was asked for but does not happen (``not-better``,
+  ``not-comparable``, ``no-best-candidate``): an "AutoML Deployment Skipped" event says why;
+- ``sagemaker``: the job used ``ModelDeployConfig``, SageMaker deployed the model itself;
+  the endpoint of ``ModelDeployResult`` is recorded and announced, nothing is deployed again;
+- ``none``: nothing to deploy (no ``Deployment`` section, or the job did not complete).
+
+Endpoints are recorded in the jobs table under the key ``#endpoint#<endpoint name>`` (lower
+case: endpoint names are case-insensitive; job names cannot contain ``#``): which job's
+candidate is live there, with which objective value, and which deployment holds it.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from autopilot_flow import events as ev
+from autopilot_flow.leaderboard import better, objective_type
+from autopilot_flow.registry import Registry, job_key
+from autopilot_flow.sagemaker import Backoff, error_code
+from autopilot_flow.sections import deployment_endpoint_name
+from autopilot_flow.settings import SettingsError, _Reader
+
+ENDPOINT_KEY_PREFIX = "#endpoint#"
+VARIANT_NAME = "AllTraffic"
+DEFAULT_MEMORY_MB = 2048
+DEFAULT_MAX_CONCURRENCY = 5
+DEFAULT_INSTANCE_COUNT = 1
+NOTIFY_STATUSES = ("Completed", "Failed", "Stopped")
+TERMINAL = frozenset(NOTIFY_STATUSES)
+EXECUTION_NAME_MAX = 80
+SUBJECT_MAX = 100
+# Endpoint states in which UpdateEndpoint is refused; the deployment fails instead.
+# The claim's "no live job" value (job names never are "-"; DynamoDB needs a non-empty value).
+NO_LIVE_JOB = "-"
+BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+
+DEPLOY = "deploy"
+SKIP = "skip"
+SAGEMAKER = "sagemaker"
+NONE = "none"
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+class DeploymentBlocked(Exception):
+    """The target endpoint is in a state that no deployment can change (busy or failed)."""
+
+
+class UnsupportedResponseKeys(Exception):
+    """``InferenceResponseKeys`` the best candidate's containers cannot produce."""
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+def execution_name(job_name: str, status: str) -> str:
+    """``<job>-<status>``: one FinalizeJob execution per job and final status, ever (a repeated
+    event finds the name taken). Step Functions names allow letters, digits, ``-`` and ``_``
+    (1-80 characters); anything else becomes ``-``."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{job_name}-{status}")
+    return name[:EXECUTION_NAME_MAX]
+
+
+def endpoint_key(endpoint_name: str) -> str:
+    return ENDPOINT_KEY_PREFIX + endpoint_name.lower()
+
+
+def endpoint_arn(job_arn: str, endpoint_name: str) -> str:
+    """The endpoint's ARN in the job's partition, region and account (SageMaker lower-cases
+    the name in ARNs)."""
+    parts = job_arn.split(":")
+    partition, region, account = parts[1], parts[3], parts[4]
+    return f"arn:{partition}:sagemaker:{region}:{account}:endpoint/{endpoint_name.lower()}"
+
+
+def deployment_names(job_name: str, execution_id: str) -> str:
+    """Model and endpoint config name: the job name plus a hash of the execution, so that a
+    retried task reuses the name and another execution never collides with it (<= 41)."""
+    digest = hashlib.sha256(execution_id.encode("utf-8")).hexdigest()[:8]
+    return f"{job_name}-{digest}"
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+def _supported(container: dict[str, Any]) -> list[str]:
+    raw = (container.get("Environment") or {}).get("SAGEMAKER_INFERENCE_SUPPORTED") or ""
+    return [key.strip() for key in str(raw).split(",") if key.strip()]
+
+
+def apply_response_keys(containers: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
+    """The containers set to answer with ``keys`` (``SAGEMAKER_INFERENCE_OUTPUT``).
+
+    As the SageMaker Python SDK does for Autopilot models: the last container must support
+    every key; each container that declares ``SAGEMAKER_INFERENCE_SUPPORTED`` outputs the
+    requested keys it supports, and takes the previous such container's output as its input
+    (``SAGEMAKER_INFERENCE_INPUT``), which chains an HPO classifier's algorithm container
+    and its inverse-label-transform container."""
+    result = copy.deepcopy(containers)
+    if not keys:
+        return result
+    supported = _supported(result[-1]) if result else []
+    if not supported:
+        raise UnsupportedResponseKeys(
+            "the best candidate's model cannot choose its inference response "
+            "(its last container declares no SAGEMAKER_INFERENCE_SUPPORTED)"
+        )
+    unsupported = [key for key in keys if key not in supported]
+    if unsupported:
+        raise UnsupportedResponseKeys(
+            f"InferenceResponseKeys {', '.join(unsupported)} are not supported by the best "
+            f"candidate's model (it supports {', '.join(supported)})"
+        )
+    previous: str | None = None
+    for container in result:
+        own = _supported(container)
+        if not own:
+            previous = None
+            continue
+        output = ",".join(key for key in keys if key in own) or None
+        environment = container.setdefault("Environment", {})
+        if previous:
+            environment["SAGEMAKER_INFERENCE_INPUT"] = previous
+        if output:
+            environment["SAGEMAKER_INFERENCE_OUTPUT"] = output
+        previous = output
+    return result
+
+
+def _gpu(instance_type: str | None) -> bool:
+    family = (instance_type or "").removeprefix("ml.").split(".")[0]
+    return family[:1] in ("g", "p")
+
+
+def choose_containers(best: dict[str, Any], instance_type: str | None) -> list[dict[str, Any]]:
+    """The best candidate's inference containers for the target hardware: text and image
+    classification candidates carry CPU and GPU definitions; the rest one list."""
+    definitions = best.get("InferenceContainerDefinitions") or {}
+    unit = "GPU" if _gpu(instance_type) else "CPU"
+    chosen = definitions.get(unit) or best.get("InferenceContainers") or []
+    return [
+        {k: v for k, v in container.items() if k in ("Image", "ModelDataUrl", "Environment")}
+        for container in chosen
+    ]
+
+
+def production_variant(
+    deployment: dict[str, Any], model_name: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the endpoint config's production variant, a summary of it for events and messages)."""
+    variant: dict[str, Any] = {"VariantName": VARIANT_NAME, "ModelName": model_name}
+    instance_type = deployment.get("InstanceType")
+    if instance_type:
+        count = int(deployment.get("InitialInstanceCount") or DEFAULT_INSTANCE_COUNT)
+        variant.update(
+            InstanceType=instance_type, InitialInstanceCount=count, InitialVariantWeight=1.0
+        )
+        return variant, {"type": "instances", "instanceType": instance_type, "instanceCount": count}
+    serverless = deployment.get("Serverless") or {}
+    memory = int(serverless.get("MemorySizeInMB") or DEFAULT_MEMORY_MB)
+    concurrency = int(serverless.get("MaxConcurrency") or DEFAULT_MAX_CONCURRENCY)
+    variant["ServerlessConfig"] = {"MemorySizeInMB": memory, "MaxConcurrency": concurrency}
+    return variant, {"type": "serverless", "memorySizeInMB": memory, "maxConcurrency": concurrency}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | Decimal):
+        return float(value)
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's Decimals back to ints and floats."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _dynamo(value: Any) -> Any:
+    """Python values as DynamoDB can store them (floats as Decimals, no None in maps)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_dynamo(v) for v in value]
+    return value
+
+
+def attribute_map(values: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB ``M`` member (the inside of ``{"M": ...}``) in the low-level JSON form that
+    the state machine's dynamodb:updateItem passes through unchanged."""
+    serialized: dict[str, Any] = _SERIALIZER.serialize(_dynamo(values))["M"]
+    return serialized
+
+
+def _json_section(record: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
+    raw = (record or {}).get(name)
+    if isinstance(raw, str) and raw:
+        value = json.loads(raw)
+        return value if isinstance(value, dict) else None
+    return raw if isinstance(raw, dict) else None
+
+
+def _problem_type(description: dict[str, Any]) -> str | None:
+    config = description.get("AutoMLProblemTypeConfig") or {}
+    return next(iter(config), None) if isinstance(config, dict) else None
+
+
+def _fmt(value: Any) -> str:
+    number = _number(value)
+    return f"{number:.6g}" if number is not None else "n/a"
+
+
+def _candidate(best: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not best:
+        return None
+    metric = best.get("FinalAutoMLJobObjectiveMetric") or {}
+    value = _number(metric.get("Value"))
+    name = metric.get("MetricName")
+    return {
+        "candidateName": best.get("CandidateName"),
+        "metricName": name,
+        "value": value,
+        "objectiveType": metric.get("Type") or objective_type(name),
+    }
+
+
+# --- the plan ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Decision:
+    action: str
+    reason: str
+    skip_code: str | None = None
+    endpoint_exists: bool = False
+    live: dict[str, Any] | None = None
+    # The job the endpoint's registry record names as live ("" when none), even when the
+    # endpoint itself is gone: the claim before deploying is conditional on it.
+    recorded_job: str = ""
+
+
+@dataclass
+class FinalizePlanner:
+    """Reads the registry and the live endpoint; decides; shapes everything the machine needs."""
+
+    sagemaker: Any
+    dynamodb: Any
+    table: str
+    backoff: Backoff = field(default_factory=Backoff)
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def describe_endpoint(self, name: str) -> dict[str, Any] | None:
+        try:
+            response: dict[str, Any] = self.backoff.call(
+                lambda: self.sagemaker.describe_endpoint(EndpointName=name)
+            )
+        except ClientError as exc:
+            message = str(exc.response.get("Error", {}).get("Message", ""))
+            # DescribeEndpoint answers a missing endpoint with a ValidationException.
+            if error_code(exc) == "ValidationException" and "Could not find endpoint" in message:
+                return None
+            raise
+        return response
+
+    def endpoint_record(self, name: str) -> dict[str, Any] | None:
+        item = self.dynamodb.get_item(
+            TableName=self.table, Key={"jobKey": {"S": endpoint_key(name)}}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        plain: dict[str, Any] = _plain({k: _DESERIALIZER.deserialize(v) for k, v in item.items()})
+        return plain
+
+    # --- the decision -------------------------------------------------------------------------
+
+    def decide(
+        self,
+        deployment: dict[str, Any],
+        endpoint_name: str,
+        candidate: dict[str, Any],
+    ) -> Decision:
+        endpoint = self.describe_endpoint(endpoint_name)
+        record = self.endpoint_record(endpoint_name)
+        live = (record or {}).get("live") if record else None
+        recorded = str((record or {}).get("liveJob") or "")
+        if endpoint is None:
+            return Decision(
+                DEPLOY,
+                f"endpoint {endpoint_name} does not exist: creating it",
+                recorded_job=recorded,
+            )
+        status = str(endpoint.get("EndpointStatus"))
+        if status in BUSY:
+            raise DeploymentBlocked(
+                f"endpoint {endpoint_name} is {status}: another deployment is in progress; "
+                "FinalizeJob does not queue behind it"
+            )
+        if status != "InService":
+            reason = endpoint.get("FailureReason") or "no reason given"
+            raise DeploymentBlocked(
+                f"endpoint {endpoint_name} is {status} ({reason}); it cannot be updated. "
+                "Delete it, or name another endpoint in the manifest's Deployment section"
+            )
+        if deployment.get("OnlyIfBetter", True) is False:
+            return Decision(
+                DEPLOY,
+                "OnlyIfBetter is false: replacing the live model",
+                endpoint_exists=True,
+                live=live,
+            )
+        live_value = _number((live or {}).get("value"))
+        if not live or live_value is None:
+            return Decision(
+                SKIP,
+                f"endpoint {endpoint_name} serves a model without a recorded objective value; "
+                "with OnlyIfBetter it is not replaced (set OnlyIfBetter: false to replace it)",
+                skip_code="not-comparable",
+                endpoint_exists=True,
+            )
+        if live.get("metricName") != candidate["metricName"]:
+            return Decision(
+                SKIP,
+                f"the live model was judged by {live.get('metricName')}, the new one by "
+                f"{candidate['metricName']}: the values cannot be compared",
+                skip_code="not-comparable",
+                endpoint_exists=True,
+                live=live,
+            )
+        if candidate["value"] is not None and better(
+            candidate["value"], live_value, str(candidate["objectiveType"])
+        ):
+            return Decision(
+                DEPLOY,
+                f"{candidate['metricName']} {_fmt(candidate['value'])} beats the live model's "
+                f"{_fmt(live_value)}: updating the endpoint",
+                endpoint_exists=True,
+                live=live,
+                recorded_job=recorded,
+            )
+        return Decision(
+            SKIP,
+            f"{candidate['metricName']} {_fmt(candidate['value'])} does not beat the live "
+            f"model's {_fmt(live_value)} ({candidate['objectiveType']})",
+            skip_code="not-better",
+            endpoint_exists=True,
+            live=live,
+        )
+
+    # --- the plan -----------------------------------------------------------------------------
+
+    def plan(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The plan for one FinalizeJob execution.
+
+        ``event``: ``{"job": <DescribeAutoMLJobV2>, "leaderboard": <LeaderboardWriter.write>,
+        "executionId": <$$.Execution.Id>}``. Every key of the result is always present
+        (``None`` when it does not apply), so the machine's JSONPaths never miss."""
+        job = event["job"]
+        leaderboard = event.get("leaderboard") or {}
+        name = str(job["AutoMLJobName"])
+        job_arn = str(job["AutoMLJobArn"])
+        status = str(job["AutoMLJobStatus"])
+        record = Registry(self.dynamodb, self.table).get(name)
+        deployment = _json_section(record, "deploymentConfig")
+        notifications = _json_section(record, "notificationsConfig") or {}
+        best = job.get("BestCandidate") or None
+        candidate = _candidate(best)
+        base = {
+            "jobName": name,
+            "jobArn": job_arn,
+            "jobStatus": status,
+            "secondaryStatus": job.get("AutoMLJobSecondaryStatus"),
+            "problemType": _problem_type(job),
+        }
+        plan: dict[str, Any] = {
+            **base,
+            "jobKey": job_key(name),
+            "action": NONE,
+            "reason": "",
+            "endpointName": None,
+            "endpointArn": None,
+            "endpointExists": False,
+            "modelName": None,
+            "endpointConfigName": None,
+            "model": None,
+            "endpointConfig": None,
+            "candidate": candidate,
+            "live": None,
+            "claim": None,
+            "records": None,
+            "event": None,
+            "topics": [],
+            "summary": None,
+        }
+        serving: dict[str, Any] | None = None
+        deploy_result = (job.get("ModelDeployResult") or {}).get("EndpointName")
+        if deploy_result:
+            plan.update(
+                action=SAGEMAKER,
+                reason="ModelDeployConfig: SageMaker deployed the best candidate itself",
+                endpointName=deploy_result,
+                endpointArn=endpoint_arn(job_arn, deploy_result),
+            )
+        elif job.get("ModelDeployConfig"):
+            plan["reason"] = (
+                "ModelDeployConfig: SageMaker deploys this job's model, not FinalizeJob"
+            )
+        elif deployment is None:
+            plan["reason"] = "the manifest asks for no deployment"
+        elif status != "Completed":
+            plan["reason"] = f"the job ended {status}: nothing to deploy"
+        else:
+            endpoint_name = deployment_endpoint_name(deployment, name)
+            plan.update(
+                endpointName=endpoint_name, endpointArn=endpoint_arn(job_arn, endpoint_name)
+            )
+            if candidate is None or best is None:
+                plan.update(
+                    action=SKIP,
+                    reason=f"the job completed ({job.get('AutoMLJobSecondaryStatus')}) "
+                    "without a best candidate",
+                )
+                skip_code: str | None = "no-best-candidate"
+                decision = Decision(SKIP, plan["reason"], skip_code)
+            else:
+                decision = self.decide(deployment, endpoint_name, candidate)
+                skip_code = decision.skip_code
+                plan.update(
+                    action=decision.action,
+                    reason=decision.reason,
+                    endpointExists=decision.endpoint_exists,
+                    live=decision.live,
+                )
+            if decision.action == DEPLOY and best is not None:
+                serving = self._deployment_requests(
+                    plan,
+                    deployment=deployment,
+                    best=best,
+                    job=job,
+                    event=event,
+                    recorded_job=decision.recorded_job,
+                )
+            if decision.action == SKIP:
+                plan["event"] = {
+                    "detailType": ev.DEPLOYMENT_SKIPPED,
+                    "detail": {
+                        **base,
+                        "endpointName": endpoint_name,
+                        "reason": skip_code,
+                        "message": plan["reason"],
+                        "candidate": _event_candidate(candidate),
+                        "live": _event_live(decision.live),
+                        "leaderboard": leaderboard.get("markdown"),
+                    },
+                }
+        if plan["action"] in (DEPLOY, SAGEMAKER):
+            plan["event"] = {
+                "detailType": ev.MODEL_DEPLOYED,
+                "detail": {
+                    **base,
+                    "endpointName": plan["endpointName"],
+                    "endpointArn": plan["endpointArn"],
+                    "deployedBy": "sagemaker" if plan["action"] == SAGEMAKER else "autopilot-flow",
+                    "operation": (
+                        None
+                        if plan["action"] == SAGEMAKER
+                        else ("update" if plan["endpointExists"] else "create")
+                    ),
+                    "modelName": plan["modelName"],
+                    "endpointConfigName": plan["endpointConfigName"],
+                    "candidate": _event_candidate(candidate),
+                    "replaced": _event_live(plan["live"]),
+                    "serving": serving,
+                    "inferenceResponseKeys": (deployment or {}).get("InferenceResponseKeys")
+                    if plan["action"] == DEPLOY
+                    else None,
+                    "leaderboard": leaderboard.get("markdown"),
+                },
+            }
+        if plan["action"] != NONE:
+            plan["records"] = self._records(plan, candidate, serving)
+        on_status = notifications.get("OnStatus") or list(NOTIFY_STATUSES)
+        if status in on_status:
+            plan["topics"] = list(notifications.get("TopicArns") or [])
+        plan["summary"] = summarize(plan, job, leaderboard, serving)
+        return plan
+
+    def _deployment_requests(
+        self,
+        plan: dict[str, Any],
+        *,
+        deployment: dict[str, Any],
+        best: dict[str, Any],
+        job: dict[str, Any],
+        event: dict[str, Any],
+        recorded_job: str,
+    ) -> dict[str, Any]:
+        name = plan["jobName"]
+        resource_name = deployment_names(name, str(event.get("executionId") or name))
+        containers = apply_response_keys(
+            choose_containers(best, deployment.get("InstanceType")),
+            list(deployment.get("InferenceResponseKeys") or []),
+        )
+        tags = [
+            {"Key": "autopilot-flow:job", "Value": name},
+            {"Key": "autopilot-flow:candidate", "Value": str(best.get("CandidateName"))[:256]},
+        ]
+        model: dict[str, Any] = {
+            "ModelName": resource_name,
+            "ExecutionRoleArn": job["RoleArn"],
+            "Containers": containers,
+            "Tags": tags,
+        }
+        vpc = (job.get("SecurityConfig") or {}).get("VpcConfig")
+        if vpc:
+            model["VpcConfig"] = vpc
+        variant, serving = production_variant(deployment, resource_name)
+        plan.update(
+            modelName=resource_name,
+            endpointConfigName=resource_name,
+            model=model,
+            endpointConfig={
+                "EndpointConfigName": resource_name,
+                "ProductionVariants": [variant],
+                "Tags": tags,
+            },
+            claim={
+                "key": endpoint_key(plan["endpointName"]),
+                # The live deployment this decision was made against ("" when none): the
+                # claim fails if another deployment went live in between.
+                "expectedLiveJob": recorded_job or NO_LIVE_JOB,
+            },
+        )
+        return serving
+
+    def _records(
+        self, plan: dict[str, Any], candidate: dict[str, Any] | None, serving: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        state = "SKIPPED" if plan["action"] == SKIP else "DEPLOYED"
+        deployment = {
+            "state": state,
+            "reason": plan["reason"],
+            "endpointName": plan["endpointName"],
+            "endpointArn": plan["endpointArn"],
+            "deployedBy": "sagemaker" if plan["action"] == SAGEMAKER else "autopilot-flow",
+            "modelName": plan["modelName"],
+            "endpointConfigName": plan["endpointConfigName"],
+            "candidate": candidate,
+            "live": plan["live"],
+            "serving": serving,
+        }
+        live = {
+            "jobName": plan["jobName"],
+            "candidateName": (candidate or {}).get("candidateName"),
+            "metricName": (candidate or {}).get("metricName"),
+            "value": (candidate or {}).get("value"),
+            "objectiveType": (candidate or {}).get("objectiveType"),
+            "modelName": plan["modelName"],
+            "endpointConfigName": plan["endpointConfigName"],
+            "serving": serving,
+        }
+        return {"deployment": attribute_map(deployment), "live": attribute_map(live)}
+
+
+def _event_candidate(candidate: dict[str, Any] | None) -> dict[str, Any] | None:
+    if candidate is None:
+        return None
+    return {k: candidate.get(k) for k in ("candidateName", "metricName", "value", "objectiveType")}
+
+
+def _event_live(live: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not live:
+        return None
+    return {
+        "jobName": live.get("jobName"),
+        "candidateName": live.get("candidateName"),
+        "metricName": live.get("metricName"),
+        "value": _number(live.get("value")),
+    }
+
+
+# --- the summary ------------------------------------------------------------------------------
+
+
+def _subject(text: str) -> str:
+    """SNS subjects: printable ASCII, no line breaks, at most 100 characters."""
+    clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+    return clean if len(clean) <= SUBJECT_MAX else clean[: SUBJECT_MAX - 3] + "..."
+
+
+def _outcome_line(plan: dict[str, Any], serving: dict[str, Any] | None) -> str:
+    action = plan["action"]
+    if action == DEPLOY:
+        verb = "updated" if plan["endpointExists"] else "created"
+        how = ""
+        if serving and serving["type"] == "serverless":
+            how = (
+                f", serverless {serving['memorySizeInMB']} MB, "
+                f"{serving['maxConcurrency']} concurrent"
+            )
+        elif serving:
+            how = f", {serving['instanceCount']} x {serving['instanceType']}"
+        return f"Endpoint: {plan['endpointName']} ({verb}{how}). {plan['reason']}."
+    if action == SAGEMAKER:
+        return f"Endpoint: {plan['endpointName']} (deployed by SageMaker, ModelDeployConfig)."
+    if action == SKIP:
+        return f"Deployment to {plan['endpointName']} skipped: {plan['reason']}."
+    return f"No deployment: {plan['reason']}."
+
+
+def summarize(
+    plan: dict[str, Any],
+    job: dict[str, Any],
+    leaderboard: dict[str, Any],
+    serving: dict[str, Any] | None,
+) -> dict[str, str]:
+    """The notification: a subject and a short plain-text body for people."""
+    name, status = plan["jobName"], plan["jobStatus"]
+    outcome = {
+        DEPLOY: f", deployed to {plan['endpointName']}",
+        SAGEMAKER: f", deployed to {plan['endpointName']}",
+        SKIP: ", deployment skipped",
+    }.get(plan["action"], "")
+    subject = _subject(f"Autopilot Flow: {name} {status}{outcome}")
+    problem = plan["problemType"] or "unknown"
+    resolved = (job.get("ResolvedAttributes") or {}).get(
+        "AutoMLProblemTypeResolvedAttributes"
+    ) or {}
+    tabular = (resolved.get("TabularResolvedAttributes") or {}).get("ProblemType")
+    if tabular:
+        problem += f" ({tabular})"
+    lines = [
+        f"AutoML job {name}: {status} ({plan['secondaryStatus']})",
+        f"Problem type: {problem}",
+    ]
+    if job.get("FailureReason"):
+        lines.append(f"Failure reason: {job['FailureReason']}")
+    candidate = plan["candidate"]
+    if candidate:
+        lines.append(
+            f"Best candidate: {candidate['candidateName']}, {candidate['metricName']} = "
+            f"{_fmt(candidate['value'])} ({candidate['objectiveType']})"
+        )
+    else:
+        lines.append("Best candidate: none")
+    top = leaderboard.get("top") or []
+    objective = leaderboard.get("objective") or {}
+    if top:
+        direction = {"Maximize": "higher is better", "Minimize": "lower is better"}.get(
+            str(objective.get("type")), ""
+        )
+        lines += [
+            "",
+            f"Top {len(top)} of {leaderboard.get('count', len(top))} candidates "
+            f"({objective.get('metricName')}{', ' + direction if direction else ''}):",
+        ]
+        lines += [f"  {row['rank']}. {row['candidateName']}  {_fmt(row['value'])}" for row in top]
+    elif leaderboard:
+        lines += ["", f"Candidates: {leaderboard.get('count', 0)}, none with an objective value."]
+    if leaderboard.get("markdown"):
+        lines += ["", f"Leaderboard: {leaderboard['markdown']} (JSON: {leaderboard.get('json')})"]
+    lines += ["", _outcome_line(plan, serving)]
+    return {"subject": subject, "message": "\n".join(lines) + "\n"}
+
+
+# --- starting FinalizeJob ---------------------------------------------------------------------
+
+
+@dataclass
+class FinalizeStarter:
+    """Starts one FinalizeJob execution per managed job and final status.
+
+    EventBridge's Step Functions target cannot name executions, so this runs between the
+    rule and the machine: the execution name ``<job>-<status>`` makes a repeated event start
+    nothing new (``ExecutionAlreadyExists`` is success)."""
+
+    stepfunctions: Any
+    state_machine_arn: str
+
+    def start(self, event: dict[str, Any]) -> dict[str, Any]:
+        detail = event.get("detail") or {}
+        current = detail.get("current") or {}
+        status = str(current.get("status") or "")
+        job_name = str(detail.get("jobName") or "")
+        if (
+            event.get("detail-type") != ev.JOB_STATE_CHANGE
+            or detail.get("managed") is not True
+            or status not in TERMINAL
+            or not job_name
+        ):
+            # The rule's pattern admits nothing else; a stray event is ignored, not retried.
+            return {"started": False, "reason": "not a managed job's final state change"}
+        name = execution_name(job_name, status)
+        arn = self._execution_arn(name)
+        # The machine's input: the event as EventBridge delivered it, plus the job's registry
+        # key (ASL cannot lower-case the name itself).
+        execution_input = {**event, "jobKey": job_key(job_name)}
+        try:
+            response = self.stepfunctions.start_execution(
+                stateMachineArn=self.state_machine_arn,
+                name=name,
+                input=json.dumps(execution_input),
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ExecutionAlreadyExists":
+                raise
+            return {
+                "started": False,
+                "executionArn": arn,
+                "name": name,
+                "reason": "already started",
+            }
+        return {"started": True, "executionArn": response["executionArn"], "name": name}
+
+    def _execution_arn(self, name: str) -> str:
+        prefix, _, machine = self.state_machine_arn.rpartition(":stateMachine:")
+        return f"{prefix}:execution:{machine}:{name}"
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    jobs_table: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PlanSettings:
+        reader = _Reader(env)
+        jobs_table = reader.required("JOBS_TABLE_NAME")
+        if reader.problems:
+            raise SettingsError(reader.problems)
+        return cls(jobs_table=jobs_table)
+
+
+@dataclass(frozen=True)
+class StartSettings:
+    state_machine_arn: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> StartSettings:
+        reader = _Reader(env)
+        arn = reader.required("FINALIZE_STATE_MACHINE_ARN")
+        if reader.problems:
+            raise SettingsError(reader.problems)
+        return cls(state_machine_arn=arn)
+
+
+def build_planner(settings: PlanSettings, session: Any = None) -> FinalizePlanner:
+    import boto3  # noqa: PLC0415 - the CLI never needs it
+    from botocore.config import Config  # noqa: PLC0415
+
+    session = session or boto3.session.Session()
+    return FinalizePlanner(
+        # Our Backoff is the only retry policy for SageMaker calls (see sagemaker.py).
+        sagemaker=session.client(
+            "sagemaker", config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
+        ),
+        dynamodb=session.client("dynamodb"),
+        table=settings.jobs_table,
+    )
+
+
+def build_starter(settings: StartSettings, session: Any = None) -> FinalizeStarter:
+    import boto3  # noqa: PLC0415 - the CLI never needs it
+
+    session = session or boto3.session.Session()
+    return FinalizeStarter(session.client("stepfunctions"), settings.state_machine_arn)

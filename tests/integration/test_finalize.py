@@ -1,0 +1,825 @@
+"""FinalizeJob end to end in moto's Step Functions interpreter.
+
+The state machine is the ASL file that deploys, provisioned from template.yaml with its
+DefinitionSubstitutions; its lambda:invoke tasks run the real handlers in-process
+(``offline.lambda_invoke``); jobs are driven by the Autopilot simulator; the watcher's real
+"AutoML Job State Change" event reaches the real StartFinalizeJob function through the
+template's own rule pattern (``offline.event_delivery``). Subscribers are what users would
+have: SQS queues on the SNS topics and on the bus. moto deviations modelled on the way are in
+``offline.moto_fixes``: endpoints that take time, fail or roll back, and UpdateEndpoint;
+aws-sdk error names as AWS spells them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jsonschema
+import pytest
+import yaml
+from moto import mock_aws
+from moto.events.models import EventPattern
+
+from autopilot_flow import events as ev
+from autopilot_flow.finalize import (
+    DeploymentBlocked,
+    FinalizePlanner,
+    endpoint_key,
+    execution_name,
+)
+from autopilot_flow.manifest import Manifest
+from autopilot_flow.registry import Registry
+from offline.autopilot_simulator import AutopilotSimulator, ManualClock
+from offline.event_delivery import LambdaTargets
+from offline.lambda_invoke import InProcessLambdas
+from offline.lambda_runtime import context_for, lambda_environment
+from offline.moto_fixes import EndpointLifecycle, moto_as_aws
+from offline.provision import ACCOUNT, REGION, Provisioner, Stack
+from offline.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "manifests"
+SCHEMAS = {path.name: json.loads(path.read_text()) for path in (ROOT / "schemas").glob("*.json")}
+OUTPUT_BUCKET = "amzn-s3-demo-ml-output"
+TEAM_TOPIC = "team-ml-alerts"
+PARAMETERS = {
+    "AllowedTopicArns": f"arn:aws:sns:{REGION}:{ACCOUNT}:team-*",
+    # Real seconds in moto's interpreter (Wait really sleeps): short, never zero.
+    "EndpointPollSeconds": "1",
+    "EndpointMaxPolls": "5",
+}
+DEPLOYMENT_EVENTS = [ev.MODEL_DEPLOYED, ev.DEPLOYMENT_SKIPPED, ev.DEPLOYMENT_FAILED]
+
+
+def manifest(example: str, job_name: str, **changes: Any) -> Manifest:
+    """An example manifest under another job name; ``changes`` replace top-level fields
+    (``None`` removes one)."""
+    path = EXAMPLES / example
+    document = (
+        json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
+    )
+    document["AutoMLJobName"] = job_name
+    for key, value in changes.items():
+        if value is None:
+            document.pop(key, None)
+        else:
+            document[key] = value
+    return Manifest.from_document(document)
+
+
+@dataclass
+class Execution:
+    description: dict[str, Any]
+    history: list[dict[str, Any]]
+
+    @property
+    def status(self) -> str:
+        return str(self.description["status"])
+
+    @property
+    def output(self) -> dict[str, Any]:
+        output: dict[str, Any] = json.loads(self.description["output"])
+        return output
+
+    def entered(self) -> list[str]:
+        """The states entered, in order (Map iterations included)."""
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in self.history
+            if e["type"].endswith("StateEntered")
+        ]
+
+    def task_failures(self) -> list[str]:
+        return [
+            e["taskFailedEventDetails"]["error"] for e in self.history if e["type"] == "TaskFailed"
+        ]
+
+
+@dataclass
+class FinalizeHarness:
+    session: Any
+    stack: Stack
+    sim: AutopilotSimulator
+    endpoints: EndpointLifecycle
+    lambdas: InProcessLambdas
+    targets: LambdaTargets
+    queues: dict[str, str]
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, region_name=REGION)
+
+    @property
+    def registry(self) -> Registry:
+        return Registry(self.client("dynamodb"), self.stack.physical("JobsTable"))
+
+    @property
+    def state_machine_arn(self) -> str:
+        return str(self.stack.physical("FinalizeJobStateMachine"))
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    def submit(self, document: Manifest) -> str:
+        """A managed job, recorded as the ingest path does (registry first, then SageMaker)."""
+        request = document.request
+        name = request["AutoMLJobName"]
+        source = f"s3://manifests/{name}.yaml#v1"
+        self.registry.claim(
+            job_name=name,
+            source_id=source,
+            source={"type": "s3", "bucket": "manifests", "key": f"{name}.yaml"},
+            request=request,
+            problem_type=next(iter(request["AutoMLProblemTypeConfig"])),
+            defaults_applied=[],
+            warnings=[],
+            deployment=document.deployment,
+            notifications=document.notifications,
+        )
+        arn = self.client("sagemaker").create_auto_ml_job_v2(**request)["AutoMLJobArn"]
+        self.registry.mark_created(name, source, arn)
+        return str(name)
+
+    def tick(self) -> dict[str, Any]:
+        """One WatchJobs run; its events reach StartFinalizeJob through the template's rule."""
+        spec = self.stack.functions["WatchJobsFunction"]
+        result: dict[str, Any] = self.lambdas.handler("WatchJobsFunction")({}, context_for(spec))
+        self.targets.wait(timeout=30)
+        return result
+
+    def finish(self, name: str, timeout: float = 45.0) -> Execution:
+        """Run the job to its end, let the watcher see it, and wait for FinalizeJob."""
+        self.sim.run_until_idle()
+        self.tick()
+        status = self.client("sagemaker").describe_auto_ml_job_v2(AutoMLJobName=name)[
+            "AutoMLJobStatus"
+        ]
+        return self.wait_for_execution(execution_name(name, status), timeout)
+
+    def wait_for_execution(self, execution: str, timeout: float = 45.0) -> Execution:
+        sfn = self.client("stepfunctions")
+        prefix = self.state_machine_arn.replace(":stateMachine:", ":execution:")
+        arn = f"{prefix}:{execution}"
+        deadline = time.monotonic() + timeout
+        while True:
+            description = sfn.describe_execution(executionArn=arn)
+            if description["status"] != "RUNNING":
+                break
+            assert time.monotonic() < deadline, f"{execution} still running"
+            time.sleep(0.05)
+        history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        return Execution(description, history)
+
+    # --- what subscribers see ----------------------------------------------------------------
+
+    def drain(self, queue: str) -> list[dict[str, Any]]:
+        sqs = self.client("sqs")
+        found: list[dict[str, Any]] = []
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=self.queues[queue], MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return found
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                sqs.delete_message(
+                    QueueUrl=self.queues[queue], ReceiptHandle=message["ReceiptHandle"]
+                )
+
+    def notifications(self, queue: str = "stack") -> list[dict[str, Any]]:
+        """SNS envelopes (Subject, Message, MessageAttributes) delivered to the queue."""
+        return self.drain(queue)
+
+    def events(self) -> list[dict[str, Any]]:
+        """Deployment events on the bus, each valid against its schema."""
+        found = self.drain("bus")
+        for event in found:
+            jsonschema.validate(event, SCHEMAS[ev.schema_file_name(event["detail-type"])])
+        return found
+
+    def endpoint_record(self, endpoint: str) -> dict[str, Any] | None:
+        planner = FinalizePlanner(
+            self.client("sagemaker"), self.client("dynamodb"), self.stack.physical("JobsTable")
+        )
+        return planner.endpoint_record(endpoint)
+
+    def read_s3(self, uri: str) -> str:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        body = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        return str(body.decode("utf-8"))
+
+
+def _subscribe_queue(session: Any, name: str) -> tuple[str, str]:
+    sqs = session.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return url, arn
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[FinalizeHarness]:
+    """One provisioned stack for the module (provisioning and cold starts cost seconds);
+    tests keep apart by job and endpoint names, and ``harness`` empties the queues."""
+    with (
+        lambda_environment(),
+        mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+        moto_as_aws(),
+        EndpointLifecycle() as endpoints,
+        AutopilotSimulator(clock=ManualClock(), seed=5) as sim,
+        LambdaTargets() as targets,
+    ):
+        session = boto3.session.Session(region_name=REGION)
+        session.client("s3").create_bucket(Bucket=OUTPUT_BUCKET)
+        stack = Provisioner(session, parameters=PARAMETERS).provision()
+        with InProcessLambdas(session, stack) as lambdas:
+            # The template's rule, delivering to StartFinalizeJob as EventBridge would.
+            spec = stack.functions["StartFinalizeFunction"]
+            rule = spec.events["JobEnded"]["Properties"]
+            bus = stack.physical("EventBus")
+            events = session.client("events")
+            events.put_rule(
+                Name="start-finalize",
+                EventBusName=bus,
+                EventPattern=json.dumps(rule["Pattern"]),
+            )
+            arn = stack.attribute("StartFinalizeFunction", "Arn")
+            events.put_targets(
+                Rule="start-finalize", EventBusName=bus, Targets=[{"Id": "fn", "Arn": arn}]
+            )
+            start = lambdas.handler("StartFinalizeFunction")
+            targets.register(arn, lambda event: start(event, context_for(spec)))
+            for logical_id in (
+                "WatchJobsFunction",
+                "BuildLeaderboardFunction",
+                "PlanFinalizeFunction",
+            ):
+                lambdas.handler(logical_id)
+            # Subscribers: the stack's topic, a team topic of the manifests, the bus.
+            sns = session.client("sns")
+            queues: dict[str, str] = {}
+            team_topic = sns.create_topic(Name=TEAM_TOPIC)["TopicArn"]
+            for queue, topic in (
+                ("stack", stack.physical("NotificationsTopic")),
+                ("team", team_topic),
+            ):
+                url, queue_arn = _subscribe_queue(session, f"{queue}-subscriber")
+                sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+                queues[queue] = url
+            url, queue_arn = _subscribe_queue(session, "bus-subscriber")
+            events.put_rule(
+                Name="deployments",
+                EventBusName=bus,
+                EventPattern=json.dumps({"source": [ev.SOURCE], "detail-type": DEPLOYMENT_EVENTS}),
+            )
+            events.put_targets(
+                Rule="deployments", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}]
+            )
+            queues["bus"] = url
+            yield FinalizeHarness(session, stack, sim, endpoints, lambdas, targets, queues)
+
+
+@pytest.fixture
+def harness(world: FinalizeHarness) -> FinalizeHarness:
+    for queue in world.queues:
+        world.drain(queue)
+    world.sim.clear_faults()
+    world.endpoints.failures.clear()
+    # Ready at the first poll: one Wait per deployment (the loop itself is tested once).
+    world.endpoints.describes_until_ready = 0
+    return world
+
+
+def team_notifications(**extra: Any) -> dict[str, Any]:
+    return {"TopicArns": [f"arn:aws:sns:{REGION}:{ACCOUNT}:{TEAM_TOPIC}"], **extra}
+
+
+def deployment(endpoint: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "EndpointName": endpoint,
+        "Serverless": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+        "InferenceResponseKeys": ["predicted_label", "probability"],
+        **extra,
+    }
+
+
+def churn(name: str, endpoint: str | None = None, **changes: Any) -> Manifest:
+    """The churn example (binary classification, F1) as job ``name``, deploying to
+    ``endpoint`` (default: no Deployment section)."""
+    changes.setdefault("Deployment", deployment(endpoint) if endpoint else None)
+    changes.setdefault("Notifications", team_notifications())
+    return manifest("churn-tabular.yaml", name, **changes)
+
+
+def set_live_value(harness: FinalizeHarness, endpoint: str, value: float) -> None:
+    """Pretend the live model scored ``value`` (what RecordLiveEndpoint stored)."""
+    harness.client("dynamodb").update_item(
+        TableName=harness.stack.physical("JobsTable"),
+        Key={"jobKey": {"S": endpoint_key(endpoint)}},
+        UpdateExpression="SET live.#value = :value",
+        ExpressionAttributeNames={"#value": "value"},
+        ExpressionAttributeValues={":value": {"N": str(value)}},
+    )
+
+
+def executions_of(harness: FinalizeHarness, *jobs: str) -> list[str]:
+    listed = harness.client("stepfunctions").list_executions(
+        stateMachineArn=harness.state_machine_arn
+    )["executions"]
+    return sorted(e["name"] for e in listed if e["name"].rsplit("-", 1)[0] in jobs)
+
+
+def endpoint_names(harness: FinalizeHarness) -> set[str]:
+    listed = harness.client("sagemaker").list_endpoints(MaxResults=100)["Endpoints"]
+    return {e["EndpointName"] for e in listed}
+
+
+# --- completed, with a deployment ----------------------------------------------------------
+
+
+def test_completed_job_is_deployed_to_a_new_endpoint(harness: FinalizeHarness) -> None:
+    harness.endpoints.describes_until_ready = 1  # Creating at the first poll
+    name = harness.submit(churn("churn-new", "churn-classifier"))
+    execution = harness.finish(name)
+
+    assert execution.status == "SUCCEEDED", execution.description
+    assert execution.output["action"] == "deploy"
+    assert execution.output["endpointName"] == "churn-classifier"
+    states = execution.entered()
+    for state in (
+        "BuildLeaderboard",
+        "PlanFinalize",
+        "ClaimEndpoint",
+        "CreateModel",
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+        "RecordLiveEndpoint",
+        "RecordOutcome",
+        "PublishOutcome",
+        "NotifyStack",
+        "NotifyTopic",
+        "Done",
+    ):
+        assert state in states, state
+    assert "UpdateEndpoint" not in states
+    # The endpoint was still Creating at the first poll: the wait loop went round twice.
+    assert states.count("DescribeEndpoint") == 2
+    assert states.count("CountPoll") == 1
+    assert not [s for s in states if s.startswith("Failed")]
+
+    sagemaker = harness.client("sagemaker")
+    job = sagemaker.describe_auto_ml_job_v2(AutoMLJobName=name)
+    best = job["BestCandidate"]
+    endpoint = sagemaker.describe_endpoint(EndpointName="churn-classifier")
+    assert endpoint["EndpointStatus"] == "InService"
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    (variant,) = config["ProductionVariants"]
+    assert variant["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+    model = sagemaker.describe_model(ModelName=variant["ModelName"])
+    (container,) = model["Containers"]  # an ENSEMBLING model: one container
+    assert container["Image"] == best["InferenceContainers"][0]["Image"]
+    assert container["Environment"]["SAGEMAKER_INFERENCE_OUTPUT"] == "predicted_label,probability"
+    assert model["ExecutionRoleArn"] == job["RoleArn"]
+
+    # The registry: the job's deployment, and the endpoint's live model.
+    record = harness.registry.get(name) or {}
+    assert record["deployment"]["state"] == "DEPLOYED"
+    assert record["deployment"]["modelName"] == variant["ModelName"]
+    live = harness.endpoint_record("churn-classifier") or {}
+    assert live["liveJob"] == name
+    assert "pendingJob" not in live
+    assert live["live"]["value"] == best["FinalAutoMLJobObjectiveMetric"]["Value"]
+    assert live["live"]["metricName"] == "F1"
+
+    (event,) = harness.events()
+    assert event["detail-type"] == ev.MODEL_DEPLOYED
+    detail = event["detail"]
+    assert detail["operation"] == "create"
+    assert detail["deployedBy"] == "autopilot-flow"
+    assert detail["replaced"] is None
+    assert detail["candidate"]["candidateName"] == best["CandidateName"]
+    assert detail["endpointArn"] == endpoint["EndpointArn"]
+    assert detail["inferenceResponseKeys"] == ["predicted_label", "probability"]
+
+    # The leaderboard, next to the job's output, best first by F1 (Maximize).
+    prefix = f"s3://{OUTPUT_BUCKET}/autopilot/churn/{name}/"
+    assert execution.output["leaderboard"]["json"] == prefix + "leaderboard.json"
+    board = json.loads(harness.read_s3(prefix + "leaderboard.json"))
+    candidates = sagemaker.list_candidates_for_auto_ml_job(AutoMLJobName=name, MaxResults=100)[
+        "Candidates"
+    ]
+    assert board["candidateCount"] == len(candidates) == execution.output["leaderboard"]["count"]
+    values = [row["value"] for row in board["candidates"] if row["rank"] is not None]
+    assert values == sorted(values, reverse=True)
+    assert board["candidates"][0]["candidateName"] == best["CandidateName"]
+    markdown = harness.read_s3(prefix + "leaderboard.md")
+    assert f"# Leaderboard: {name}" in markdown
+    assert "F1 (higher is better)" in markdown
+
+    # Notifications: the stack's topic and the manifest's, with the same summary.
+    (message,) = harness.notifications("stack")
+    assert message["Subject"] == f"Autopilot Flow: {name} Completed, deployed to churn-classifier"
+    body = message["Message"]
+    assert f"Best candidate: {best['CandidateName']}, F1 = " in body
+    assert "Top 5 of" in body and "  1. " in body and "  5. " in body
+    assert "Endpoint: churn-classifier (created, serverless 2048 MB, 5 concurrent)" in body
+    assert prefix + "leaderboard.md" in body
+    assert message["MessageAttributes"]["outcome"]["Value"] == "deploy"
+    (team,) = harness.notifications("team")
+    assert team["Message"] == body
+
+
+def test_a_better_model_updates_the_live_endpoint(harness: FinalizeHarness) -> None:
+    first = harness.submit(churn("churn-first", "churn-better"))
+    assert harness.finish(first).status == "SUCCEEDED"
+    harness.events()
+    set_live_value(harness, "churn-better", 0.5)  # the live model scored F1 0.5
+    sagemaker = harness.client("sagemaker")
+    before = sagemaker.describe_endpoint(EndpointName="churn-better")
+    updates = harness.endpoints.calls["UpdateEndpoint"]
+    harness.drain("stack")
+
+    second = harness.submit(churn("churn-second", "churn-better"))
+    execution = harness.finish(second)
+
+    assert execution.status == "SUCCEEDED", execution.description
+    states = execution.entered()
+    assert "UpdateEndpoint" in states and "CreateEndpoint" not in states
+    after = sagemaker.describe_endpoint(EndpointName="churn-better")
+    assert after["EndpointStatus"] == "InService"
+    assert after["EndpointConfigName"] != before["EndpointConfigName"]
+    assert harness.endpoints.calls["UpdateEndpoint"] == updates + 1
+    best = sagemaker.describe_auto_ml_job_v2(AutoMLJobName=second)["BestCandidate"]
+    (event,) = harness.events()
+    assert event["detail-type"] == ev.MODEL_DEPLOYED
+    assert event["detail"]["operation"] == "update"
+    assert event["detail"]["replaced"]["jobName"] == first
+    assert event["detail"]["replaced"]["value"] == 0.5
+    assert event["detail"]["candidate"]["value"] == best["FinalAutoMLJobObjectiveMetric"]["Value"]
+    live = harness.endpoint_record("churn-better") or {}
+    assert live["liveJob"] == second
+    assert live["live"]["endpointConfigName"] == after["EndpointConfigName"]
+    (message,) = harness.notifications("stack")
+    assert "Endpoint: churn-better (updated" in message["Message"]
+    assert "beats the live model's 0.5" in message["Message"]
+
+
+def test_a_worse_model_is_not_deployed(harness: FinalizeHarness) -> None:
+    first = harness.submit(churn("churn-live", "churn-worse"))
+    assert harness.finish(first).status == "SUCCEEDED"
+    harness.events()
+    set_live_value(harness, "churn-worse", 0.995)
+    before = harness.client("sagemaker").describe_endpoint(EndpointName="churn-worse")
+    harness.drain("stack")
+
+    second = harness.submit(churn("churn-not-better", "churn-worse"))
+    execution = harness.finish(second)
+
+    assert execution.status == "SUCCEEDED", execution.description
+    assert execution.output["action"] == "skip"
+    assert not {"ClaimEndpoint", "CreateModel", "UpdateEndpoint"} & set(execution.entered())
+    after = harness.client("sagemaker").describe_endpoint(EndpointName="churn-worse")
+    assert after["EndpointConfigName"] == before["EndpointConfigName"]
+    (event,) = harness.events()
+    assert event["detail-type"] == ev.DEPLOYMENT_SKIPPED
+    detail = event["detail"]
+    assert detail["reason"] == "not-better"
+    assert detail["live"]["jobName"] == first
+    assert detail["live"]["value"] == 0.995
+    assert detail["candidate"]["value"] < 0.995
+    assert (harness.registry.get(second) or {})["deployment"]["state"] == "SKIPPED"
+    assert (harness.endpoint_record("churn-worse") or {})["liveJob"] == first
+    (message,) = harness.notifications("stack")
+    assert message["Subject"].endswith("Completed, deployment skipped")
+    assert "does not beat the live model's 0.995" in message["Message"]
+
+
+def test_completed_job_without_a_deployment_section(harness: FinalizeHarness) -> None:
+    name = harness.submit(
+        manifest("house-prices-regression.json", "houses-nodeploy", Deployment=None)
+    )
+    execution = harness.finish(name)
+
+    assert execution.status == "SUCCEEDED", execution.description
+    assert execution.output["action"] == "none"
+    assert execution.output["reason"] == "the manifest asks for no deployment"
+    assert "ClaimEndpoint" not in execution.entered()
+    assert harness.events() == []
+    (message,) = harness.notifications("stack")
+    assert message["Subject"] == f"Autopilot Flow: {name} Completed"
+    assert "No deployment: the manifest asks for no deployment." in message["Message"]
+    # Regression on RMSE (the manifest's objective): lower is better, ranked ascending.
+    board = json.loads(harness.read_s3(execution.output["leaderboard"]["json"]))
+    assert board["objective"] == {"metricName": "RMSE", "type": "Minimize"}
+    values = [row["value"] for row in board["candidates"] if row["rank"] is not None]
+    assert values == sorted(values)
+    assert "house-prices" not in endpoint_names(harness)
+
+
+# --- jobs that did not complete -----------------------------------------------------------
+
+
+def test_failed_job_is_reported_and_not_deployed(harness: FinalizeHarness) -> None:
+    name = harness.submit(churn("churn-fails", "churn-fails"))
+    reason = "ClientError: the target column churned has a single value"
+    harness.sim.fail_job(name, reason)
+    execution = harness.finish(name)
+
+    assert execution.status == "SUCCEEDED", execution.description
+    assert execution.output["jobStatus"] == "Failed"
+    assert execution.output["action"] == "none"
+    assert execution.output["reason"] == "the job ended Failed: nothing to deploy"
+    assert harness.events() == []
+    (message,) = harness.notifications("stack")
+    assert message["Subject"] == f"Autopilot Flow: {name} Failed"
+    assert f"Failure reason: {reason}" in message["Message"]
+    assert "Best candidate: none" in message["Message"]
+    # Notifications.OnStatus defaults to every final status: the team hears too.
+    assert [m["Message"] for m in harness.notifications("team")] == [message["Message"]]
+    assert "churn-fails" not in endpoint_names(harness)
+
+
+def test_stopped_job_notifies_only_the_topics_that_asked(harness: FinalizeHarness) -> None:
+    name = harness.submit(
+        churn(
+            "churn-stopped",
+            "churn-stopped",
+            Notifications=team_notifications(OnStatus=["Completed", "Failed"]),
+        )
+    )
+    harness.sim.advance(15 * 60)
+    harness.client("sagemaker").stop_auto_ml_job(AutoMLJobName=name)
+    execution = harness.finish(name)
+
+    assert execution.status == "SUCCEEDED", execution.description
+    assert execution.output["jobStatus"] == "Stopped"
+    assert execution.output["action"] == "none"
+    assert execution.output["notifiedTopics"] == []
+    (message,) = harness.notifications("stack")
+    assert message["Subject"] == f"Autopilot Flow: {name} Stopped"
+    assert harness.notifications("team") == []
+    assert harness.events() == []
+    assert "churn-stopped" not in endpoint_names(harness)
+
+
+def test_completed_without_a_best_candidate_skips_the_deployment(harness: FinalizeHarness) -> None:
+    document = churn("churn-no-best", "churn-no-best")
+    config = document.request["AutoMLProblemTypeConfig"]["TabularJobConfig"]
+    config["CompletionCriteria"] = {"MaxCandidates": 10, "MaxAutoMLJobRuntimeInSeconds": 120}
+    name = harness.submit(document)
+    execution = harness.finish(name)
+
+    job = harness.client("sagemaker").describe_auto_ml_job_v2(AutoMLJobName=name)
+    assert (job["AutoMLJobStatus"], job["AutoMLJobSecondaryStatus"]) == (
+        "Completed",
+        "MaxAutoMLJobRuntimeReached",
+    )
+    assert "BestCandidate" not in job
+    assert execution.status == "SUCCEEDED", execution.description
+    assert execution.output["action"] == "skip"
+    (event,) = harness.events()
+    assert event["detail-type"] == ev.DEPLOYMENT_SKIPPED
+    assert event["detail"]["reason"] == "no-best-candidate"
+    assert event["detail"]["candidate"] is None
+    (message,) = harness.notifications("stack")
+    assert "Best candidate: none" in message["Message"]
+    assert "without a best candidate" in message["Message"]
+    board = json.loads(harness.read_s3(execution.output["leaderboard"]["json"]))
+    assert board["rankedCount"] == 0
+
+
+# --- failures -----------------------------------------------------------------------------
+
+
+def test_endpoint_creation_failing_ends_in_a_failure_notification(
+    harness: FinalizeHarness,
+) -> None:
+    reason = (
+        "The primary container for production variant AllTraffic did not pass the ping "
+        "health check. Please check CloudWatch logs for this endpoint."
+    )
+    harness.endpoints.fail_next("churn-broken", reason)
+    name = harness.submit(churn("churn-broken", "churn-broken"))
+    execution = harness.finish(name)
+
+    assert execution.status == "FAILED"
+    assert execution.description["error"] == "EndpointFailed"
+    assert reason in execution.description["cause"]
+    states = execution.entered()
+    for state in (
+        "CreateEndpoint",
+        "EndpointFailedWithReason",
+        "FailedAtDeploy",
+        "ReleaseEndpointClaim",
+        "PublishDeploymentFailed",
+        "RecordFailure",
+        "NotifyFailure",
+        "FinalizeFailed",
+    ):
+        assert state in states, state
+    assert "RecordLiveEndpoint" not in states
+    (event,) = harness.events()
+    assert event["detail-type"] == ev.DEPLOYMENT_FAILED
+    detail = event["detail"]
+    assert detail["stage"] == "deploy"
+    assert detail["endpointName"] == "churn-broken"
+    assert detail["error"] == "EndpointFailed"
+    assert reason in detail["cause"]
+    assert detail["executionArn"] == execution.description["executionArn"]
+    (message,) = harness.notifications("stack")
+    assert message["Subject"] == f"Autopilot Flow: finalizing {name} failed"
+    assert "at stage deploy" in message["Message"]
+    assert reason in message["Message"]
+    record = harness.registry.get(name) or {}
+    assert record["deployment"]["state"] == "FAILED"
+    assert record["deployment"]["stage"] == "deploy"
+    # The claim is released: the next deployment to this endpoint may proceed.
+    assert "pendingJob" not in (harness.endpoint_record("churn-broken") or {})
+
+
+def test_a_failed_update_rolls_back_and_is_reported(harness: FinalizeHarness) -> None:
+    first = harness.submit(churn("churn-serving", "churn-rollback"))
+    assert harness.finish(first).status == "SUCCEEDED"
+    harness.events()
+    set_live_value(harness, "churn-rollback", 0.5)
+    serving = harness.client("sagemaker").describe_endpoint(EndpointName="churn-rollback")
+    harness.endpoints.fail_next("churn-rollback", "Insufficient capacity for the new variant")
+
+    execution = harness.finish(harness.submit(churn("churn-rolled-back", "churn-rollback")))
+
+    assert execution.status == "FAILED"
+    assert execution.description["error"] == "EndpointUpdateRolledBack"
+    after = harness.client("sagemaker").describe_endpoint(EndpointName="churn-rollback")
+    assert after["EndpointStatus"] == "InService"
+    assert after["EndpointConfigName"] == serving["EndpointConfigName"]
+    assert after["FailureReason"] == "Insufficient capacity for the new variant"
+    (event,) = harness.events()
+    assert event["detail"]["error"] == "EndpointUpdateRolledBack"
+    assert event["detail"]["stage"] == "deploy"
+    live = harness.endpoint_record("churn-rollback") or {}
+    assert live["liveJob"] == first
+    assert "pendingJob" not in live
+
+
+def test_throttled_sagemaker_calls_are_retried_with_backoff(harness: FinalizeHarness) -> None:
+    throttled = harness.sim.throttled["CreateModel"]
+    harness.sim.throttle_next(2, operation="CreateModel")
+    name = harness.submit(churn("churn-throttled", "churn-throttled"))
+    execution = harness.finish(name)
+
+    assert execution.status == "SUCCEEDED", execution.description
+    # AWS's name for an error the SageMaker model does not declare (see moto_fixes).
+    assert execution.task_failures() == ["SageMaker.SageMakerException"] * 2
+    assert harness.sim.throttled["CreateModel"] == throttled + 2
+    assert execution.entered().count("CreateModel") == 1  # retried within the state
+    (event,) = harness.events()
+    assert event["detail-type"] == ev.MODEL_DEPLOYED
+
+
+# --- SageMaker's own deployment, and the trigger --------------------------------------------
+
+
+def test_model_deploy_config_job_is_recorded_not_deployed_again(harness: FinalizeHarness) -> None:
+    name = harness.submit(
+        churn(
+            "churn-sm-deploys",
+            ModelDeployConfig={"AutoGenerateEndpointName": False, "EndpointName": "churn-by-sm"},
+        )
+    )
+    execution = harness.finish(name)
+
+    assert execution.status == "SUCCEEDED", execution.description
+    assert execution.output["action"] == "sagemaker"
+    assert not {"CreateModel", "CreateEndpoint", "UpdateEndpoint"} & set(execution.entered())
+    (event,) = harness.events()
+    assert event["detail-type"] == ev.MODEL_DEPLOYED
+    assert event["detail"]["deployedBy"] == "sagemaker"
+    assert event["detail"]["endpointName"] == "churn-by-sm"
+    assert event["detail"]["operation"] is None
+    record = harness.registry.get(name) or {}
+    assert record["deployment"]["endpointName"] == "churn-by-sm"
+    assert record["deployment"]["deployedBy"] == "sagemaker"
+
+
+def test_a_repeated_event_starts_nothing_new(harness: FinalizeHarness) -> None:
+    name = harness.submit(churn("churn-twice"))
+    first = harness.finish(name)
+    assert first.status == "SUCCEEDED"
+    # The same final state change delivered again (an EventBridge retry, a re-publication).
+    state_change = {
+        "version": "0",
+        "id": "f0e1d2c3-0000-4000-8000-000000000001",
+        "detail-type": ev.JOB_STATE_CHANGE,
+        "source": ev.SOURCE,
+        "account": ACCOUNT,
+        "time": "2026-11-28T08:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "jobName": name,
+            "jobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:automl-job/{name}",
+            "managed": True,
+            "problemType": "TabularJobConfig",
+            "previous": {
+                "status": "InProgress",
+                "secondaryStatus": "GeneratingModelInsightsReport",
+            },
+            "current": {"status": "Completed", "secondaryStatus": "Completed"},
+            "terminal": True,
+            "bestCandidate": None,
+        },
+    }
+    jsonschema.validate(state_change, SCHEMAS["automl-job-state-change.json"])
+    spec = harness.stack.functions["StartFinalizeFunction"]
+    result = harness.lambdas.handler("StartFinalizeFunction")(state_change, context_for(spec))
+    assert result["started"] is False
+    assert result["executionArn"] == first.description["executionArn"]
+    assert executions_of(harness, name) == [execution_name(name, "Completed")]
+    assert len(harness.notifications("stack")) == 1
+
+
+def test_unmanaged_and_unfinished_jobs_start_nothing(harness: FinalizeHarness) -> None:
+    harness.client("sagemaker").create_auto_ml_job_v2(**churn("console-made").request)
+    harness.submit(churn("still-running"))
+    harness.sim.advance(300)
+    harness.tick()
+    assert executions_of(harness, "console-made", "still-running") == []
+    harness.sim.run_until_idle()
+    harness.tick()  # both end now; only the managed one is finalized
+    assert executions_of(harness, "console-made", "still-running") == ["still-running-Completed"]
+    assert harness.wait_for_execution("still-running-Completed").status == "SUCCEEDED"
+
+
+# --- the decision, against moto (no state machine) ------------------------------------------
+
+
+def test_decisions_against_the_live_endpoint(harness: FinalizeHarness) -> None:
+    name = harness.submit(churn("churn-decide", "churn-decide"))
+    assert harness.finish(name).status == "SUCCEEDED"
+    planner = FinalizePlanner(
+        harness.client("sagemaker"), harness.client("dynamodb"), harness.stack.physical("JobsTable")
+    )
+    live = (harness.endpoint_record("churn-decide") or {})["live"]
+    new = {"candidateName": "c", "metricName": "F1", "objectiveType": "Maximize"}
+    target = deployment("churn-decide")
+
+    better = planner.decide(target, "churn-decide", {**new, "value": 0.999})
+    assert (better.action, better.endpoint_exists, better.recorded_job) == ("deploy", True, name)
+    tie = planner.decide(target, "churn-decide", {**new, "value": live["value"]})
+    assert (tie.action, tie.skip_code) == ("skip", "not-better")
+    forced = planner.decide(
+        {**target, "OnlyIfBetter": False}, "churn-decide", {**new, "value": 0.1}
+    )
+    assert forced.action == "deploy"
+    other_metric = planner.decide(
+        target, "churn-decide", {**new, "metricName": "AUC", "value": 0.99}
+    )
+    assert other_metric.skip_code == "not-comparable"
+    fresh = planner.decide(target, "churn-nowhere", {**new, "value": 0.1})
+    assert (fresh.action, fresh.endpoint_exists, fresh.recorded_job) == ("deploy", False, "")
+
+    # An endpoint in the middle of an update cannot take another one.
+    sagemaker = harness.client("sagemaker")
+    config = sagemaker.describe_endpoint(EndpointName="churn-decide")["EndpointConfigName"]
+    harness.endpoints.describes_until_ready = 2
+    sagemaker.update_endpoint(EndpointName="churn-decide", EndpointConfigName=config)
+    with pytest.raises(DeploymentBlocked, match="Updating"):
+        planner.decide(target, "churn-decide", {**new, "value": 0.999})
+
+
+# --- the trigger's rule pattern ------------------------------------------------------------
+
+SAMPLE = json.loads((ROOT / "events" / "start_finalize" / "job-completed.json").read_text())
+RULE = load_template()["Resources"]["StartFinalizeFunction"]["Properties"]
+
+
+def _variant(**detail: Any) -> dict[str, Any]:
+    return {**SAMPLE, "detail": {**SAMPLE["detail"], **detail}}
+
+
+@pytest.mark.parametrize(
+    ("event", "matches"),
+    [
+        (SAMPLE, True),
+        (_variant(current={"status": "Failed", "secondaryStatus": "Failed"}), True),
+        (_variant(current={"status": "Stopped", "secondaryStatus": "Stopped"}), True),
+        (_variant(managed=False), False),
+        (_variant(current={"status": "InProgress", "secondaryStatus": "TrainingModels"}), False),
+        (_variant(current={"status": "Stopping", "secondaryStatus": "Stopping"}), False),
+        ({**SAMPLE, "source": "someone-else"}, False),
+    ],
+    ids=["completed", "failed", "stopped", "unmanaged", "in-progress", "stopping", "other-source"],
+)
+def test_the_rule_starts_finalize_for_managed_final_states_only(
+    event: dict[str, Any], matches: bool
+) -> None:
+    jsonschema.validate(SAMPLE, SCHEMAS["automl-job-state-change.json"])
+    pattern = RULE["Events"]["JobEnded"]["Properties"]["Pattern"]
+    # moto lacks TestEventPattern; its rules match with EventPattern, used here directly.
+    assert EventPattern.load(json.dumps(pattern)).matches_event(event) is matches

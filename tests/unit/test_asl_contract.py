@@ -1,0 +1,249 @@
+"""Contract of every state machine definition (statemachines/*.asl.json).
+
+cfn-lint does not read DefinitionUri files (platform-facts.md), so the structure is checked
+here: valid JSON, every ``${...}`` placeholder substituted by template.yaml, every state
+reachable, no dangling transition, every SageMaker task retried on throttling with backoff
+and full jitter, every failure caught and ending in a failure notification, and no way to
+end (successfully or not) without telling anyone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autopilot_flow import events as ev
+from offline.template import ROOT, load_template
+
+DEFINITIONS = sorted((ROOT / "statemachines").glob("*.asl.json"))
+TEMPLATE = load_template()
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+# How AWS names a throttled SageMaker call in an aws-sdk task: the declared exception, or
+# (ThrottlingException is not in SageMaker's model) the service's base exception.
+THROTTLING = {"SageMaker.ThrottlingException", "SageMaker.SageMakerException"}
+CATCH_ALL = {"States.ALL", "States.TaskFailed"}
+STATE_TYPES = {"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"}
+SNS_PUBLISH = "arn:aws:states:::sns:publish"
+PUT_EVENTS = "arn:aws:states:::events:putEvents"
+
+
+def load(path: Path) -> dict[str, Any]:
+    definition: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return definition
+
+
+def ids(paths: list[Path]) -> list[str]:
+    return [p.name for p in paths]
+
+
+def machines(definition: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The definition and every nested machine (Map iterators, Parallel branches)."""
+    yield definition
+    for state in definition["States"].values():
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if processor:
+            yield from machines(processor)
+        for branch in state.get("Branches", []):
+            yield from machines(branch)
+
+
+def choice_targets(state: dict[str, Any]) -> list[str]:
+    targets = [rule["Next"] for rule in state.get("Choices", [])]
+    if "Default" in state:
+        targets.append(state["Default"])
+    return targets
+
+
+def successors(state: dict[str, Any], *, with_catch: bool = True) -> list[str]:
+    found = []
+    if "Next" in state:
+        found.append(state["Next"])
+    found += choice_targets(state)
+    if with_catch:
+        found += [c["Next"] for c in state.get("Catch", [])]
+    return found
+
+
+def reachable(
+    machine: dict[str, Any], start: str, removed: frozenset[str] = frozenset()
+) -> set[str]:
+    seen: set[str] = set()
+    pending = [start]
+    while pending:
+        name = pending.pop()
+        if name in seen or name in removed:
+            continue
+        seen.add(name)
+        pending += successors(machine["States"][name])
+    return seen
+
+
+def ends(state: dict[str, Any]) -> bool:
+    return state["Type"] in ("Succeed", "Fail") or state.get("End") is True
+
+
+def is_sagemaker_task(state: dict[str, Any]) -> bool:
+    return state["Type"] == "Task" and "sagemaker" in str(state.get("Resource", "")).lower()
+
+
+def state_machine_resource(path: Path) -> dict[str, Any]:
+    relative = path.relative_to(ROOT).as_posix()
+    for resource in TEMPLATE["Resources"].values():
+        if (
+            resource["Type"] == "AWS::Serverless::StateMachine"
+            and resource["Properties"].get("DefinitionUri") == relative
+        ):
+            return resource
+    raise AssertionError(f"{relative} is deployed by no AWS::Serverless::StateMachine")
+
+
+def failure_notifications(machine: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """(states that publish "AutoML Deployment Failed", states that publish to SNS)."""
+    events, sns = set(), set()
+    for name, state in machine["States"].items():
+        if state.get("Resource") == SNS_PUBLISH:
+            sns.add(name)
+        if state.get("Resource") == PUT_EVENTS:
+            entries = state.get("Parameters", {}).get("Entries", [])
+            if any(entry.get("DetailType") == ev.DEPLOYMENT_FAILED for entry in entries):
+                events.add(name)
+    return events, sns
+
+
+def test_there_are_definitions() -> None:
+    assert DEFINITIONS, "no statemachines/*.asl.json"
+
+
+@pytest.mark.parametrize("path", DEFINITIONS, ids=ids(DEFINITIONS))
+def test_valid_json_with_every_placeholder_substituted_by_the_template(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    definition = json.loads(text)
+    assert definition["StartAt"] in definition["States"]
+    substitutions = state_machine_resource(path)["Properties"].get("DefinitionSubstitutions", {})
+    placeholders = set(PLACEHOLDER.findall(text))
+    assert placeholders <= set(substitutions), placeholders - set(substitutions)
+    unused = set(substitutions) - placeholders
+    assert not unused, f"DefinitionSubstitutions never used: {unused}"
+
+
+@pytest.mark.parametrize("path", DEFINITIONS, ids=ids(DEFINITIONS))
+def test_every_state_is_reachable_and_every_transition_lands(path: Path) -> None:
+    for machine in machines(load(path)):
+        states = machine["States"]
+        assert machine["StartAt"] in states
+        for name, state in states.items():
+            assert state["Type"] in STATE_TYPES, f"{name}: {state['Type']}"
+            for target in successors(state):
+                assert target in states, f"{name} -> {target}: no such state"
+            if state["Type"] == "Choice":
+                assert state["Choices"], name
+                assert "Next" not in state and "End" not in state, name
+            elif state["Type"] not in ("Succeed", "Fail"):
+                assert ("Next" in state) != bool(state.get("End")), f"{name}: Next xor End"
+        unreachable = set(states) - reachable(machine, machine["StartAt"])
+        assert not unreachable, f"unreachable: {sorted(unreachable)}"
+
+
+@pytest.mark.parametrize("path", DEFINITIONS, ids=ids(DEFINITIONS))
+def test_every_retry_backs_off_with_full_jitter(path: Path) -> None:
+    for machine in machines(load(path)):
+        for name, state in machine["States"].items():
+            for retrier in state.get("Retry", []):
+                assert retrier.get("BackoffRate", 2.0) > 1, f"{name}: exponential backoff"
+                assert retrier.get("JitterStrategy") == "FULL", f"{name}: full jitter"
+                assert retrier.get("MaxAttempts", 3) >= 2, name
+
+
+@pytest.mark.parametrize("path", DEFINITIONS, ids=ids(DEFINITIONS))
+def test_sagemaker_tasks_retry_throttling_and_catch_into_the_failure_notification(
+    path: Path,
+) -> None:
+    definition = load(path)
+    failed_events, sns = failure_notifications(definition)
+    assert failed_events, f"no state publishes {ev.DEPLOYMENT_FAILED}"
+    tasks = {n: s for n, s in definition["States"].items() if is_sagemaker_task(s)}
+    for machine in machines(definition):
+        nested = {n for n, s in machine["States"].items() if is_sagemaker_task(s)}
+        assert machine is definition or not nested, "SageMaker tasks inside a Map or Parallel"
+    assert tasks, "no SageMaker task"
+    for name, state in tasks.items():
+        covered = [
+            r
+            for r in state.get("Retry", [])
+            if set(r["ErrorEquals"]) >= THROTTLING or CATCH_ALL & set(r["ErrorEquals"])
+        ]
+        assert covered, f"{name}: no Retry for throttling"
+        catches = [c for c in state.get("Catch", []) if "States.ALL" in c["ErrorEquals"]]
+        assert catches, f"{name}: no Catch of States.ALL"
+        for catch in catches:
+            after = reachable(definition, catch["Next"])
+            assert after & failed_events, f"{name}: its Catch publishes no failure event"
+            assert after & sns, f"{name}: its Catch sends no SNS message"
+
+
+@pytest.mark.parametrize("path", DEFINITIONS, ids=ids(DEFINITIONS))
+def test_every_task_and_map_catches_everything(path: Path) -> None:
+    """A failure anywhere is handled (tasks inside a Map are covered by the Map's Catch)."""
+    for name, state in load(path)["States"].items():
+        if state["Type"] in ("Task", "Map", "Parallel"):
+            errors = {e for c in state.get("Catch", []) for e in c["ErrorEquals"]}
+            assert "States.ALL" in errors, f"{name}: not every error is caught"
+
+
+@pytest.mark.parametrize("path", DEFINITIONS, ids=ids(DEFINITIONS))
+def test_no_way_to_end_without_a_notification(path: Path) -> None:
+    """Take every SNS publication out of the graph: no end may be reachable any more, so
+    every run, however it ends, has told someone."""
+    definition = load(path)
+    _, sns = failure_notifications(definition)
+    # A Map that publishes to SNS counts as a publication too.
+    for name, state in definition["States"].items():
+        processor = state.get("ItemProcessor") or {}
+        if any(s.get("Resource") == SNS_PUBLISH for s in processor.get("States", {}).values()):
+            sns.add(name)
+    left = reachable(definition, definition["StartAt"], removed=frozenset(sns))
+    silent = [name for name in left if ends(definition["States"][name])]
+    assert not silent, f"ends reachable without a notification: {silent}"
+
+
+@pytest.mark.parametrize("path", DEFINITIONS, ids=ids(DEFINITIONS))
+def test_waits_are_bounded(path: Path) -> None:
+    """Every Wait sits in a loop with a counter that leaves it (no endless polling)."""
+    definition = load(path)
+    states = definition["States"]
+    for name, state in states.items():
+        if state["Type"] != "Wait":
+            continue
+        assert state.get("Seconds", 1) > 0 or "SecondsPath" in state, name
+        loop = {n for n in reachable(definition, state["Next"]) if name in reachable(definition, n)}
+        counters = [
+            n for n in loop if "States.MathAdd" in json.dumps(states[n].get("Parameters", {}))
+        ]
+        assert counters, f"{name}: a polling loop without a counter"
+
+
+@pytest.mark.parametrize("path", DEFINITIONS, ids=ids(DEFINITIONS))
+def test_the_state_machine_role_is_least_privilege(path: Path) -> None:
+    """No wildcard action and no ``Resource: "*"`` (nothing FinalizeJob calls requires it);
+    the only role it may pass is an allowed execution role, and only to SageMaker."""
+    properties = state_machine_resource(path)["Properties"]
+    statements = [s for p in properties["Policies"] for s in p["Statement"]]
+    assert statements
+    for statement in statements:
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        assert all("*" not in action for action in actions), statement["Sid"]
+        assert statement["Resource"] != "*", statement["Sid"]
+        if "iam:PassRole" in actions:
+            assert actions == ["iam:PassRole"]
+            assert statement["Resource"] == {"Ref": "AllowedRoleArns"}
+            assert statement["Condition"] == {
+                "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+            }

@@ -1,0 +1,283 @@
+"""FinalizeJob's pure logic: ranking, rendering, response keys, names, variants, summary."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from autopilot_flow import leaderboard as lb
+from autopilot_flow.finalize import (
+    NONE,
+    UnsupportedResponseKeys,
+    apply_response_keys,
+    attribute_map,
+    choose_containers,
+    deployment_names,
+    endpoint_arn,
+    endpoint_key,
+    execution_name,
+    production_variant,
+    summarize,
+)
+
+JOB_ARN = "arn:aws:sagemaker:eu-west-1:111122223333:automl-job/churn-2026"
+
+
+def candidate(name: str, value: float | None, metric: str = "F1", **extra: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {"CandidateName": name, "CandidateStatus": "Completed", **extra}
+    if value is not None:
+        found["FinalAutoMLJobObjectiveMetric"] = {
+            "MetricName": metric,
+            "Value": value,
+            "Type": lb.objective_type(metric),
+        }
+        found["CandidateProperties"] = {
+            "CandidateMetrics": [
+                {"MetricName": metric, "Value": value},
+                {"MetricName": "AUC", "Value": 0.5},
+            ]
+        }
+    else:
+        found["CandidateStatus"] = "Failed"
+        found["FailureReason"] = "AlgorithmError: out of memory | exit 137"
+    return found
+
+
+def description(**extra: Any) -> dict[str, Any]:
+    return {
+        "AutoMLJobName": "churn-2026",
+        "AutoMLJobArn": JOB_ARN,
+        "AutoMLJobStatus": "Completed",
+        "AutoMLJobSecondaryStatus": "Completed",
+        "OutputDataConfig": {"S3OutputPath": "s3://ml-output/autopilot/churn/"},
+        "AutoMLProblemTypeConfig": {"TabularJobConfig": {"ProblemType": "BinaryClassification"}},
+        **extra,
+    }
+
+
+# --- ranking and rendering ------------------------------------------------------------------
+
+
+def test_maximize_ranks_highest_first_and_unscored_last() -> None:
+    rows = lb.rank_candidates(
+        [candidate("b", 0.8), candidate("x", None), candidate("a", 0.9), candidate("c", 0.8)],
+        "Maximize",
+    )
+    assert [(r["rank"], r["candidateName"]) for r in rows] == [
+        (1, "a"),
+        (2, "b"),
+        (3, "c"),
+        (None, "x"),
+    ]
+    assert rows[0]["otherMetrics"] == {"AUC": 0.5}
+
+
+def test_minimize_ranks_lowest_first() -> None:
+    rows = lb.rank_candidates(
+        [candidate("big", 9.5, "RMSE"), candidate("small", 1.25, "RMSE")], "Minimize"
+    )
+    assert [r["candidateName"] for r in rows] == ["small", "big"]
+
+
+@pytest.mark.parametrize(
+    ("metric", "kind"),
+    [
+        ("F1", "Maximize"),
+        ("Accuracy", "Maximize"),
+        ("R2", "Maximize"),
+        ("MSE", "Minimize"),
+        ("AverageWeightedQuantileLoss", "Minimize"),
+        ("ValidationLoss", "Minimize"),
+    ],
+)
+def test_objective_direction(metric: str, kind: str) -> None:
+    assert lb.objective_type(metric) == kind
+
+
+def test_better_is_strict_in_the_objective_direction() -> None:
+    assert lb.better(0.9, 0.8, "Maximize") and not lb.better(0.8, 0.8, "Maximize")
+    assert lb.better(1.0, 2.0, "Minimize") and not lb.better(2.0, 1.0, "Minimize")
+
+
+def test_output_location_is_beside_the_job_output() -> None:
+    assert lb.s3_output_root(description()) == ("ml-output", "autopilot/churn/churn-2026/")
+    root = description(OutputDataConfig={"S3OutputPath": "s3://bucket"})
+    assert lb.s3_output_root(root) == ("bucket", "churn-2026/")
+    with pytest.raises(lb.LeaderboardError):
+        lb.s3_output_root(description(OutputDataConfig={}))
+
+
+def test_objective_falls_back_to_the_job_when_no_candidate_has_a_value() -> None:
+    assert lb.job_objective(description(AutoMLJobObjective={"MetricName": "AUC"}), []) == {
+        "metricName": "AUC",
+        "type": "Maximize",
+    }
+    assert lb.job_objective(description(), []) == {"metricName": None, "type": None}
+
+
+def test_markdown_table_and_document() -> None:
+    board = lb.build(
+        description(), [candidate("ens|1", 0.91), candidate("xgb", 0.87), candidate("bad", None)]
+    )
+    text = board.markdown()
+    assert "# Leaderboard: churn-2026" in text
+    assert "- Objective: F1 (higher is better)" in text
+    assert "| Rank | Candidate | Status | F1 | AUC |" in text
+    assert "| 1 | ens\\|1 | Completed | 0.91 | 0.5 |" in text  # pipes escaped
+    assert "| - | bad | Failed | - | - |" in text
+    assert "## Failed candidates" in text
+    document = board.document()
+    assert document["candidateCount"] == 3 and document["rankedCount"] == 2
+    assert board.best is not None and board.best["candidateName"] == "ens|1"
+    assert [t["rank"] for t in board.top] == [1, 2]
+    assert lb.build(description(), []).markdown().endswith("No candidates.\n")
+
+
+# --- the model -----------------------------------------------------------------------------
+
+SUPPORTED = "predicted_label,probability,probabilities,labels"
+
+
+def hpo_classification() -> list[dict[str, Any]]:
+    """The three containers of an HPO classification candidate (AWS docs: feature
+    transform, algorithm, inverse label transform)."""
+    return [
+        {"Image": "sklearn", "ModelDataUrl": "s3://m/dpp", "Environment": {"A": "1"}},
+        {
+            "Image": "xgboost",
+            "ModelDataUrl": "s3://m/algo",
+            "Environment": {
+                "SAGEMAKER_INFERENCE_OUTPUT": "predicted_label",
+                "SAGEMAKER_INFERENCE_SUPPORTED": "predicted_label,probability,probabilities",
+            },
+        },
+        {
+            "Image": "sklearn",
+            "ModelDataUrl": "s3://m/dpp",
+            "Environment": {
+                "SAGEMAKER_INFERENCE_INPUT": "predicted_label",
+                "SAGEMAKER_INFERENCE_OUTPUT": "predicted_label",
+                "SAGEMAKER_INFERENCE_SUPPORTED": SUPPORTED,
+            },
+        },
+    ]
+
+
+def test_response_keys_chain_through_an_hpo_classifier() -> None:
+    original = hpo_classification()
+    containers = apply_response_keys(original, ["predicted_label", "probability", "labels"])
+    assert containers[0]["Environment"] == {"A": "1"}
+    algo, inverse = containers[1]["Environment"], containers[2]["Environment"]
+    assert algo["SAGEMAKER_INFERENCE_OUTPUT"] == "predicted_label,probability"
+    assert inverse["SAGEMAKER_INFERENCE_INPUT"] == "predicted_label,probability"
+    assert inverse["SAGEMAKER_INFERENCE_OUTPUT"] == "predicted_label,probability,labels"
+    assert original == hpo_classification()  # not changed in place
+
+
+def test_unsupported_response_keys_are_refused() -> None:
+    regression = [{"Image": "xgb", "ModelDataUrl": "s3://m", "Environment": {}}]
+    with pytest.raises(UnsupportedResponseKeys, match="cannot choose"):
+        apply_response_keys(regression, ["probability"])
+    limited = [{"Image": "x", "Environment": {"SAGEMAKER_INFERENCE_SUPPORTED": "predicted_label"}}]
+    with pytest.raises(UnsupportedResponseKeys, match="probability"):
+        apply_response_keys(limited, ["predicted_label", "probability"])
+    assert apply_response_keys(regression, []) == regression
+
+
+def test_gpu_instances_get_the_gpu_container_definitions() -> None:
+    best = {
+        "InferenceContainers": [{"Image": "cpu", "ModelDataUrl": "s3://m", "Environment": {}}],
+        "InferenceContainerDefinitions": {
+            "CPU": [{"Image": "cpu", "ModelDataUrl": "s3://m", "Environment": {}}],
+            "GPU": [{"Image": "gpu", "ModelDataUrl": "s3://m", "Environment": {}}],
+        },
+    }
+    assert choose_containers(best, "ml.g4dn.xlarge")[0]["Image"] == "gpu"
+    assert choose_containers(best, "ml.p3.2xlarge")[0]["Image"] == "gpu"
+    assert choose_containers(best, "ml.m5.large")[0]["Image"] == "cpu"
+    assert choose_containers(best, None)[0]["Image"] == "cpu"
+    plain = {"InferenceContainers": [{"Image": "one", "Environment": {}, "Extra": 1}]}
+    assert choose_containers(plain, "ml.g5.2xlarge") == [{"Image": "one", "Environment": {}}]
+
+
+def test_production_variants() -> None:
+    variant, serving = production_variant({}, "m")
+    assert variant == {
+        "VariantName": "AllTraffic",
+        "ModelName": "m",
+        "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+    }
+    assert serving == {"type": "serverless", "memorySizeInMB": 2048, "maxConcurrency": 5}
+    variant, serving = production_variant({"InstanceType": "ml.m5.xlarge"}, "m")
+    assert variant["InstanceType"] == "ml.m5.xlarge" and variant["InitialInstanceCount"] == 1
+    assert serving == {"type": "instances", "instanceType": "ml.m5.xlarge", "instanceCount": 1}
+
+
+# --- names ---------------------------------------------------------------------------------
+
+
+def test_names() -> None:
+    assert execution_name("churn-2026", "Completed") == "churn-2026-Completed"
+    assert execution_name("a" * 80, "Stopped") == "a" * 80
+    assert execution_name("x.y", "Failed") == "x-y-Failed"
+    assert endpoint_key("Churn-Classifier") == "#endpoint#churn-classifier"
+    assert (
+        endpoint_arn(JOB_ARN, "Churn") == "arn:aws:sagemaker:eu-west-1:111122223333:endpoint/churn"
+    )
+    one = deployment_names("j" * 32, "arn:aws:states:r:a:execution:m:e1")
+    assert one == deployment_names("j" * 32, "arn:aws:states:r:a:execution:m:e1")
+    assert one != deployment_names("j" * 32, "arn:aws:states:r:a:execution:m:e2")
+    assert len(one) <= 63 and re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", one)
+
+
+def test_attribute_maps_are_dynamodb_json() -> None:
+    assert attribute_map({"value": 0.91, "n": 3, "name": "x", "gone": None, "m": {"f": 1.5}}) == {
+        "value": {"N": "0.91"},
+        "n": {"N": "3"},
+        "name": {"S": "x"},
+        "m": {"M": {"f": {"N": "1.5"}}},
+    }
+
+
+# --- the summary ---------------------------------------------------------------------------
+
+
+def plan(**extra: Any) -> dict[str, Any]:
+    return {
+        "jobName": "churn-2026",
+        "jobStatus": "Failed",
+        "secondaryStatus": "Failed",
+        "problemType": "TabularJobConfig",
+        "action": NONE,
+        "reason": "the job ended Failed: nothing to deploy",
+        "endpointName": None,
+        "endpointExists": False,
+        "candidate": None,
+        **extra,
+    }
+
+
+def test_summary_of_a_failed_job() -> None:
+    job = description(FailureReason="ClientError: no data", AutoMLJobStatus="Failed")
+    summary = summarize(plan(), job, {"count": 0, "top": [], "markdown": None}, None)
+    assert summary["subject"] == "Autopilot Flow: churn-2026 Failed"
+    assert "Failure reason: ClientError: no data" in summary["message"]
+    assert "Best candidate: none" in summary["message"]
+    assert "No deployment: the job ended Failed: nothing to deploy." in summary["message"]
+
+
+def test_subject_is_short_printable_ascii() -> None:
+    long_name = plan(
+        jobName="j" * 32,
+        jobStatus="Completed",
+        action="deploy",
+        endpointName="é" + "e" * 62,
+        endpointExists=False,
+        reason="r",
+    )
+    subject = summarize(long_name, description(), {}, None)["subject"]
+    assert len(subject) <= 100
+    assert all(32 <= ord(ch) < 127 for ch in subject)
+    assert subject.endswith("...")
