@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SAM_BIN := $(SAM_VENV)/bin
 STAMP := .make
 
-.PHONY: demo test setup lint typecheck unit template-lint bench clean api-model
+.PHONY: demo test setup lint typecheck unit template-lint bench clean api-model openapi
 
 demo: $(STAMP)/venv
 	@echo "== 1. Validate every example manifest =="
@@ -39,9 +39,11 @@ lint: $(STAMP)/venv
 typecheck: $(STAMP)/venv
 	$(BIN)/mypy
 
-template-lint: $(STAMP)/sam
+# cfn-lint does not read DefinitionUri files: statelint checks the state machines themselves.
+template-lint: $(STAMP)/sam $(STAMP)/venv
 	$(SAM_BIN)/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 $(SAM_BIN)/sam validate --lint --template template.yaml --region us-east-1
+	$(BIN)/statelint statemachines/*.asl.json
 
 unit: $(STAMP)/venv
 	$(BIN)/pytest
@@ -52,6 +54,10 @@ bench: $(STAMP)/venv
 # Regenerate the shipped API model after upgrading botocore in requirements-dev.txt.
 api-model: $(STAMP)/venv
 	$(BIN)/python -m autopilot_flow.api_model --write
+
+# Regenerate openapi.json from the HTTP API's routes and models (a test checks it is current).
+openapi: $(STAMP)/venv
+	$(BIN)/python -m autopilot_flow.http_api --write
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(STAMP) .pytest_cache .mypy_cache .ruff_cache .aws-sam

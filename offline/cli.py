@@ -35,8 +35,17 @@ def _print_how_to_connect(description: dict[str, Any], out: TextIO) -> None:
         f"  aws s3 cp examples/manifests/churn-tabular.yaml s3://{bucket}/manifests/\n"
         "  aws sagemaker list-auto-ml-jobs\n"
         "  # boto3.client('sagemaker', endpoint_url=...) works the same way\n\n"
-        "Resources (also in stack.json):\n"
     )
+    if description.get("api_url"):
+        api = description["api_url"]
+        out.write(
+            f"The jobs API is at {api} (offline: no SigV4 check):\n"
+            f"  curl -X POST {api}/jobs -H 'Content-Type: application/yaml' \\\n"
+            "       --data-binary @examples/manifests/churn-tabular.yaml\n"
+            "  autopilot-flow submit examples/manifests/churn-tabular.yaml --via api --offline "
+            "--wait\n\n"
+        )
+    out.write("Resources (also in stack.json):\n")
     for logical_id, physical in sorted(description["resources"].items()):
         out.write(f"  {logical_id:32} {physical}\n")
     for logical_id, reason in sorted(description["not_emulated"].items()):

@@ -10,6 +10,7 @@ silently (``tests/integration/test_provision.py`` keeps it that way).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,12 @@ NOT_EMULATED = {
     # moto evaluates bucket policies but treats every request as not using TLS, so the
     # TLS-only statement would deny everything; offline mode does not enforce IAM anyway.
     "AWS::S3::BucketPolicy": "moto sees no TLS, so a TLS-only policy would deny every request",
+    # The HTTP API: moto's API Gateway cannot proxy to in-process handlers, so
+    # offline/http_api.py serves the same routes on 127.0.0.1 (without SigV4 checks).
+    "AWS::Serverless::Api": "served on loopback by offline/http_api.py (no SigV4 check offline)",
+    "AWS::Logs::LogGroup": "the API's access logs; offline/http_api.py logs requests itself",
+    "AWS::IAM::Role": "IAM is not enforced offline",
+    "AWS::ApiGateway::Account": "an account-wide API Gateway setting; nothing to set offline",
 }
 
 
@@ -51,11 +58,20 @@ class FunctionSpec:
 
 
 @dataclass
+class StateMachineSpec:
+    logical_id: str
+    name: str
+    arn: str
+    definition: dict[str, Any]
+
+
+@dataclass
 class Stack:
     name: str
     parameters: dict[str, Any]
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    state_machines: dict[str, StateMachineSpec] = field(default_factory=dict)
     not_emulated: dict[str, str] = field(default_factory=dict)
 
     def physical(self, logical_id: str) -> Any:
@@ -100,6 +116,8 @@ class Provisioner:
             "AWS::DynamoDB::Table": self._table,
             "AWS::Events::EventBus": self._event_bus,
             "AWS::Serverless::Function": self._function,
+            "AWS::SNS::Topic": self._topic,
+            "AWS::Serverless::StateMachine": self._state_machine,
         }
 
     def client(self, service: str) -> Any:
@@ -268,6 +286,47 @@ class Provisioner:
         )
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
         return {"Ref": name, "Arn": arn}
+
+    def _topic(self, logical_id: str, props: dict[str, Any]) -> dict[str, Any]:
+        name = props.get("TopicName") or self._name(logical_id)
+        attributes = {
+            key: str(props[key]) for key in ("DisplayName", "KmsMasterKeyId") if key in props
+        }
+        arn = self.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
+        return {"Ref": arn, "TopicArn": arn, "TopicName": name}
+
+    def _state_machine(self, logical_id: str, props: dict[str, Any]) -> dict[str, Any]:
+        """The definition file with its ``${...}`` DefinitionSubstitutions applied, as SAM
+        does at deploy time (moto's CloudFormation ignores them). IAM is not enforced
+        offline, so the role is a placeholder."""
+        name = props.get("Name") or self._name(logical_id)
+        definition = state_machine_definition(
+            ROOT / props["DefinitionUri"], props.get("DefinitionSubstitutions", {})
+        )
+        arn = self.client("stepfunctions").create_state_machine(
+            name=name,
+            definition=definition,
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/{name}-role",
+            type=props.get("Type", "STANDARD"),
+        )["stateMachineArn"]
+        self.stack.state_machines[logical_id] = StateMachineSpec(
+            logical_id=logical_id, name=name, arn=arn, definition=json.loads(definition)
+        )
+        return {"Ref": arn, "Arn": arn, "Name": name}
+
+
+def state_machine_definition(path: Path, substitutions: Mapping[str, Any]) -> str:
+    """The ASL text with every ``${Name}`` replaced; an unknown placeholder is an error (as
+    for CloudFormation, which would leave it in and break the definition)."""
+    text = path.read_text(encoding="utf-8")
+
+    def replace(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in substitutions:
+            raise UnresolvableError(f"{path.name}: no DefinitionSubstitutions entry for ${{{key}}}")
+        return str(substitutions[key])
+
+    return re.sub(r"\$\{([A-Za-z0-9_]+)\}", replace, text)
 
 
 def _depends_on(resource: Mapping[str, Any]) -> list[str]:

@@ -140,3 +140,60 @@ def test_manifests_bucket_notifies_only_manifest_files() -> None:
         suffixes.add(rules["suffix"])
     assert suffixes == {".json", ".yaml", ".yml"}
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+
+
+# --- the HTTP API --------------------------------------------------------------------------------
+
+
+def api_events() -> list[tuple[str, str, dict[str, Any]]]:
+    found = []
+    for name, function in of_type("AWS::Serverless::Function").items():
+        for event_name, event in function["Properties"].get("Events", {}).items():
+            if event["Type"] == "Api":
+                found.append((name, event_name, event["Properties"]))
+    return found
+
+
+def test_every_api_method_requires_iam_auth() -> None:
+    apis = of_type("AWS::Serverless::Api")
+    assert apis
+    for name, api in apis.items():
+        assert api["Properties"]["Auth"]["DefaultAuthorizer"] == "AWS_IAM", name
+    assert api_events()
+    for function, event, props in api_events():
+        # On an API of the template (an implicit API would have no authorizer) ...
+        assert props["RestApiId"]["Ref"] in apis, f"{function}/{event}"
+        # ... and never opted out of the default authorizer.
+        assert props.get("Auth", {}).get("Authorizer", "AWS_IAM") == "AWS_IAM", event
+    # No hand-written API Gateway method without auth either.
+    for name, method in of_type("AWS::ApiGateway::Method").items():
+        assert method["Properties"].get("AuthorizationType") == "AWS_IAM", name
+
+
+def test_api_stage_is_throttled_access_logged_and_traced() -> None:
+    for name, api in of_type("AWS::Serverless::Api").items():
+        props = api["Properties"]
+        everything = [
+            s
+            for s in props["MethodSettings"]
+            if s["ResourcePath"] == "/*" and s["HttpMethod"] == "*"
+        ]
+        assert everything, f"{name}: no stage-wide method settings"
+        assert "ThrottlingRateLimit" in everything[0] and "ThrottlingBurstLimit" in everything[0]
+        destination = props["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][0]
+        log_group = RESOURCES[destination]
+        assert log_group["Type"] == "AWS::Logs::LogGroup"
+        assert "RetentionInDays" in log_group["Properties"], "access logs are kept forever"
+        assert "$context.requestId" in props["AccessLogSetting"]["Format"]
+        assert props["TracingEnabled"] is True
+
+
+def test_the_template_serves_exactly_the_documented_routes() -> None:
+    import json
+
+    openapi = json.loads((ROOT / "openapi.json").read_text())
+    documented = {
+        (path, method.upper()) for path, ops in openapi["paths"].items() for method in ops
+    }
+    served = {(props["Path"], props["Method"].upper()) for _, _, props in api_events()}
+    assert served == documented

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from autopilot_flow import __version__
+from autopilot_flow import __version__, client
 from autopilot_flow import problem_types as pt
 from autopilot_flow.issues import Issue
 from autopilot_flow.policy import Policy, PolicyError
@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     rules = commands.add_parser("rules", help="list the rules checked, with their sources")
     rules.add_argument("--json", action="store_true")
     rules.set_defaults(run=_cmd_rules)
+
+    # submit, status, list, candidates, stop, watch: the deployed (or offline) stack.
+    client.add_commands(commands)
 
     offline = commands.add_parser(
         "offline", help="the whole service on this machine (moto + the Autopilot simulator)"

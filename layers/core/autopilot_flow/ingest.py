@@ -5,6 +5,14 @@ create -> events -> receipt. The uploaded manifest is never changed or deleted; 
 goes next to it: ``receipts/<key>.json`` or ``rejections/<key>.json`` (``<key>`` is the
 manifest's key below ``manifests/``).
 
+Both doors share one pipeline (``Ingestor.process``): the S3 door (``ManifestObject``, read
+from the bucket) and the HTTP API's ``POST /jobs`` (``ApiSubmission``, the request body).
+A source says who it is (``identity``, the registry's ``sourceId``), how it is described in
+records and events (``describe()``), which name a derived job name starts from, and where
+its answer is filed: an API submission's receipt or rejection report goes to the manifests
+bucket under ``receipts/_api/<request id>.json`` / ``rejections/_api/<request id>.json``, so
+every Submitted/Rejected event points at a stored answer whichever door was used.
+
 Exactly once: the same object version creates at most one job however often it is
 delivered. Powertools idempotency (keyed on the object identity) stops concurrent duplicate
 deliveries; the registry's conditional writes make it hold forever; a ``ResourceInUse``
@@ -18,7 +26,8 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import PurePosixPath
+from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
@@ -79,6 +88,69 @@ class ManifestObject:
             "versionId": self.version_id,
         }
 
+    @property
+    def source_name(self) -> str:
+        """The name a derived job name starts from (and that tells JSON from YAML)."""
+        return self.key
+
+    def answer_location(self, prefix: str) -> str:
+        return answer_key(prefix, self.key)
+
+
+API_ANSWERS = "_api/"
+MEDIA_SUFFIXES = {"json": ".json", "yaml": ".yaml"}
+
+
+@dataclass(frozen=True)
+class ApiSubmission:
+    """One ``POST /jobs`` request body: the HTTP door into the same pipeline.
+
+    ``source_id`` is the registry's ``sourceId``: the API layer derives it from the caller and
+    the body (see ``jobs.submission_source_id``), so resubmitting the same manifest finds
+    its job instead of creating another. ``bucket`` is where the answer is filed."""
+
+    bucket: str
+    request_id: str
+    source_id: str
+    media: str = "json"  # "json" or "yaml": how the body is parsed
+    manifest_name: str | None = None  # e.g. the CLI's file name, for derived job names
+
+    @property
+    def identity(self) -> str:
+        return self.source_id
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "api", "requestId": self.request_id}
+
+    @property
+    def source_name(self) -> str:
+        stem = PurePosixPath(self.manifest_name or "job").name
+        for suffix in MANIFEST_SUFFIXES:
+            if stem.lower().endswith(suffix):
+                stem = stem[: -len(suffix)]
+        return f"{stem or 'job'}{MEDIA_SUFFIXES.get(self.media, '.json')}"
+
+    def answer_location(self, prefix: str) -> str:
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in self.request_id)
+        return f"{prefix}{API_ANSWERS}{safe[:200] or 'request'}.json"
+
+
+class Source(Protocol):
+    """What the pipeline needs to know about where a manifest came from."""
+
+    @property
+    def bucket(self) -> str: ...
+
+    @property
+    def identity(self) -> str: ...
+
+    @property
+    def source_name(self) -> str: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def answer_location(self, prefix: str) -> str: ...
+
 
 def parse_notification(body: str) -> list[ManifestObject]:
     """The manifest objects an S3 event notification (an SQS message body) names.
@@ -125,6 +197,8 @@ class Outcome:
     job_arn: str | None = None
     answer: str | None = None
     errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    defaults_applied: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -168,6 +242,7 @@ class Ingestor:
     # --- the pipeline --------------------------------------------------------------------
 
     def ingest(self, obj: ManifestObject, *, last_attempt: bool = False) -> Outcome:
+        """The S3 door: read the object, then the shared pipeline."""
         if not obj.key.startswith(MANIFEST_PREFIX) or not obj.key.lower().endswith(
             MANIFEST_SUFFIXES
         ):
@@ -175,17 +250,30 @@ class Ingestor:
         data, problem = self._read(obj)
         if problem is not None:
             return self._reject(obj, None, [problem], [])
-        result = validate_bytes(data, obj.key, self.policy)
-        # An invalid name cannot key the registry: fall back to the derived one.
-        name_ok = not any(issue.loc == ("AutoMLJobName",) for issue in result.errors)
-        job_name = (result.job_name if name_ok else None) or derive_job_name(obj.key, data)
+        return self.process(obj, data, last_attempt=last_attempt)
+
+    def check(self, data: bytes, source_name: str | None) -> ValidationResult:
+        """Validate, apply the policy and run the data preflight; creates nothing (the
+        API's dry run is exactly this)."""
+        result = validate_bytes(data, source_name, self.policy)
         if result.valid and self.preflight is not None and result.request is not None:
             errors, warnings = self.preflight(self.s3, result.request)
             result.errors.extend(errors)
             result.warnings.extend(warnings)
+        return result
+
+    def process(self, source: Source, data: bytes, *, last_attempt: bool = False) -> Outcome:
+        """The pipeline both doors share: check -> record -> create -> events -> answer.
+        Raises WaitingForCapacity (quota full) and PreflightUnavailable (retry later)."""
+        result = self.check(data, source.source_name)
+        # An invalid name cannot key the registry: fall back to the derived one.
+        name_ok = not any(issue.loc == ("AutoMLJobName",) for issue in result.errors)
+        job_name = (result.job_name if name_ok else None) or derive_job_name(
+            source.source_name, data
+        )
         if not result.valid or result.request is None:
-            return self._reject(obj, job_name, result.errors, result.warnings)
-        return self._submit(obj, job_name, result, last_attempt=last_attempt)
+            return self._reject(source, job_name, result.errors, result.warnings)
+        return self._submit(source, job_name, result, last_attempt=last_attempt)
 
     def _read(self, obj: ManifestObject) -> tuple[bytes, Issue | None]:
         """The manifest's bytes, never more than the limit (a larger object is not read)."""
@@ -216,7 +304,7 @@ class Ingestor:
         return data, None
 
     def _submit(
-        self, obj: ManifestObject, job_name: str, result: ValidationResult, *, last_attempt: bool
+        self, obj: Source, job_name: str, result: ValidationResult, *, last_attempt: bool
     ) -> Outcome:
         request = result.request
         assert request is not None
@@ -230,6 +318,8 @@ class Ingestor:
             problem_type=problem_type,
             defaults_applied=result.defaults_applied,
             warnings=warnings,
+            deployment=result.manifest.deployment if result.manifest else None,
+            notifications=result.manifest.notifications if result.manifest else None,
         )
         if claim.state == "other_source":
             return self._reject(obj, job_name, [_name_taken(job_name, claim.item)], result.warnings)
@@ -237,7 +327,14 @@ class Ingestor:
             # A redelivery of a manifest that already became a job: answer again, create nothing.
             arn = str(claim.item.get("jobArn", ""))
             receipt = self._write_receipt(obj, job_name, arn, request, result)
-            return Outcome(ALREADY_CREATED, job_name, arn, receipt)
+            return Outcome(
+                ALREADY_CREATED,
+                job_name,
+                arn,
+                receipt,
+                warnings=warnings,
+                defaults_applied=result.defaults_applied,
+            )
         try:
             arn = self.jobs.create(request)
         except JobNameInUse:
@@ -270,7 +367,14 @@ class Ingestor:
             },
             [arn],
         )
-        return Outcome(CREATED, job_name, arn, receipt)
+        return Outcome(
+            CREATED,
+            job_name,
+            arn,
+            receipt,
+            warnings=warnings,
+            defaults_applied=result.defaults_applied,
+        )
 
     def _existing_arn(self, job_name: str) -> str:
         try:
@@ -279,7 +383,7 @@ class Ingestor:
             return ""
 
     def _wait_for_capacity(
-        self, obj: ManifestObject, job_name: str, reason: str, last_attempt: bool
+        self, obj: Source, job_name: str, reason: str, last_attempt: bool
     ) -> Outcome:
         self.registry.mark_waiting(job_name, obj.identity, reason)
         if last_attempt:
@@ -305,13 +409,13 @@ class Ingestor:
 
     def _write_receipt(
         self,
-        obj: ManifestObject,
+        obj: Source,
         job_name: str,
         arn: str,
         request: dict[str, Any],
         result: ValidationResult,
     ) -> str:
-        key = answer_key(RECEIPTS_PREFIX, obj.key)
+        key = obj.answer_location(RECEIPTS_PREFIX)
         receipt = {
             "manifest": obj.describe(),
             "jobName": job_name,
@@ -325,20 +429,21 @@ class Ingestor:
 
     def _reject(
         self,
-        obj: ManifestObject,
+        obj: Source,
         job_name: str | None,
         errors: list[Issue],
         warnings: list[Issue],
         registered: bool = False,
     ) -> Outcome:
-        key = answer_key(REJECTIONS_PREFIX, obj.key)
+        key = obj.answer_location(REJECTIONS_PREFIX)
         error_dicts = [e.to_dict() for e in errors]
+        warning_dicts = [w.to_dict() for w in warnings]
         report = {
             "manifest": obj.describe(),
             "jobName": job_name,
             "valid": False,
             "errors": error_dicts,
-            "warnings": [w.to_dict() for w in warnings],
+            "warnings": warning_dicts,
         }
         self._put_json(obj.bucket, key, report)
         if job_name is not None:
@@ -364,7 +469,7 @@ class Ingestor:
                 "report": f"s3://{obj.bucket}/{key}",
             },
         )
-        return Outcome(REJECTED, job_name, None, key, error_dicts)
+        return Outcome(REJECTED, job_name, None, key, error_dicts, warning_dicts)
 
     def _put_json(self, bucket: str, key: str, body: dict[str, Any]) -> None:
         self.s3.put_object(
@@ -378,7 +483,10 @@ class Ingestor:
 def _name_taken(job_name: str, item: dict[str, Any] | None) -> Issue:
     if item and item.get("source"):
         source = item["source"]
-        where = f"the manifest s3://{source.get('bucket')}/{source.get('key')}"
+        if source.get("type") == "api":
+            where = f"the API request {source.get('requestId')}"
+        else:
+            where = f"the manifest s3://{source.get('bucket')}/{source.get('key')}"
     else:
         where = "a job this stack did not create from this manifest"
     return Issue(

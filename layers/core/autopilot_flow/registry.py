@@ -72,8 +72,14 @@ class Registry:
         problem_type: str | None,
         defaults_applied: list[str],
         warnings: list[dict[str, str]],
+        deployment: dict[str, Any] | None = None,
+        notifications: dict[str, Any] | None = None,
     ) -> Claim:
-        """Create the SUBMITTED record, unless the name is already taken."""
+        """Create the SUBMITTED record, unless the name is already taken.
+
+        ``deployment`` and ``notifications`` are the manifest's own sections (stripped from
+        the request); FinalizeJob reads them when the job ends. Stored as JSON text, like
+        ``request``, under ``deploymentConfig`` and ``notificationsConfig``."""
         stamp = now_iso()
         values = {
             "jobKey": job_key(job_name),
@@ -86,14 +92,22 @@ class Registry:
             "defaultsApplied": defaults_applied,
             "warnings": warnings,
             "attempts": 0,
+            "deploymentConfig": json.dumps(deployment, sort_keys=True) if deployment else None,
+            "notificationsConfig": (
+                json.dumps(notifications, sort_keys=True) if notifications else None
+            ),
             "createdAt": stamp,
             "updatedAt": stamp,
         }
         try:
+            # A REJECTED record never became a job (SageMaker never saw the name, or refused
+            # it): a corrected manifest may take the name over.
             self.client.put_item(
                 TableName=self.table_name,
                 Item=_to_item(values),
-                ConditionExpression="attribute_not_exists(jobKey)",
+                ConditionExpression="attribute_not_exists(jobKey) OR #status = :rejected",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":rejected": {"S": REJECTED}},
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             existing = self.get(job_name) or {}

@@ -194,3 +194,43 @@ class WatchSettings:
         if reader.problems:
             raise SettingsError(reader.problems)
         return cls(jobs_table=jobs_table, event_bus=event_bus, overlap_seconds=overlap_seconds)
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The HTTP API (JobsApi): the ingest pipeline's settings plus where answers are filed."""
+
+    jobs_table: str
+    idempotency_table: str
+    event_bus: str
+    manifests_bucket: str
+    preflight_enabled: bool
+    capacity_retry_seconds: int
+    policy: Policy
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
+        reader = _Reader(env)
+        jobs_table = reader.required("JOBS_TABLE_NAME")
+        idempotency_table = reader.required("IDEMPOTENCY_TABLE_NAME")
+        event_bus = reader.required("EVENT_BUS_NAME")
+        manifests_bucket = reader.required("MANIFESTS_BUCKET_NAME")
+        preflight_enabled = reader.boolean("PREFLIGHT_ENABLED", True)
+        capacity_retry_seconds = reader.integer("CAPACITY_RETRY_SECONDS", 60, low=1)
+        problems = list(reader.problems)
+        policy = Policy()
+        try:
+            policy = policy_from_environment(env)
+        except SettingsError as exc:
+            problems.extend(exc.problems)
+        if problems:
+            raise SettingsError(problems)
+        return cls(
+            jobs_table=jobs_table,
+            idempotency_table=idempotency_table,
+            event_bus=event_bus,
+            manifests_bucket=manifests_bucket,
+            preflight_enabled=preflight_enabled,
+            capacity_retry_seconds=capacity_retry_seconds,
+            policy=policy,
+        )

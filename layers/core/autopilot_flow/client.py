@@ -1,0 +1,800 @@
+"""The CLI's client side: submit manifests and follow jobs through the deployed stack.
+
+``autopilot-flow submit|status|list|candidates|stop|watch`` (wired in ``cli.py``). Where the
+stack is comes from CloudFormation (``describe_stacks``: the ``JobsApiUrl`` and
+``ManifestsBucketName`` outputs) or, with ``--offline``, from ``.offline/stack.json``
+(written by ``autopilot-flow offline up``). API calls are signed with the caller's AWS
+credentials (SigV4, ``execute-api``), as the API's IAM auth requires; offline there is no
+SigV4 check, but requests are still signed when credentials are at hand.
+
+Exit codes: 0 success (``watch`` / ``submit --wait``: the job Completed), 1 the job
+failed, was stopped or rejected, or the API refused the request, 2 a usage error (bad
+arguments, an unreadable file, no stack, no such job, no credentials).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, TextIO
+
+from autopilot_flow.ingest import MANIFEST_PREFIX, RECEIPTS_PREFIX, REJECTIONS_PREFIX, answer_key
+from autopilot_flow.policy import Policy, PolicyError
+from autopilot_flow.validate import ValidationResult, validate_bytes
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_STACK = "autopilot-flow"
+TERMINAL = ("Completed", "Failed", "Stopped")
+# Fields the stack's policy may fill in (DESIGN.md section 3): without --policy, a local
+# check cannot know them, so their absence is not an error here.
+POLICY_SUPPLIED = ("RoleArn", "OutputDataConfig")
+SPINNER = "|/-\\"
+
+
+class ClientError(Exception):
+    """A problem the CLI reports and exits on (with ``exit_code``)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# --- where the stack is -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackEndpoints:
+    api_url: str | None
+    bucket: str | None
+    region: str
+    endpoint_url: str | None = None  # offline: the moto server every AWS call goes to
+    offline: bool = False
+
+
+def offline_endpoints(state_dir: Path) -> StackEndpoints:
+    path = state_dir / "stack.json"
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise ClientError(
+            f"no offline stack: {path} is missing (start one with `autopilot-flow offline up`)."
+        ) from None
+    except ValueError:
+        raise ClientError(f"{path} is not valid JSON.") from None
+    return StackEndpoints(
+        api_url=state.get("api_url") or None,
+        bucket=(state.get("resources") or {}).get("ManifestsBucket"),
+        region=str(state.get("region") or "us-east-1"),
+        endpoint_url=state.get("endpoint_url") or None,
+        offline=True,
+    )
+
+
+def stack_endpoints(session: Any, stack_name: str) -> StackEndpoints:
+    """The stack's API URL and manifests bucket, from its CloudFormation outputs."""
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415
+    from botocore.exceptions import ClientError as AwsError  # noqa: PLC0415
+
+    try:
+        stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+    except AwsError as exc:
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        raise ClientError(f"cannot read the stack {stack_name!r}: {message}") from None
+    except BotoCoreError as exc:
+        raise ClientError(f"cannot reach CloudFormation: {exc}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    return StackEndpoints(
+        api_url=outputs.get("JobsApiUrl"),
+        bucket=outputs.get("ManifestsBucketName"),
+        region=str(session.region_name or "us-east-1"),
+    )
+
+
+def make_session(endpoints: StackEndpoints | None = None, region: str | None = None) -> Any:
+    import boto3  # noqa: PLC0415 - validate/skeleton never need it
+
+    if endpoints is not None and endpoints.offline:
+        # The offline stack accepts any credentials; use the caller's when there are some.
+        session = boto3.session.Session(region_name=endpoints.region)
+        if session.get_credentials() is None:
+            session = boto3.session.Session(
+                aws_access_key_id="offline",
+                aws_secret_access_key="offline",  # noqa: S106 - moto's placeholder
+                region_name=endpoints.region,
+            )
+        return session
+    return boto3.session.Session(region_name=region)
+
+
+# --- the API ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def problem(self) -> str:
+        body = self.body if isinstance(self.body, dict) else {}
+        return str(body.get("detail") or body.get("message") or body.get("title") or self.status)
+
+
+@dataclass
+class ApiClient:
+    """Calls the jobs API, signed with SigV4 (``execute-api``) when credentials exist."""
+
+    base_url: str
+    region: str
+    credentials: Any = None  # botocore credentials, or None (offline only)
+    timeout: float = 30.0
+    opener: Callable[..., Any] = urllib.request.urlopen
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, Any] | None = None,
+    ) -> ApiResponse:
+        url = self.base_url.rstrip("/") + path
+        params = {k: str(v) for k, v in (query or {}).items() if v is not None}
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        if not url.startswith(("http://", "https://")):
+            raise ClientError(f"the API URL {self.base_url!r} is not an http(s) URL")
+        all_headers = {"Accept": "application/json", **(headers or {})}
+        all_headers = self.sign(method, url, body, all_headers)
+        request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
+            url, data=body, method=method, headers=all_headers
+        )
+        try:
+            with self.opener(request, timeout=self.timeout) as response:
+                return _response(response.status, dict(response.headers), response.read())
+        except urllib.error.HTTPError as exc:
+            return _response(exc.code, dict(exc.headers or {}), exc.read())
+        except (urllib.error.URLError, OSError) as exc:
+            raise ClientError(f"cannot reach the API at {self.base_url}: {exc}") from None
+
+    def sign(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str]
+    ) -> dict[str, str]:
+        if self.credentials is None:
+            return headers
+        from botocore.auth import SigV4Auth  # noqa: PLC0415
+        from botocore.awsrequest import AWSRequest  # noqa: PLC0415
+
+        request = AWSRequest(method=method, url=url, data=body or b"", headers=headers)
+        frozen = self.credentials.get_frozen_credentials()
+        SigV4Auth(frozen, "execute-api", self.region).add_auth(request)
+        return {str(k): str(v) for k, v in request.headers.items()}
+
+    # --- operations --------------------------------------------------------------------------
+
+    def submit(
+        self, data: bytes, file_name: str, idempotency_key: str | None = None
+    ) -> ApiResponse:
+        headers = {"Content-Type": media_type(file_name), "X-Manifest-Name": Path(file_name).name}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        return self.request("POST", "/jobs", body=data, headers=headers)
+
+    def job(self, name: str) -> ApiResponse:
+        return self.request("GET", f"/jobs/{_quote(name)}")
+
+    def jobs(self, **query: Any) -> ApiResponse:
+        return self.request("GET", "/jobs", query=query)
+
+    def candidates(self, name: str, top: int) -> ApiResponse:
+        return self.request("GET", f"/jobs/{_quote(name)}/candidates", query={"top": top})
+
+    def stop(self, name: str) -> ApiResponse:
+        return self.request("POST", f"/jobs/{_quote(name)}/stop")
+
+
+def _quote(name: str) -> str:
+    return urllib.parse.quote(name, safe="")
+
+
+def _response(status: int, headers: dict[str, str], raw: bytes) -> ApiResponse:
+    try:
+        body: Any = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw.decode("utf-8", "replace")
+    return ApiResponse(status, headers, body)
+
+
+def media_type(file_name: str) -> str:
+    suffix = PurePosixPath(file_name).suffix.lower()
+    return "application/yaml" if suffix in (".yaml", ".yml") else "application/json"
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Console:
+    out: TextIO
+    err: TextIO
+    live: bool = False  # redraw one status line (a terminal) instead of printing changes
+
+    def line(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def error(self, text: str) -> None:
+        self.err.write(f"autopilot-flow: {text}\n")
+        self.err.flush()
+
+    def issues(self, label: str, issues: list[dict[str, Any]]) -> None:
+        for issue in issues:
+            path = issue.get("path") or "(document)"
+            self.line(f"  {label}  {path}: {issue.get('message')} [{issue.get('code')}]")
+
+
+def table(rows: list[list[str]], out: Console) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        out.line("  ".join(cells).rstrip())
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What every client command needs, built lazily from the arguments."""
+
+    args: argparse.Namespace
+    console: Console
+    _endpoints: StackEndpoints | None = None
+    _session: Any = None
+    _api: ApiClient | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+    @property
+    def endpoints(self) -> StackEndpoints:
+        if self._endpoints is None:
+            if self.args.offline:
+                self._endpoints = offline_endpoints(Path(self.args.state_dir))
+            else:
+                self._endpoints = stack_endpoints(
+                    make_session(region=self.args.region), self.args.stack_name
+                )
+        return self._endpoints
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            self._session = make_session(self.endpoints, self.args.region)
+        return self._session
+
+    def aws(self, service: str) -> Any:
+        kwargs: dict[str, Any] = {}
+        if self.endpoints.endpoint_url:
+            kwargs["endpoint_url"] = self.endpoints.endpoint_url
+        return self.session.client(service, region_name=self.endpoints.region, **kwargs)
+
+    @property
+    def api(self) -> ApiClient:
+        if self._api is None:
+            url = self.endpoints.api_url
+            if not url:
+                where = "stack.json" if self.endpoints.offline else "the stack's outputs"
+                raise ClientError(f"no API URL in {where} (JobsApiUrl / api_url).")
+            credentials = self.session.get_credentials()
+            if credentials is None and not self.endpoints.offline:
+                raise ClientError(
+                    "no AWS credentials: the API needs SigV4-signed requests (configure a "
+                    "profile or set AWS_PROFILE)."
+                )
+            self._api = ApiClient(url, self.endpoints.region, credentials)
+        return self._api
+
+
+def _check_response(response: ApiResponse, console: Console, what: str) -> None:
+    if response.ok:
+        return
+    console.error(f"{what}: {response.problem()} (HTTP {response.status})")
+    body = response.body if isinstance(response.body, dict) else {}
+    console.issues("error", body.get("errors") or [])
+    raise ClientError("", EXIT_USAGE if response.status == 404 else EXIT_FAILED)
+
+
+def local_check(data: bytes, name: str, policy: Policy | None) -> ValidationResult:
+    """``validate`` before sending; without a policy, fields a policy supplies may be absent."""
+    result = validate_bytes(data, name, policy)
+    if policy is None:
+        result.errors = [
+            e for e in result.errors if not (e.code == "required" and e.path in POLICY_SUPPLIED)
+        ]
+    return result
+
+
+def _read_policy(path: str | None) -> Policy | None:
+    if path is None:
+        return None
+    try:
+        return Policy.from_bytes(Path(path).read_bytes(), path)
+    except OSError as exc:
+        raise ClientError(f"cannot read the policy {path}: {exc.strerror}") from None
+    except PolicyError as exc:
+        details = "; ".join(f"{i.path or '(policy)'}: {i.message}" for i in exc.issues)
+        raise ClientError(f"the policy {path} is invalid: {details}") from None
+
+
+def cmd_submit(ctx: Context) -> int:
+    args, console = ctx.args, ctx.console
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise ClientError(f"cannot read {args.file}: {exc.strerror}") from None
+    name = Path(args.file).name
+    key = f"{MANIFEST_PREFIX}{name}"
+    result = local_check(data, key if args.via == "s3" else name, _read_policy(args.policy))
+    if not result.valid:
+        console.line(f"invalid  {args.file}: {len(result.errors)} error(s); nothing was sent")
+        console.issues("error", [e.to_dict() for e in result.errors])
+        return EXIT_FAILED
+    console.issues("warning", [w.to_dict() for w in result.warnings])
+    if args.via == "api":
+        job_name = _submit_api(ctx, data, name)
+    else:
+        job_name = _submit_s3(ctx, data, key, result)
+    if job_name is None:
+        return EXIT_FAILED
+    if not args.wait:
+        return EXIT_OK
+    return watch(ctx, job_name)
+
+
+def _submit_api(ctx: Context, data: bytes, name: str) -> str | None:
+    console = ctx.console
+    response = ctx.api.submit(data, name, ctx.args.idempotency_key)
+    body = response.body if isinstance(response.body, dict) else {}
+    if response.ok:
+        job = str(body["jobName"])
+        verb = "submitted" if body.get("created", True) else "already submitted"
+        console.line(f"{verb}  {job}  ({body.get('jobArn')})")
+        console.issues("warning", body.get("warnings") or [])
+        if body.get("receipt"):
+            console.line(f"  receipt    {body['receipt']}")
+        _where_to_look(ctx, job)
+        return job
+    console.line(f"rejected  {name}: {response.problem()} (HTTP {response.status})")
+    console.issues("error", body.get("errors") or [])
+    if body.get("report"):
+        console.line(f"  report     {body['report']}")
+    if response.status in (401, 403):
+        console.line("  (the API needs SigV4-signed requests from an allowed IAM principal)")
+    return None
+
+
+def _submit_s3(ctx: Context, data: bytes, key: str, result: ValidationResult) -> str | None:
+    console = ctx.console
+    bucket = ctx.endpoints.bucket
+    if not bucket:
+        raise ClientError("no manifests bucket in the stack's outputs (ManifestsBucketName).")
+    s3 = ctx.aws("s3")
+    from botocore.exceptions import ClientError as AwsError  # noqa: PLC0415
+
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=data)
+    except AwsError as exc:
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        raise ClientError(f"cannot upload to s3://{bucket}/{key}: {message}", EXIT_FAILED) from None
+    job = result.job_name or "?"
+    receipt = answer_key(RECEIPTS_PREFIX, key)
+    rejection = answer_key(REJECTIONS_PREFIX, key)
+    console.line(f"uploaded  s3://{bucket}/{key}  (job {job})")
+    console.line(f"  receipt    s3://{bucket}/{receipt}")
+    console.line(f"  rejection  s3://{bucket}/{rejection}  (if the stack refuses it)")
+    if not ctx.args.wait:
+        _where_to_look(ctx, job)
+        return job
+    answer = _wait_for_answer(ctx, s3, bucket, receipt, rejection)
+    if answer is None:
+        console.error(f"no receipt or rejection after {ctx.args.timeout:.0f}s")
+        raise ClientError("", EXIT_FAILED)
+    kind, document = answer
+    if kind == "rejection":
+        console.line(f"rejected  {job}")
+        console.issues("error", document.get("errors") or [])
+        return None
+    job = str(document.get("jobName") or job)
+    console.line(f"submitted  {job}  ({document.get('jobArn')})")
+    return job
+
+
+def _wait_for_answer(
+    ctx: Context, s3: Any, bucket: str, receipt: str, rejection: str
+) -> tuple[str, dict[str, Any]] | None:
+    """The ingest function's answer next to the manifest: a receipt or a rejection."""
+    from botocore.exceptions import ClientError as AwsError  # noqa: PLC0415
+
+    deadline = ctx.clock() + ctx.args.timeout
+    while ctx.clock() < deadline:
+        for kind, key in (("receipt", receipt), ("rejection", rejection)):
+            try:
+                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except AwsError:
+                continue
+            document = json.loads(body)
+            if isinstance(document, dict):
+                return kind, document
+        ctx.sleep(ctx.args.interval)
+    return None
+
+
+def _where_to_look(ctx: Context, job: str) -> None:
+    offline = " --offline" if ctx.endpoints.offline else ""
+    ctx.console.line(f"  follow     autopilot-flow watch {job}{offline}")
+    ctx.console.line(f"  status     autopilot-flow status {job}{offline}")
+
+
+def cmd_status(ctx: Context) -> int:
+    response = ctx.api.job(ctx.args.name)
+    _check_response(response, ctx.console, ctx.args.name)
+    job = response.body
+    if ctx.args.json:
+        ctx.console.line(json.dumps(job, ensure_ascii=False))
+        return EXIT_OK
+    console = ctx.console
+    console.line(f"{job['jobName']}")
+    rows = [
+        ("lifecycle", job.get("lifecycle")),
+        ("status", job.get("status")),
+        ("secondary", job.get("secondaryStatus")),
+        ("problem type", job.get("problemType")),
+        ("created", job.get("creationTime") or job.get("createdAt")),
+        ("ended", job.get("endTime")),
+        ("failure", job.get("failureReason")),
+        ("arn", job.get("jobArn")),
+        ("endpoint", job.get("endpointName")),
+    ]
+    best = job.get("bestCandidate")
+    if best:
+        rows.append(
+            (
+                "best",
+                f"{best.get('candidateName')} {best.get('metricName')}={_fmt(best.get('value'))}",
+            )
+        )
+    for label, value in rows:
+        if value is not None:
+            console.line(f"  {label:13} {value}")
+    console.issues("error", job.get("errors") or [])
+    return EXIT_OK
+
+
+def cmd_list(ctx: Context) -> int:
+    args = ctx.args
+    query: dict[str, Any] = {
+        "status": args.status,
+        "problemType": args.problem_type,
+        "limit": args.limit,
+    }
+    jobs: list[dict[str, Any]] = []
+    token = None
+    while True:
+        response = ctx.api.jobs(**query, nextToken=token)
+        _check_response(response, ctx.console, "list")
+        jobs.extend(response.body["jobs"])
+        token = response.body.get("nextToken")
+        if not token or not args.all:
+            break
+    if args.json:
+        ctx.console.line(json.dumps({"jobs": jobs, "nextToken": token}, ensure_ascii=False))
+        return EXIT_OK
+    if not jobs:
+        ctx.console.line("no jobs")
+        return EXIT_OK
+    rows = [["job", "lifecycle", "status", "secondary", "problem type", "updated", "best"]]
+    for job in jobs:
+        best = job.get("bestCandidate") or {}
+        metric = (
+            f"{best.get('metricName')}={_fmt(best.get('value'))}" if best.get("metricName") else "-"
+        )
+        rows.append(
+            [
+                job["jobName"],
+                _fmt(job.get("lifecycle")),
+                _fmt(job.get("status")),
+                _fmt(job.get("secondaryStatus")),
+                _fmt((job.get("problemType") or "").replace("JobConfig", "") or None),
+                _fmt(job.get("updatedAt")),
+                metric,
+            ]
+        )
+    table(rows, ctx.console)
+    if token:
+        ctx.console.line(f"(more: --all, or nextToken {token})")
+    return EXIT_OK
+
+
+def cmd_candidates(ctx: Context) -> int:
+    response = ctx.api.candidates(ctx.args.name, ctx.args.top)
+    _check_response(response, ctx.console, ctx.args.name)
+    board = response.body
+    if ctx.args.json:
+        ctx.console.line(json.dumps(board, ensure_ascii=False))
+        return EXIT_OK
+    objective = board.get("objective") or {}
+    metric = objective.get("metricName") or "objective"
+    direction = {"Maximize": "higher is better", "Minimize": "lower is better"}.get(
+        str(objective.get("type")), "direction unknown"
+    )
+    console = ctx.console
+    console.line(
+        f"{board['jobName']}: {board.get('status')} ({board.get('secondaryStatus')}); "
+        f"{board.get('rankedCount')} of {board.get('candidateCount')} candidates ranked by "
+        f"{metric} ({direction})"
+    )
+    if not board["candidates"]:
+        console.line("no candidates yet")
+        return EXIT_OK
+    others = sorted({k for row in board["candidates"] for k in row.get("otherMetrics") or {}})
+    rows = [["rank", "candidate", "status", metric, *others]]
+    for row in board["candidates"]:
+        rows.append(
+            [
+                _fmt(row.get("rank")),
+                _fmt(row.get("candidateName")),
+                _fmt(row.get("status")),
+                _fmt(row.get("value")),
+                *(_fmt((row.get("otherMetrics") or {}).get(name)) for name in others),
+            ]
+        )
+    table(rows, console)
+    return EXIT_OK
+
+
+def cmd_stop(ctx: Context) -> int:
+    response = ctx.api.stop(ctx.args.name)
+    _check_response(response, ctx.console, f"cannot stop {ctx.args.name}")
+    body = response.body
+    ctx.console.line(f"stopping  {body['jobName']}  (was {body.get('previousStatus')})")
+    return EXIT_OK
+
+
+def cmd_watch(ctx: Context) -> int:
+    return watch(ctx, ctx.args.name)
+
+
+def _states(ctx: Context, name: str) -> Iterator[dict[str, Any]]:
+    while True:
+        response = ctx.api.job(name)
+        if response.status == 404:
+            ctx.console.error(f"no job named {name!r}")
+            raise ClientError("", EXIT_USAGE)
+        if response.ok:
+            yield response.body
+        elif response.status < 500 and response.status != 429:
+            _check_response(response, ctx.console, name)
+        ctx.sleep(ctx.args.interval)
+
+
+def watch(ctx: Context, name: str) -> int:
+    """Follow a job until it ends: status, secondary status, elapsed time, a spinner."""
+    console = ctx.console
+    started = ctx.clock()
+    deadline = started + ctx.args.timeout
+    spinner = itertools.cycle(SPINNER)
+    last = None
+    job: dict[str, Any] = {}
+    for job in _states(ctx, name):
+        lifecycle = job.get("lifecycle")
+        status = job.get("status") or lifecycle or "?"
+        secondary = job.get("secondaryStatus") or "-"
+        elapsed = duration(ctx.clock() - started)
+        text = f"{job['jobName']}  {status} / {secondary}  {elapsed}"
+        if console.live:
+            console.out.write(f"\r\033[K{next(spinner)} {text}")
+            console.out.flush()
+        elif (status, secondary) != last:
+            console.line(text)
+        last = (status, secondary)
+        if lifecycle in ("REJECTED", "SUBMISSION_FAILED"):
+            _end_line(console)
+            console.line(f"{job['jobName']} was not created ({lifecycle})")
+            console.issues("error", job.get("errors") or [])
+            return EXIT_FAILED
+        if status in TERMINAL:
+            break
+        if ctx.clock() > deadline:
+            _end_line(console)
+            console.error(f"still {status} after {ctx.args.timeout:.0f}s; stopped watching")
+            return EXIT_FAILED
+    _end_line(console)
+    job = _await_deployment(ctx, name, job, deadline)
+    _summary(job, console)
+    return EXIT_OK if job.get("status") == "Completed" else EXIT_FAILED
+
+
+def _await_deployment(
+    ctx: Context, name: str, job: dict[str, Any], deadline: float
+) -> dict[str, Any]:
+    """FinalizeJob deploys after the job completes: wait (within the timeout) for its word."""
+    if job.get("status") != "Completed" or not job.get("deploymentRequested"):
+        return job
+    if job.get("deployment"):
+        return job
+    ctx.console.line("waiting for the deployment ...")
+    latest = job
+    for latest in _states(ctx, name):
+        if latest.get("deployment") or ctx.clock() > deadline:
+            break
+    return latest
+
+
+def _summary(job: dict[str, Any], console: Console) -> None:
+    status = job.get("status")
+    start, end = _time(job.get("creationTime")), _time(job.get("endTime"))
+    runtime = f" after {duration((end - start).total_seconds())}" if start and end else ""
+    console.line(f"{job['jobName']} {status} ({job.get('secondaryStatus')}){runtime}")
+    if job.get("failureReason"):
+        console.line(f"  failure    {job['failureReason']}")
+    best = job.get("bestCandidate")
+    if best:
+        console.line(
+            f"  best       {best.get('candidateName')}  "
+            f"{best.get('metricName')}={_fmt(best.get('value'))}"
+        )
+    elif status == "Completed":
+        console.line("  best       (no candidate)")
+    deployment = job.get("deployment") or {}
+    endpoint = job.get("endpointName") or deployment.get("endpointName")
+    if deployment:
+        console.line(
+            f"  endpoint   {endpoint or '-'}  {deployment.get('state', '')} "
+            f"{deployment.get('reason') or ''}".rstrip()
+        )
+    elif endpoint:
+        console.line(f"  endpoint   {endpoint}")
+    elif job.get("deploymentRequested") and status == "Completed":
+        console.line("  endpoint   (deployment not finished yet: see status later)")
+
+
+def _end_line(console: Console) -> None:
+    if console.live:
+        console.out.write("\n")
+        console.out.flush()
+
+
+# --- wiring into the CLI -----------------------------------------------------------------------
+
+
+def _connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stack-name",
+        default=DEFAULT_STACK,
+        help=f"CloudFormation stack (default {DEFAULT_STACK})",
+    )
+    parser.add_argument("--region", help="AWS region of the stack (default: your profile's)")
+    parser.add_argument(
+        "--offline", action="store_true", help="use the offline stack (.offline/stack.json)"
+    )
+    parser.add_argument(
+        "--state-dir", default=".offline", help="where the offline stack wrote stack.json"
+    )
+
+
+def _watch_options(parser: argparse.ArgumentParser, timeout: float) -> None:
+    parser.add_argument("--interval", type=float, default=5.0, help="seconds between polls")
+    parser.add_argument(
+        "--timeout", type=float, default=timeout, help="give up after this many seconds"
+    )
+
+
+def add_commands(commands: Any) -> None:
+    """Add the client commands to the CLI's subparsers."""
+    submit = commands.add_parser(
+        "submit",
+        help="validate a manifest locally, then submit it (S3 upload or signed API call)",
+        description="Exit 0 when submitted (with --wait: when the job Completed), 1 when "
+        "rejected, failed or stopped, 2 for a usage error.",
+    )
+    submit.add_argument("file", metavar="FILE")
+    submit.add_argument("--via", choices=["s3", "api"], default="s3")
+    submit.add_argument("--wait", action="store_true", help="then watch the job until it ends")
+    submit.add_argument("--policy", metavar="POLICY", help="check against this policy first")
+    submit.add_argument("--idempotency-key", help="with --via api: replay-safe submissions")
+    _watch_options(submit, 24 * 3600)
+    _connection_options(submit)
+    submit.set_defaults(run=_run(cmd_submit))
+
+    status = commands.add_parser("status", help="a job's record and live status")
+    status.add_argument("name", metavar="NAME")
+    status.add_argument("--json", action="store_true")
+    _connection_options(status)
+    status.set_defaults(run=_run(cmd_status))
+
+    listing = commands.add_parser("list", help="jobs, newest first")
+    listing.add_argument("--status", help="CREATED, REJECTED, ... or InProgress, Completed, ...")
+    listing.add_argument("--problem-type", help="e.g. TabularJobConfig")
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--all", action="store_true", help="follow every page")
+    listing.add_argument("--json", action="store_true")
+    _connection_options(listing)
+    listing.set_defaults(run=_run(cmd_list))
+
+    candidates = commands.add_parser("candidates", help="the leaderboard of a job")
+    candidates.add_argument("name", metavar="NAME")
+    candidates.add_argument("--top", type=int, default=10)
+    candidates.add_argument("--json", action="store_true")
+    _connection_options(candidates)
+    candidates.set_defaults(run=_run(cmd_candidates))
+
+    stop = commands.add_parser("stop", help="stop a running job")
+    stop.add_argument("name", metavar="NAME")
+    _connection_options(stop)
+    stop.set_defaults(run=_run(cmd_stop))
+
+    watch_cmd = commands.add_parser(
+        "watch",
+        help="follow a job live until it ends",
+        description="Exit 0 when the job Completed, 1 when it failed or was stopped, 2 for "
+        "a usage error (e.g. no such job).",
+    )
+    watch_cmd.add_argument("name", metavar="NAME")
+    _watch_options(watch_cmd, 24 * 3600)
+    _connection_options(watch_cmd)
+    watch_cmd.set_defaults(run=_run(cmd_watch))
+
+
+def _run(command: Callable[[Context], int]) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
+    def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        live = out.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        ctx = Context(args, Console(out, err, live=live))
+        try:
+            return command(ctx)
+        except ClientError as exc:
+            if str(exc):
+                ctx.console.error(str(exc))
+            return exc.exit_code
+        except KeyboardInterrupt:
+            _end_line(ctx.console)
+            return 130
+
+    return run
