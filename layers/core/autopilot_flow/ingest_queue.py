@@ -98,18 +98,14 @@ class QueueIngest:
 def build_queue_ingest(settings: Any, session: Any = None) -> QueueIngest:
     """Wire the ingest service from validated settings (``IngestSettings``)."""
     import boto3  # noqa: PLC0415 - the CLI never needs it
-    from botocore.config import Config  # noqa: PLC0415
 
     from autopilot_flow import events as ev  # noqa: PLC0415
     from autopilot_flow.ingest import default_preflight  # noqa: PLC0415
     from autopilot_flow.registry import Registry  # noqa: PLC0415
-    from autopilot_flow.sagemaker import SageMakerJobs  # noqa: PLC0415
+    from autopilot_flow.sagemaker import SageMakerJobs, sagemaker_client  # noqa: PLC0415
 
     session = session or boto3.session.Session()
-    # Our Backoff is the only retry policy for SageMaker calls (see sagemaker.py).
-    sagemaker = session.client(
-        "sagemaker", config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
-    )
+    sagemaker = sagemaker_client(session)
     s3 = session.client("s3")
     dynamodb = session.client("dynamodb")
     ingestor = Ingestor(

@@ -821,17 +821,13 @@ def build_jobs_service(settings: Any, session: Any = None) -> JobsService:
     from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
         DynamoDBPersistenceLayer,
     )
-    from botocore.config import Config  # noqa: PLC0415
 
     from autopilot_flow import events as ev  # noqa: PLC0415
     from autopilot_flow.ingest import default_preflight  # noqa: PLC0415
-    from autopilot_flow.sagemaker import SageMakerJobs  # noqa: PLC0415
+    from autopilot_flow.sagemaker import SageMakerJobs, sagemaker_client  # noqa: PLC0415
 
     session = session or boto3.session.Session()
-    # Our Backoff is the only retry policy for SageMaker calls (see sagemaker.py).
-    sagemaker = session.client(
-        "sagemaker", config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
-    )
+    sagemaker = sagemaker_client(session)
     dynamodb = session.client("dynamodb")
     ingestor = Ingestor(
         s3=session.client("s3"),

@@ -329,13 +329,11 @@ class LeaderboardWriter:
 
 def build_writer(session: Any = None) -> LeaderboardWriter:
     import boto3  # noqa: PLC0415 - the CLI never needs it
-    from botocore.config import Config  # noqa: PLC0415
+
+    from autopilot_flow.sagemaker import sagemaker_client  # noqa: PLC0415
 
     session = session or boto3.session.Session()
     return LeaderboardWriter(
-        # Our Backoff is the only retry policy for SageMaker calls (see sagemaker.py).
-        sagemaker=session.client(
-            "sagemaker", config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
-        ),
+        sagemaker=sagemaker_client(session),
         s3=session.client("s3"),
     )

@@ -68,6 +68,16 @@ class Backoff:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
+def sagemaker_client(session: Any) -> Any:
+    """A SageMaker client whose only retry policy is ours (``Backoff``): botocore's own is off,
+    so a throttle is retried once, visibly, with full jitter."""
+    from botocore.config import Config  # noqa: PLC0415 - keep the CLI's import light
+
+    return session.client(
+        "sagemaker", config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    )
+
+
 class SageMakerJobs:
     def __init__(self, client: Any, backoff: Backoff | None = None) -> None:
         self.client = client

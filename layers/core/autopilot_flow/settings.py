@@ -135,6 +135,20 @@ def policy_from_environment(env: Mapping[str, str]) -> Policy:
         raise SettingsError([f"policy {i.path}: {i.message}" for i in exc.issues]) from None
 
 
+def _policy_checked_with(reader: _Reader, env: Mapping[str, str]) -> Policy:
+    """The policy from the environment; raises with its problems and the reader's together,
+    so that a function's start names every problem at once."""
+    problems = list(reader.problems)
+    policy = Policy()
+    try:
+        policy = policy_from_environment(env)
+    except SettingsError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise SettingsError(problems)
+    return policy
+
+
 @dataclass(frozen=True)
 class IngestSettings:
     jobs_table: str
@@ -158,14 +172,7 @@ class IngestSettings:
         max_receive_count = reader.integer("MAX_RECEIVE_COUNT", 24, low=1)
         capacity_retry_seconds = reader.integer("CAPACITY_RETRY_SECONDS", 60, low=1)
         capacity_retry_max_seconds = reader.integer("CAPACITY_RETRY_MAX_SECONDS", 900, low=1)
-        problems = list(reader.problems)
-        policy = Policy()
-        try:
-            policy = policy_from_environment(env)
-        except SettingsError as exc:
-            problems.extend(exc.problems)
-        if problems:
-            raise SettingsError(problems)
+        policy = _policy_checked_with(reader, env)
         return cls(
             jobs_table=jobs_table,
             idempotency_table=idempotency_table,
@@ -217,14 +224,7 @@ class ApiSettings:
         manifests_bucket = reader.required("MANIFESTS_BUCKET_NAME")
         preflight_enabled = reader.boolean("PREFLIGHT_ENABLED", True)
         capacity_retry_seconds = reader.integer("CAPACITY_RETRY_SECONDS", 60, low=1)
-        problems = list(reader.problems)
-        policy = Policy()
-        try:
-            policy = policy_from_environment(env)
-        except SettingsError as exc:
-            problems.extend(exc.problems)
-        if problems:
-            raise SettingsError(problems)
+        policy = _policy_checked_with(reader, env)
         return cls(
             jobs_table=jobs_table,
             idempotency_table=idempotency_table,

@@ -321,14 +321,12 @@ def state_change_detail(
 def build_watcher(settings: Any, session: Any = None) -> JobWatcher:
     """Wire the watcher from validated settings (``WatchSettings``)."""
     import boto3  # noqa: PLC0415 - the CLI never needs it
-    from botocore.config import Config  # noqa: PLC0415
+
+    from autopilot_flow.sagemaker import sagemaker_client  # noqa: PLC0415
 
     session = session or boto3.session.Session()
     return JobWatcher(
-        # Our Backoff is the only retry policy for SageMaker calls (see sagemaker.py).
-        sagemaker=session.client(
-            "sagemaker", config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
-        ),
+        sagemaker=sagemaker_client(session),
         dynamodb=session.client("dynamodb"),
         table=settings.jobs_table,
         publisher=ev.EventPublisher(session.client("events"), settings.event_bus),
