@@ -192,6 +192,8 @@ from moto.sagemaker.models import AutoMLJob, SageMakerModelBackend, sagemaker_ba
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter
 
+from autopilot_flow.problem_types import objective_type
+
 __all__ = [
     "AutopilotSimulator",
     "Clock",
@@ -322,22 +324,6 @@ class ResourceLimitExceeded(SagemakerClientError):
 # Static knowledge: metrics, images, algorithms
 # --------------------------------------------------------------------------------------------
 
-_MAXIMIZE = {
-    "Accuracy",
-    "AUC",
-    "BalancedAccuracy",
-    "F1",
-    "F1macro",
-    "Precision",
-    "PrecisionMacro",
-    "Recall",
-    "RecallMacro",
-    "R2",
-    "Rouge1",
-    "Rouge2",
-    "RougeL",
-    "RougeLSum",
-}
 
 _DEFAULT_METRIC = {
     "Regression": "MSE",
@@ -475,7 +461,7 @@ def _metric_value(metric: str, quality: float, scale: float) -> float:
 
 
 def _objective_type(metric: str) -> str:
-    return "Maximize" if metric in _MAXIMIZE else "Minimize"
+    return objective_type(metric)
 
 
 # --------------------------------------------------------------------------------------------

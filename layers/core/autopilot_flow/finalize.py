@@ -38,7 +38,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from autopilot_flow import events as ev
-from autopilot_flow.leaderboard import better, objective_type
+from autopilot_flow.leaderboard import better
+from autopilot_flow.problem_types import objective_type
 from autopilot_flow.registry import Registry, job_key
 from autopilot_flow.sagemaker import Backoff, error_code
 from autopilot_flow.sections import deployment_endpoint_name

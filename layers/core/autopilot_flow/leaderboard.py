@@ -20,41 +20,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from autopilot_flow.problem_types import objective_type
 from autopilot_flow.sagemaker import Backoff
 
 JSON_NAME = "leaderboard.json"
 MARKDOWN_NAME = "leaderboard.md"
 TOP = 5
 
-# Objective metrics that are better when higher (AWS docs "Autopilot metrics" and the
-# LLM fine-tuning metrics). Every other metric (MSE, RMSE, MAE, MAPE, MASE, WAPE,
-# AverageWeightedQuantileLoss, losses) is better when lower.
-MAXIMIZE = frozenset(
-    {
-        "Accuracy",
-        "AUC",
-        "BalancedAccuracy",
-        "F1",
-        "F1macro",
-        "Precision",
-        "PrecisionMacro",
-        "Recall",
-        "RecallMacro",
-        "R2",
-        "Rouge1",
-        "Rouge2",
-        "RougeL",
-        "RougeLSum",
-    }
-)
-
 
 class LeaderboardError(Exception):
     """The leaderboard cannot be written (e.g. the job has no S3 output path)."""
-
-
-def objective_type(metric_name: str | None) -> str:
-    return "Maximize" if metric_name in MAXIMIZE else "Minimize"
 
 
 def better(value: float, than: float, objective: str) -> bool:

@@ -65,6 +65,34 @@ TABULAR_METRICS: Final[dict[str, tuple[str, ...]]] = {
 TIME_SERIES_METRICS: Final = ("AverageWeightedQuantileLoss", "MAPE", "MASE", "WAPE", "RMSE")
 CLASSIFICATION_METRICS: Final = ("Accuracy",)
 
+# Objective metrics that are better when higher (AWS docs "Autopilot metrics" and the LLM
+# fine-tuning metrics). Every other metric (MSE, RMSE, MAE, MAPE, MASE, WAPE,
+# AverageWeightedQuantileLoss, losses) is better when lower.
+MAXIMIZED_METRICS: Final = frozenset(
+    {
+        "Accuracy",
+        "AUC",
+        "BalancedAccuracy",
+        "F1",
+        "F1macro",
+        "Precision",
+        "PrecisionMacro",
+        "Recall",
+        "RecallMacro",
+        "R2",
+        "Rouge1",
+        "Rouge2",
+        "RougeL",
+        "RougeLSum",
+    }
+)
+
+
+def objective_type(metric_name: str | None) -> str:
+    """``Maximize`` or ``Minimize``, as SageMaker reports a candidate's objective."""
+    return "Maximize" if metric_name in MAXIMIZED_METRICS else "Minimize"
+
+
 # AutoMLAlgorithms allowed per training mode / problem type (AlgorithmsConfig).
 ENSEMBLING_ALGORITHMS: Final = (
     "catboost",
