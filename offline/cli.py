@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from offline.demo import run_demo
+from offline.demo_data import upload_example_data
 from offline.stack import OfflineOptions, OfflineStack
 
 
@@ -62,6 +63,8 @@ def up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     stack = OfflineStack(options_from(args))
     try:
         description = stack.start()
+        # The example manifests' data, so that the printed commands work as they stand.
+        upload_example_data(stack.client("s3"))
         _print_how_to_connect(description, out)
         stopped.wait()
         out.write("Stopping...\n")

@@ -17,6 +17,7 @@ import re
 import threading
 import time
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ def _quiet() -> None:
         cloudwatch,
     )
 
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     cloudwatch.print = lambda *args, **kwargs: None  # type: ignore[attr-defined]
