@@ -193,6 +193,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter
 
 from autopilot_flow.problem_types import objective_type
+from offline.moto_fixes import ClassPatches
 
 __all__ = [
     "AutopilotSimulator",
@@ -1277,7 +1278,6 @@ class SimulatedAutoMLJob(AutoMLJob):
 # The simulator
 # --------------------------------------------------------------------------------------------
 
-_MISSING = object()
 _INSTALLED: list[AutopilotSimulator] = []  # at most one
 
 
@@ -1320,7 +1320,7 @@ class AutopilotSimulator:
         self._pending_failures: dict[str, str | None] = {}
         self._fault_rng = random.Random(f"faults:{seed}")  # noqa: S311
         self._lock = threading.RLock()
-        self._patches: list[tuple[type, str, Any]] = []
+        self._patches = ClassPatches()
 
     # ---- installation ---------------------------------------------------------------------
 
@@ -1463,16 +1463,10 @@ class AutopilotSimulator:
         return self
 
     def _patch(self, owner: type, name: str, replacement: Any) -> None:
-        self._patches.append((owner, name, owner.__dict__.get(name, _MISSING)))
-        setattr(owner, name, replacement)
+        self._patches.patch(owner, name, replacement)
 
     def uninstall(self) -> None:
-        for owner, name, original in reversed(self._patches):
-            if original is _MISSING:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)
-        self._patches.clear()
+        self._patches.restore()
         if self in _INSTALLED:
             _INSTALLED.remove(self)
 

@@ -45,6 +45,31 @@ _WRITES = (
 _LOCK = threading.RLock()
 
 
+_MISSING = object()
+
+
+class ClassPatches:
+    """Attributes replaced on moto's classes, put back exactly (absent ones removed)."""
+
+    def __init__(self) -> None:
+        self.applied: list[tuple[type, str, Any]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.applied)
+
+    def patch(self, owner: type, name: str, replacement: Any) -> None:
+        self.applied.append((owner, name, owner.__dict__.get(name, _MISSING)))
+        setattr(owner, name, replacement)
+
+    def restore(self) -> None:
+        for owner, name, original in reversed(self.applied):
+            if original is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+        self.applied.clear()
+
+
 def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -167,7 +192,7 @@ class EndpointLifecycle:
         self.progress: dict[tuple[str, str, str], _EndpointProgress] = {}
         self.failures: dict[str, str] = {}
         self.calls: Counter[str] = Counter()
-        self._patches: list[tuple[type, str, Any]] = []
+        self._patches = ClassPatches()
         self._lock = threading.RLock()
 
     def fail_next(self, endpoint_name: str, reason: str) -> None:
@@ -296,25 +321,16 @@ class EndpointLifecycle:
         endpoint.failure_reason = None
 
     def _patch(self, owner: type, name: str, replacement: Any) -> None:
-        self._patches.append((owner, name, owner.__dict__.get(name, _MISSING)))
-        setattr(owner, name, replacement)
+        self._patches.patch(owner, name, replacement)
 
     def uninstall(self) -> None:
-        for owner, name, original in reversed(self._patches):
-            if original is _MISSING:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)
-        self._patches.clear()
+        self._patches.restore()
 
     def __enter__(self) -> EndpointLifecycle:
         return self.install()
 
     def __exit__(self, *exc: object) -> None:
         self.uninstall()
-
-
-_MISSING = object()
 
 
 def _utcnow() -> Any:
