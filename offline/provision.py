@@ -40,7 +40,13 @@ NOT_EMULATED = {
     # The HTTP API: moto's API Gateway cannot proxy to in-process handlers, so
     # offline/http_api.py serves the same routes on 127.0.0.1 (without SigV4 checks).
     "AWS::Serverless::Api": "served on loopback by offline/http_api.py (no SigV4 check offline)",
-    "AWS::Logs::LogGroup": "the API's access logs; offline/http_api.py logs requests itself",
+    "AWS::Logs::LogGroup": "handlers log to the terminal offline; offline/http_api.py logs requests",
+    # Operations resources: nothing evaluates alarms or draws dashboards offline, and moto's
+    # SNS does not deliver e-mail. Encryption at rest is not observable offline.
+    "AWS::KMS::Key": "encryption at rest (of the ops topic and log groups) is not observable",
+    "AWS::CloudWatch::Alarm": "nothing evaluates alarms offline (the metrics go to moto)",
+    "AWS::CloudWatch::Dashboard": "a console page; nothing to draw offline",
+    "AWS::SNS::Subscription": "the ops e-mail subscription; moto's SNS sends no e-mail",
     "AWS::IAM::Role": "IAM is not enforced offline",
     "AWS::ApiGateway::Account": "an account-wide API Gateway setting; nothing to set offline",
 }
@@ -135,7 +141,7 @@ class Provisioner:
                 kind = resource["Type"]
                 if kind in NOT_EMULATED:
                     self.stack.not_emulated[logical_id] = f"{kind}: {NOT_EMULATED[kind]}"
-                    self.resolver.resources[logical_id] = {"Ref": f"offline:{logical_id}"}
+                    self.resolver.resources[logical_id] = _Placeholder(logical_id)
                     del pending[logical_id]
                     progressed = True
                     continue
@@ -327,6 +333,21 @@ def state_machine_definition(path: Path, substitutions: Mapping[str, Any]) -> st
         return str(substitutions[key])
 
     return re.sub(r"\$\{([A-Za-z0-9_]+)\}", replace, text)
+
+
+class _Placeholder(dict[str, str]):
+    """What a resource that is not emulated resolves to: ``offline:<id>`` for its Ref and
+    ``offline:<id>.<Attribute>`` for any GetAtt (a log group's Arn, a key's Arn)."""
+
+    def __init__(self, logical_id: str) -> None:
+        super().__init__(Ref=f"offline:{logical_id}")
+        self.logical_id = logical_id
+
+    def __contains__(self, attribute: object) -> bool:
+        return isinstance(attribute, str)
+
+    def __missing__(self, attribute: str) -> str:
+        return f"offline:{self.logical_id}.{attribute}"
 
 
 def _depends_on(resource: Mapping[str, Any]) -> list[str]:

@@ -17,11 +17,29 @@ def of_type(kind: str) -> dict[str, dict[str, Any]]:
 
 
 def policy_statements() -> list[tuple[str, dict[str, Any]]]:
+    """Every identity-policy statement: of functions, state machines and IAM roles."""
     found = []
-    for name, resource in of_type("AWS::Serverless::Function").items():
-        for policy in resource["Properties"].get("Policies", []):
-            if isinstance(policy, dict) and "Statement" in policy:
-                found.extend((name, statement) for statement in policy["Statement"])
+    for name, resource in RESOURCES.items():
+        props = resource.get("Properties", {})
+        if resource["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
+            documents = [p for p in props.get("Policies", []) if isinstance(p, dict)]
+        elif resource["Type"] == "AWS::IAM::Role":
+            documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
+        else:
+            continue
+        for document in documents:
+            found.extend((name, statement) for statement in document.get("Statement", []))
+    return found
+
+
+def resource_policy_statements() -> list[tuple[str, dict[str, Any]]]:
+    """Every resource-policy statement: bucket, queue and key policies."""
+    found = []
+    for name, resource in RESOURCES.items():
+        props = resource.get("Properties", {})
+        document = props.get("PolicyDocument") or props.get("KeyPolicy")
+        if document:
+            found.extend((name, statement) for statement in document["Statement"])
     return found
 
 
@@ -30,25 +48,83 @@ def as_list(value: Any) -> list[Any]:
 
 
 # Actions that support no resource-level permissions: for these alone AWS requires "*".
-RESOURCE_STAR_REQUIRED = {"sagemaker:ListAutoMLJobs"}
+RESOURCE_STAR_REQUIRED = {
+    "sagemaker:ListAutoMLJobs",
+    "cloudwatch:PutMetricData",
+    # Step Functions log delivery to CloudWatch Logs.
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+# What a service may do with a key of ours: use it, never administer it.
+KEY_USE = {
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:DescribeKey",
+}
+TEMPLATE_TEXT = (ROOT / "template.yaml").read_text()
 
 
-def test_no_wildcard_actions_in_any_function_policy() -> None:
-    for name, statement in policy_statements():
+def commented(sid: str) -> str:
+    """The template text of the statement with this Sid (comments included)."""
+    block = TEMPLATE_TEXT[TEMPLATE_TEXT.index(f"Sid: {sid}") :].split("- Sid:")[0]
+    return block
+
+
+def test_policy_statements_are_found_for_every_kind_of_principal() -> None:
+    owners = {RESOURCES[name]["Type"] for name, _ in policy_statements()}
+    assert owners >= {"AWS::Serverless::Function", "AWS::Serverless::StateMachine"}
+    assert len(policy_statements()) > 30
+
+
+def test_no_wildcard_actions_in_any_allow_statement() -> None:
+    statements = policy_statements() + resource_policy_statements()
+    for name, statement in statements:
+        if statement["Effect"] != "Allow":
+            continue  # a Deny of everything (TLS only) is stricter, not looser
         for action in as_list(statement["Action"]):
             assert "*" not in action, f"{name}: {action}"
 
 
 def test_resource_star_only_where_aws_requires_it_and_with_a_comment() -> None:
-    text = (ROOT / "template.yaml").read_text()
     for name, statement in policy_statements():
-        if statement.get("Resource") != "*":
+        if "*" not in as_list(statement.get("Resource")):
             continue
         actions = set(as_list(statement["Action"]))
         assert actions <= RESOURCE_STAR_REQUIRED, f"{name}: Resource * for {actions}"
-        sid = statement["Sid"]
-        block = text[text.index(f"Sid: {sid}") :].split("- Sid:")[0]
-        assert "requires" in block and "#" in block, f"{name}/{sid}: say why * is needed"
+        block = commented(statement["Sid"])
+        assert "requires" in block and "#" in block, f"{name}/{statement['Sid']}: say why"
+
+
+def test_cloudwatch_metrics_only_in_the_service_namespace() -> None:
+    puts = [(n, s) for n, s in policy_statements() if "cloudwatch:PutMetricData" in s["Action"]]
+    assert puts
+    for name, statement in puts:
+        assert statement["Condition"] == {
+            "StringEquals": {"cloudwatch:namespace": "AutopilotFlow"}
+        }, name
+
+
+def test_key_policies_give_services_only_what_they_use_and_say_why_star() -> None:
+    for name, key in of_type("AWS::KMS::Key").items():
+        props = key["Properties"]
+        assert props["EnableKeyRotation"] is True, name
+        key_text = TEMPLATE_TEXT[TEMPLATE_TEXT.index(f"  {name}:") :]
+        assert 'Resource "*" means this key' in key_text.split("Statement:")[0], name
+        for statement in props["KeyPolicy"]["Statement"]:
+            if "Service" in statement["Principal"]:
+                # A service may use the key, for this account only, and never administer it.
+                assert "Condition" in statement, f"{name}/{statement['Sid']}"
+                assert set(as_list(statement["Action"])) <= KEY_USE, f"{name}/{statement['Sid']}"
 
 
 def test_pass_role_only_to_allowed_roles_and_only_to_sagemaker() -> None:
@@ -118,17 +194,194 @@ def test_every_consumed_queue_has_a_dead_letter_queue_and_a_long_visibility() ->
         assert props["VisibilityTimeout"] >= 6 * timeout, f"{queue} vs {name}"
 
 
-def test_s3_may_send_only_from_this_account_to_the_ingest_queue() -> None:
-    (policy,) = of_type("AWS::SQS::QueuePolicy").values()
-    allow = [
-        s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"
+def queue_policy_for(queue: str) -> list[dict[str, Any]]:
+    (policy,) = [
+        p
+        for p in of_type("AWS::SQS::QueuePolicy").values()
+        if {"Ref": queue} in p["Properties"]["Queues"]
     ]
-    (statement,) = allow
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_s3_may_send_only_from_this_account_to_the_ingest_queue() -> None:
+    (statement,) = [s for s in queue_policy_for("IngestQueue") if s["Effect"] == "Allow"]
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
     assert statement["Condition"]["StringEquals"] == {
         "aws:SourceAccount": {"Ref": "AWS::AccountId"}
     }
     assert "ArnLike" in statement["Condition"]
+
+
+def test_only_this_stacks_rules_may_send_to_the_finalize_rule_dlq() -> None:
+    (statement,) = [
+        s for s in queue_policy_for("FinalizeRuleDeadLetterQueue") if s["Effect"] == "Allow"
+    ]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    source = statement["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+    assert source.endswith(":rule/${AWS::StackName}-events/*")
+
+
+@pytest.mark.parametrize("name", sorted(of_type("AWS::SQS::QueuePolicy")))
+def test_queue_policies_are_tls_only(name: str) -> None:
+    statements = RESOURCES[name]["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in statements
+    ), name
+
+
+@pytest.mark.parametrize("name", sorted(of_type("AWS::SNS::Topic")))
+def test_topics_are_encrypted(name: str) -> None:
+    assert RESOURCES[name]["Properties"]["KmsMasterKeyId"], name
+
+
+def test_alarms_can_publish_to_the_encrypted_ops_topic() -> None:
+    # CloudWatch cannot use the AWS managed SNS key: the ops topic needs a key of ours
+    # whose policy lets CloudWatch use it.
+    key = RESOURCES["OpsAlertsTopic"]["Properties"]["KmsMasterKeyId"]["Ref"]
+    services = [
+        s["Principal"]["Service"]
+        for s in RESOURCES[key]["Properties"]["KeyPolicy"]["Statement"]
+        if "Service" in s["Principal"]
+    ]
+    assert "cloudwatch.amazonaws.com" in services
+
+
+# --- logs, tracing, failure destinations -------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(of_type("AWS::Logs::LogGroup")))
+def test_log_groups_are_kept_for_a_while_and_encrypted(name: str) -> None:
+    props = RESOURCES[name]["Properties"]
+    assert "RetentionInDays" in props, f"{name} keeps logs forever"
+    assert props["KmsKeyId"] == {"Fn::GetAtt": ["OpsKey", "Arn"]}, name
+
+
+@pytest.mark.parametrize("name", sorted(of_type("AWS::Serverless::Function")))
+def test_every_function_logs_to_a_log_group_of_the_template(name: str) -> None:
+    group = RESOURCES[name]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    assert RESOURCES[group]["Type"] == "AWS::Logs::LogGroup"
+    retention = RESOURCES[group]["Properties"]["RetentionInDays"]
+    assert retention == {"Ref": "LogRetentionDays"}, name
+
+
+def test_functions_state_machines_and_the_api_are_traced() -> None:
+    assert TEMPLATE["Globals"]["Function"]["Tracing"] == "Active"
+    for name, function in of_type("AWS::Serverless::Function").items():
+        assert function["Properties"].get("Tracing", "Active") == "Active", name
+    machines = of_type("AWS::Serverless::StateMachine")
+    assert machines
+    for name, machine in machines.items():
+        assert machine["Properties"]["Tracing"] == {"Enabled": True}, name
+        logging = machine["Properties"]["Logging"]
+        assert logging["Level"] == "ALL", name
+        (destination,) = logging["Destinations"]
+        group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+        assert RESOURCES[group]["Type"] == "AWS::Logs::LogGroup", name
+
+
+def queue_of(arn: Any) -> str:
+    name: str = arn["Fn::GetAtt"][0]
+    assert RESOURCES[name]["Type"] == "AWS::SQS::Queue", name
+    return name
+
+
+def async_failure_queues() -> dict[str, str]:
+    """Every asynchronous path into a function -> the queue its failures land in."""
+    found: dict[str, str] = {}
+    for name, function in of_type("AWS::Serverless::Function").items():
+        props = function["Properties"]
+        for event_name, event in props.get("Events", {}).items():
+            path = f"{name}/{event_name}"
+            if event["Type"] == "SQS":
+                queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]
+                redrive = RESOURCES[queue]["Properties"]["RedrivePolicy"]
+                found[path] = queue_of(redrive["deadLetterTargetArn"])
+            elif event["Type"] in ("ScheduleV2", "EventBridgeRule"):
+                # Delivery failures (the scheduler or the rule could not invoke) ...
+                found[path] = queue_of(event["Properties"]["DeadLetterConfig"]["Arn"])
+                # ... and failures of the asynchronous invocation itself.
+                destination = props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+                found[f"{name}/invocation"] = queue_of(destination["Destination"])
+            else:
+                assert event["Type"] == "Api", f"{path}: {event['Type']} is not checked"
+    return found
+
+
+def test_every_async_path_has_a_dead_letter_queue_or_on_failure_destination() -> None:
+    paths = async_failure_queues()
+    assert set(paths) == {
+        "IngestManifestFunction/Manifests",
+        "WatchJobsFunction/Tick",
+        "WatchJobsFunction/invocation",
+        "StartFinalizeFunction/JobEnded",
+        "StartFinalizeFunction/invocation",
+    }
+    for path, queue in paths.items():
+        assert RESOURCES[queue]["Properties"]["SqsManagedSseEnabled"] is True, path
+
+
+# --- alarms and the dashboard -------------------------------------------------------------------
+
+
+ALARMS = of_type("AWS::CloudWatch::Alarm")
+
+
+def alarm_on(namespace: str, metric: str) -> list[dict[str, Any]]:
+    return [
+        a["Properties"]
+        for a in ALARMS.values()
+        if a["Properties"]["Namespace"] == namespace and a["Properties"]["MetricName"] == metric
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(ALARMS))
+def test_every_alarm_notifies_the_ops_topic_and_links_its_runbook(name: str) -> None:
+    props = ALARMS[name]["Properties"]
+    assert props["AlarmActions"] == [{"Ref": "OpsAlertsTopic"}], name
+    assert props["OKActions"] == [{"Ref": "OpsAlertsTopic"}], name
+    assert f"docs/operations.md#{name.lower()}" in props["AlarmDescription"], name
+
+
+def test_every_failure_queue_has_a_depth_alarm() -> None:
+    watched = {
+        a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in alarm_on("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+        if a["Threshold"] == 0 and a["ComparisonOperator"] == "GreaterThanThreshold"
+    }
+    assert set(async_failure_queues().values()) <= watched
+
+
+def test_ingest_errors_finalize_failures_and_api_5xx_are_alarmed() -> None:
+    (ingest,) = alarm_on("AWS/Lambda", "Errors")
+    assert ingest["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": "IngestManifestFunction"}}
+    ]
+    (finalize,) = alarm_on("AWS/States", "ExecutionsFailed")
+    assert finalize["Dimensions"][0]["Value"] == {"Ref": "FinalizeJobStateMachine"}
+    (api,) = alarm_on("AWS/ApiGateway", "5XXError")
+    api_name = RESOURCES["JobsApi"]["Properties"]["Name"]
+    assert {"Name": "ApiName", "Value": api_name} in api["Dimensions"]
+    stage = RESOURCES["JobsApi"]["Properties"]["StageName"]
+    assert {"Name": "Stage", "Value": stage} in api["Dimensions"]
+
+
+def test_a_silent_watcher_raises_the_heartbeat_alarm() -> None:
+    (heartbeat,) = alarm_on("AutopilotFlow", "WatcherTicks")
+    # No data at all (the function never ran) must count as a missed tick.
+    assert heartbeat["TreatMissingData"] == "breaching"
+    assert heartbeat["ComparisonOperator"] == "LessThanThreshold"
+    assert heartbeat["Dimensions"] == [{"Name": "service", "Value": {"Ref": "AWS::StackName"}}]
+    # Every window of the alarm holds at least one tick of the slowest allowed schedule.
+    window = heartbeat["Period"] * heartbeat["DatapointsToAlarm"]
+    assert window == 900
+    pattern = TEMPLATE["Parameters"]["WatchSchedule"]["AllowedPattern"]
+    import re
+
+    assert re.match(pattern, "rate(10 minutes)") and re.match(pattern, "rate(1 minute)")
+    for too_slow in ("rate(11 minutes)", "rate(1 hour)", "rate(20 minutes)", "rate(0 minutes)"):
+        assert not re.match(pattern, too_slow), too_slow
 
 
 def test_manifests_bucket_notifies_only_manifest_files() -> None:
