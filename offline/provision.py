@@ -40,7 +40,7 @@ NOT_EMULATED = {
     # The HTTP API: moto's API Gateway cannot proxy to in-process handlers, so
     # offline/http_api.py serves the same routes on 127.0.0.1 (without SigV4 checks).
     "AWS::Serverless::Api": "served on loopback by offline/http_api.py (no SigV4 check offline)",
-    "AWS::Logs::LogGroup": "handlers log to the terminal offline; offline/http_api.py logs requests",
+    "AWS::Logs::LogGroup": "handlers log to the terminal; offline/http_api.py logs requests",
     # Operations resources: nothing evaluates alarms or draws dashboards offline, and moto's
     # SNS does not deliver e-mail. Encryption at rest is not observable offline.
     "AWS::KMS::Key": "encryption at rest (of the ops topic and log groups) is not observable",

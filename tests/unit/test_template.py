@@ -76,8 +76,7 @@ TEMPLATE_TEXT = (ROOT / "template.yaml").read_text()
 
 def commented(sid: str) -> str:
     """The template text of the statement with this Sid (comments included)."""
-    block = TEMPLATE_TEXT[TEMPLATE_TEXT.index(f"Sid: {sid}") :].split("- Sid:")[0]
-    return block
+    return TEMPLATE_TEXT[TEMPLATE_TEXT.index(f"Sid: {sid}") :].split("- Sid:")[0]
 
 
 def test_policy_statements_are_found_for_every_kind_of_principal() -> None:
