@@ -51,6 +51,8 @@ def as_list(value: Any) -> list[Any]:
 RESOURCE_STAR_REQUIRED = {
     "sagemaker:ListAutoMLJobs",
     "cloudwatch:PutMetricData",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
     # Step Functions log delivery to CloudWatch Logs.
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
@@ -449,3 +451,25 @@ def test_the_template_serves_exactly_the_documented_routes() -> None:
     }
     served = {(props["Path"], props["Method"].upper()) for _, _, props in api_events()}
     assert served == documented
+
+
+def intrinsic_calls(value: Any, name: str) -> list[Any]:
+    found = []
+    if isinstance(value, dict):
+        for key, argument in value.items():
+            if key == name:
+                found.append(argument)
+            found.extend(intrinsic_calls(argument, name))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(intrinsic_calls(item, name))
+    return found
+
+
+def test_join_delimiters_are_plain_strings() -> None:
+    # CloudFormation rejects a function as the delimiter of Fn::Join; cfn-lint does not see
+    # it inside a SAM function's Policies.
+    joins = intrinsic_calls(TEMPLATE, "Fn::Join")
+    assert len(joins) > 5
+    for delimiter, _ in joins:
+        assert isinstance(delimiter, str), delimiter
