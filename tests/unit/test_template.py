@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -378,8 +379,6 @@ def test_a_silent_watcher_raises_the_heartbeat_alarm() -> None:
     window = heartbeat["Period"] * heartbeat["DatapointsToAlarm"]
     assert window == 900
     pattern = TEMPLATE["Parameters"]["WatchSchedule"]["AllowedPattern"]
-    import re
-
     assert re.match(pattern, "rate(10 minutes)") and re.match(pattern, "rate(1 minute)")
     for too_slow in ("rate(11 minutes)", "rate(1 hour)", "rate(20 minutes)", "rate(0 minutes)"):
         assert not re.match(pattern, too_slow), too_slow
@@ -473,3 +472,15 @@ def test_join_delimiters_are_plain_strings() -> None:
     assert len(joins) > 5
     for delimiter, _ in joins:
         assert isinstance(delimiter, str), delimiter
+
+
+def test_every_checkov_suppression_says_why() -> None:
+    skips = [
+        (name, skip)
+        for name, resource in RESOURCES.items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips
+    for name, skip in skips:
+        assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), f"{name}: {skip}"
+        assert len(skip.get("comment", "").split()) >= 8, f"{name}/{skip['id']}: say why"
