@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -442,8 +443,6 @@ def test_api_stage_is_throttled_access_logged_and_traced() -> None:
 
 
 def test_the_template_serves_exactly_the_documented_routes() -> None:
-    import json
-
     openapi = json.loads((ROOT / "openapi.json").read_text())
     documented = {
         (path, method.upper()) for path, ops in openapi["paths"].items() for method in ops
@@ -484,3 +483,26 @@ def test_every_checkov_suppression_says_why() -> None:
     for name, skip in skips:
         assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), f"{name}: {skip}"
         assert len(skip.get("comment", "").split()) >= 8, f"{name}/{skip['id']}: say why"
+
+
+def dashboard_widgets() -> list[dict[str, Any]]:
+    """The dashboard body with every ``${...}`` checked against the template and replaced."""
+    body = RESOURCES["ServiceDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    for token in re.findall(r"\$\{([^}]+)\}", body):
+        name = token.split(".")[0]
+        assert name.startswith("AWS::") or name in RESOURCES, token
+    resolved = re.sub(r"\$\{([^}]+)\}", lambda m: f"<{m.group(1)}>", body)
+    widgets: list[dict[str, Any]] = json.loads(resolved)["widgets"]
+    return widgets
+
+
+def test_dashboard_is_valid_json_and_shows_every_alarm() -> None:
+    widgets = dashboard_widgets()
+    (alarm_widget,) = [w for w in widgets if w["type"] == "alarm"]
+    shown = {
+        a.removeprefix("<").removesuffix(".Arn>") for a in alarm_widget["properties"]["alarms"]
+    }
+    assert shown == set(ALARMS)
+    for widget in widgets:
+        assert {"x", "y", "width", "height"} <= set(widget), widget
+        assert widget["x"] + widget["width"] <= 24, widget["properties"]["title"]
