@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.request
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,10 +70,12 @@ DUMMY_CREDENTIALS = {
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|second|seconds)\)")
 
 
-def _quiet() -> None:
+def _quiet() -> Callable[[], None]:
     """Keep the terminal for the demo: handlers log warnings only, and metrics (EMF lines on
-    stdout, which CloudWatch would collect) are dropped. Powertools prints a full metric set
-    even when POWERTOOLS_METRICS_DISABLED is set, so its module-level print is silenced."""
+    stdout, which CloudWatch would collect) are dropped (POWERTOOLS_METRICS_DISABLED, which
+    autopilot_flow.observability honours). Powertools' own Metrics prints a full metric set
+    even then, so its module-level print is silenced too, until the stack stops (returns the
+    undo: the process may go on to print metrics, e.g. in tests)."""
     from aws_lambda_powertools.metrics.provider.cloudwatch_emf import (  # noqa: PLC0415
         cloudwatch,
     )
@@ -80,10 +83,19 @@ def _quiet() -> None:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    saved = cloudwatch.__dict__.get("print")
     cloudwatch.print = lambda *args, **kwargs: None  # type: ignore[attr-defined]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     # moto's Step Functions interpreter logs every caught task error (expected ones too).
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+
+    def undo() -> None:
+        if saved is None:
+            cloudwatch.__dict__.pop("print", None)
+        else:
+            cloudwatch.print = saved  # type: ignore[attr-defined]
+
+    return undo
 
 
 def rate_seconds(expression: str) -> float:
@@ -142,7 +154,7 @@ class OfflineStack:
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
         os.environ["MOTO_PORT"] = str(port)
         if options.quiet:
-            _quiet()
+            self._undo.append(_quiet())
         # Step Functions runs definitions only when asked to (platform-facts.md).
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         self._undo.append(install_atomic_dynamodb_writes())

@@ -13,12 +13,15 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from autopilot_flow.leaderboard import build_writer
+from autopilot_flow.observability import Handler, Telemetry, described_job
 
 logger = Logger()
+telemetry = Telemetry(Handler.BUILD_LEADERBOARD, logger, correlation_id=described_job)
 writer = build_writer()
 
 
 @logger.inject_lambda_context
+@telemetry.handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     summary = writer.write(event["job"])
     logger.info(

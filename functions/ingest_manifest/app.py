@@ -1,7 +1,8 @@
 """IngestManifest: S3 notifications (via SQS) in; one job or one rejection per manifest.
 
 Thin by design: the settings are validated at start, each record goes to the core library,
-and Powertools batch processing reports only the records that must be retried.
+and Powertools batch processing reports only the records that must be retried. Metrics and
+the per-manifest log line (job name as correlation id) come from autopilot_flow.observability.
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -20,30 +20,22 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from autopilot_flow.ingest_queue import build_queue_ingest
+from autopilot_flow.observability import Handler, Telemetry
 from autopilot_flow.settings import IngestSettings
 
 logger = Logger()
-metrics = Metrics()
+telemetry = Telemetry(Handler.INGEST_MANIFEST, logger)
 settings = IngestSettings.from_env(os.environ)
 service = build_queue_ingest(settings)
 processor = BatchProcessor(event_type=EventType.SQS)
 
-_METRIC_NAMES = {
-    "created": "JobsCreated",
-    "already_created": "DuplicateDeliveries",
-    "rejected": "ManifestsRejected",
-    "ignored": "ObjectsIgnored",
-}
-
 
 def record_handler(record: SQSRecord) -> None:
-    for outcome in service.handle_record(record.raw_event):
-        metrics.add_metric(name=_METRIC_NAMES[outcome["status"]], unit=MetricUnit.Count, value=1)
-        logger.info("manifest handled", extra=outcome)
+    service.handle_record(record.raw_event)
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
+@telemetry.handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if service.idempotency is not None:
         service.idempotency.register_lambda_context(context)

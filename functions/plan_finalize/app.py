@@ -14,13 +14,16 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from autopilot_flow.finalize import PlanSettings, build_planner
+from autopilot_flow.observability import Handler, Telemetry, described_job
 
 logger = Logger()
+telemetry = Telemetry(Handler.PLAN_FINALIZE, logger, correlation_id=described_job)
 settings = PlanSettings.from_env(os.environ)
 planner = build_planner(settings)
 
 
 @logger.inject_lambda_context
+@telemetry.handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     plan = planner.plan(event)
     logger.info(

@@ -14,14 +14,18 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from autopilot_flow.finalize import StartSettings, build_starter
+from autopilot_flow.observability import Handler, Telemetry, state_change_job
 
 logger = Logger()
+telemetry = Telemetry(Handler.START_FINALIZE_JOB, logger, correlation_id=state_change_job)
 settings = StartSettings.from_env(os.environ)
 starter = build_starter(settings)
 
 
 @logger.inject_lambda_context
+@telemetry.handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = starter.start(event)
-    logger.info("finalize", extra=result)
+    # Nested: the result's "name" would clash with LogRecord.name (a KeyError at INFO).
+    logger.info("finalize", extra={"execution": result})
     return result

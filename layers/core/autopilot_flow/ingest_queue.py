@@ -5,6 +5,9 @@ hidden for a growing time (exponential, with jitter), so it comes back when the 
 have freed; SQS's redrive policy moves it to the DLQ after ``max_receive_count`` receives,
 and the last attempt publishes ``AutoML Job Submission Failed`` first. A rejection is an
 answer, not a failure: its message is consumed.
+
+Each manifest's outcome is reported to ``autopilot_flow.observability`` (metrics, and the log
+line, with the S3 key and then the job name as correlation id, cleared after the manifest).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
+from autopilot_flow import observability
 from autopilot_flow.ingest import Ingestor, ManifestObject, WaitingForCapacity, parse_notification
 
 IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600
@@ -42,7 +46,9 @@ class QueueIngest:
         """Key on the object identity (bucket, key, version), never on the SQS message id:
         the same notification can arrive as several messages."""
         self.idempotency = IdempotencyConfig(
-            event_key_jmespath="identity", expires_after_seconds=IDEMPOTENCY_TTL_SECONDS
+            event_key_jmespath="identity",
+            expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+            response_hook=_replayed,
         )
         self._ingest_idempotent = idempotent_function(
             data_keyword_argument="source",
@@ -72,12 +78,18 @@ class QueueIngest:
                 "version_id": obj.version_id,
                 "sequencer": obj.sequencer,
             }
-            try:
-                outcomes.append(self._ingest_idempotent(source=source, last_attempt=last_attempt))
-            except WaitingForCapacity:
-                if not last_attempt:
-                    self._delay(record, receive_count)
-                raise
+            with observability.correlation(obj.key):
+                try:
+                    outcome = self._ingest_idempotent(source=source, last_attempt=last_attempt)
+                except WaitingForCapacity as exc:
+                    observability.record_capacity_wait(
+                        exc.job_name, final=last_attempt, reason=str(exc)
+                    )
+                    if not last_attempt:
+                        self._delay(record, receive_count)
+                    raise
+                observability.record_outcome(outcome, duplicate=bool(outcome.get("replayed")))
+            outcomes.append(outcome)
         return outcomes
 
     def delay_seconds(self, receive_count: int) -> int:
@@ -93,6 +105,13 @@ class QueueIngest:
             ReceiptHandle=record["receiptHandle"],
             VisibilityTimeout=self.delay_seconds(receive_count),
         )
+
+
+def _replayed(response: Any, idempotent_data: Any) -> Any:
+    """An earlier delivery of the same object version answered already: say so."""
+    if isinstance(response, dict):
+        return {**response, "replayed": True}
+    return response
 
 
 def build_queue_ingest(settings: Any, session: Any = None) -> QueueIngest:

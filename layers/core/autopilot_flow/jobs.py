@@ -9,7 +9,8 @@ policy, preflight, record, create, events, answer. The registry's ``sourceId`` o
 submission is the caller plus a hash of the body (and its media type and name), so sending
 the same manifest again finds its job instead of creating another. An ``Idempotency-Key``
 adds Powertools idempotency on top: the same key with the same body replays the first
-answer exactly; the same key with another body is a 409.
+answer exactly; the same key with another body is a 409. Every submission's outcome is
+reported to ``autopilot_flow.observability`` (metrics, log line, job name as correlation id).
 
 Listing reads the registry's ``ByStatus`` index (status HASH, updatedAt RANGE), newest
 first. Without a status filter every lifecycle status is a partition of its own: the pages of
@@ -33,6 +34,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from autopilot_flow import leaderboard as lb
+from autopilot_flow import observability
 from autopilot_flow import problem_types as pt
 from autopilot_flow import registry as reg
 from autopilot_flow.ingest import (
@@ -414,6 +416,11 @@ class JobsService:
 
         def replayed(response: Any, idempotent_data: Any) -> Any:
             if isinstance(response, dict):
+                body = response.get("body")
+                job_name = body.get("jobName") if isinstance(body, dict) else None
+                observability.record_outcome(
+                    {"status": "replayed", "job_name": job_name}, duplicate=True
+                )
                 headers = dict(response.get("headers") or {})
                 headers["Idempotent-Replayed"] = "true"
                 return {**response, "headers": headers}
@@ -500,6 +507,7 @@ class JobsService:
         try:
             outcome = self.ingestor.process(source, body)
         except WaitingForCapacity as exc:
+            observability.record_capacity_wait(exc.job_name, final=False, reason=str(exc))
             raise ApiProblem(
                 503,
                 "waiting-for-capacity",
@@ -521,6 +529,7 @@ class JobsService:
                     self.capacity_retry_seconds,
                 ) from None
             raise
+        observability.record_outcome(outcome.to_dict())
         receipt = f"s3://{self.bucket}/{outcome.answer}" if outcome.answer else None
         if outcome.status in (CREATED, ALREADY_CREATED):
             assert outcome.job_name is not None
@@ -556,14 +565,11 @@ class JobsService:
                 extra=extra,
             )
         else:
-            count = len(outcome.errors)
-            problem = ApiProblem(
-                422,
-                "invalid-manifest",
-                "Invalid manifest",
-                f"the manifest has {count} error{'s' if count != 1 else ''}; nothing was created.",
-                extra=extra,
-            )
+            count = max(outcome.error_count, len(outcome.errors))
+            detail = f"the manifest has {count} error{'s' if count != 1 else ''}; nothing was created."
+            if count > len(outcome.errors):
+                detail += f" The first {len(outcome.errors)} are listed; the report has all."
+            problem = ApiProblem(422, "invalid-manifest", "Invalid manifest", detail, extra=extra)
         return problem.answer().to_dict()
 
     # --- POST /jobs/validate --------------------------------------------------------------
