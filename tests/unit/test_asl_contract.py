@@ -3,8 +3,9 @@
 cfn-lint does not read DefinitionUri files (platform-facts.md), so the structure is checked
 here: valid JSON, every ``${...}`` placeholder substituted by template.yaml, every state
 reachable, no dangling transition, every SageMaker task retried on throttling with backoff
-and full jitter, every failure caught and ending in a failure notification, and no way to
-end (successfully or not) without telling anyone.
+and full jitter, every failure caught and ending in a failure notification, no way to
+end (successfully or not) without telling anyone, and the ``Deployments`` metric (Done,
+Skipped, Failed) counted by the machine itself where each outcome happens, never changing it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 from autopilot_flow import events as ev
+from autopilot_flow import observability as obs
 from offline.template import ROOT, load_template
 
 DEFINITIONS = sorted((ROOT / "statemachines").glob("*.asl.json"))
@@ -31,6 +33,20 @@ CATCH_ALL = {"States.ALL", "States.TaskFailed"}
 STATE_TYPES = {"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"}
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
 PUT_EVENTS = "arn:aws:states:::events:putEvents"
+PUT_METRIC_DATA = "arn:aws:states:::aws-sdk:cloudwatch:putMetricData"
+FINALIZE = ROOT / "statemachines" / "finalize_job.asl.json"
+# Actions that support no resource-level permissions (AWS requires "Resource": "*").
+RESOURCE_STAR_ONLY = {
+    "cloudwatch:PutMetricData",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -230,8 +246,9 @@ def test_waits_are_bounded(path: Path) -> None:
 
 @pytest.mark.parametrize("path", DEFINITIONS, ids=ids(DEFINITIONS))
 def test_the_state_machine_role_is_least_privilege(path: Path) -> None:
-    """No wildcard action and no ``Resource: "*"`` (nothing FinalizeJob calls requires it);
-    the only role it may pass is an allowed execution role, and only to SageMaker."""
+    """No wildcard action, and ``Resource: "*"`` only for actions without resource-level
+    permissions: Step Functions' log delivery, and PutMetricData held to the service's
+    namespace. The only role it may pass is an allowed execution role, only to SageMaker."""
     properties = state_machine_resource(path)["Properties"]
     statements = [s for p in properties["Policies"] for s in p["Statement"]]
     assert statements
@@ -240,10 +257,200 @@ def test_the_state_machine_role_is_least_privilege(path: Path) -> None:
             statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         )
         assert all("*" not in action for action in actions), statement["Sid"]
-        assert statement["Resource"] != "*", statement["Sid"]
+        if statement["Resource"] == "*":
+            assert set(actions) <= RESOURCE_STAR_ONLY, statement["Sid"]
+        if "cloudwatch:PutMetricData" in actions:
+            assert actions == ["cloudwatch:PutMetricData"], statement["Sid"]
+            assert statement["Condition"] == {
+                "StringEquals": {"cloudwatch:namespace": obs.NAMESPACE}
+            }, statement["Sid"]
         if "iam:PassRole" in actions:
             assert actions == ["iam:PassRole"]
             assert statement["Resource"] == {"Ref": "AllowedRoleArns"}
             assert statement["Condition"] == {
                 "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
             }
+
+
+# --- the Deployments metric (FinalizeJob counts its own outcomes) -------------------------------
+
+
+def metric_tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: state
+        for machine in machines(definition)
+        for name, state in machine["States"].items()
+        if state.get("Resource") == PUT_METRIC_DATA
+    }
+
+
+def predecessors(definition: dict[str, Any], target: str) -> set[str]:
+    return {
+        name
+        for name, state in definition["States"].items()
+        if target in successors(state, with_catch=False)
+    }
+
+
+def test_deployments_are_counted_with_the_metric_contract() -> None:
+    """A state machine cannot write EMF, so FinalizeJob calls PutMetricData: one task per
+    Outcome, each the contract's name, unit and dimensions, in the template's namespace."""
+    definition = load(FINALIZE)
+    tasks = metric_tasks(definition)
+    spec = obs.METRICS[obs.MetricName.DEPLOYMENTS]
+    substitutions = state_machine_resource(FINALIZE)["Properties"]["DefinitionSubstitutions"]
+    assert substitutions["MetricsNamespace"] == obs.NAMESPACE
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    service_name = variables["POWERTOOLS_SERVICE_NAME"]
+    assert substitutions["ServiceName"] == service_name == {"Ref": "AWS::StackName"}
+    outcomes = {}
+    for name, state in tasks.items():
+        parameters = state["Parameters"]
+        assert parameters["Namespace"] == "${MetricsNamespace}", name
+        (datum,) = parameters["MetricData"]
+        assert datum["MetricName"] == spec.name.value, name
+        assert datum["Unit"] == spec.unit, name
+        assert datum["Value"] == 1, name
+        dimensions = {d["Name"]: d["Value"] for d in datum["Dimensions"]}
+        assert list(dimensions) == list(spec.dimensions), name
+        # The functions' service dimension is POWERTOOLS_SERVICE_NAME, the stack name.
+        assert dimensions["service"] == "${ServiceName}", name
+        outcomes[dimensions["Outcome"]] = name
+    assert sorted(outcomes) == sorted(obs.DeploymentOutcome)
+    assert len(tasks) == len(outcomes), "each Outcome is counted in one place"
+
+
+def test_a_failing_metric_call_never_changes_the_outcome() -> None:
+    """Every metric task catches everything into the state it would have gone to anyway,
+    retries briefly, and writes only its own marker path."""
+    definition = load(FINALIZE)
+    for name, state in metric_tasks(definition).items():
+        (catch,) = state["Catch"]
+        assert catch["ErrorEquals"] == ["States.ALL"], name
+        assert catch["Next"] == state["Next"], name
+        assert catch["ResultPath"] == state["ResultPath"] == "$.deploymentMetric", name
+        for retrier in state.get("Retry", []):
+            assert retrier["MaxAttempts"] <= 2, name
+            assert retrier.get("MaxDelaySeconds", 60) <= 5, name
+
+
+def test_deployment_outcomes_are_counted_where_they_happen() -> None:
+    definition = load(FINALIZE)
+    states = definition["States"]
+    by_outcome = {
+        {d["Name"]: d["Value"] for d in s["Parameters"]["MetricData"][0]["Dimensions"]}[
+            "Outcome"
+        ]: name
+        for name, s in metric_tasks(definition).items()
+    }
+    done, skipped, failed = (by_outcome[o] for o in ("Done", "Skipped", "Failed"))
+    # Done: once the new model serves and is recorded, before the outcome is published.
+    assert predecessors(definition, done) == {"RecordLiveEndpoint"}
+    assert states[done]["Next"] == "RecordOutcome"
+    # Skipped: only the plan's "skip" (a deployment asked for and decided against).
+    assert predecessors(definition, skipped) == {"Route"}
+    rules = [r for r in states["Route"]["Choices"] if r["Next"] == skipped]
+    assert rules == [{"Variable": "$.plan.action", "StringEquals": "skip", "Next": skipped}]
+    assert states[skipped]["Next"] == "RecordOutcome"
+    # Failed: after the failure was told (event, record, SNS), then the execution fails as
+    # it always did.
+    (decide,) = predecessors(definition, failed)
+    assert states[decide]["Type"] == "Choice"
+    assert states[decide]["Default"] == states[failed]["Next"] == "FinalizeFailed"
+    notify = states["NotifyFailure"]
+    assert notify["Next"] == decide and {c["Next"] for c in notify["Catch"]} == {decide}
+    assert predecessors(definition, decide) == {"NotifyFailure"}
+    assert states["FinalizeFailed"]["Type"] == "Fail"
+
+
+# A Choice evaluator for the operators the definition uses (enough to test its rules).
+def _path(data: Any, path: str) -> tuple[bool, Any]:
+    for part in path.removeprefix("$.").split("."):
+        if not isinstance(data, dict) or part not in data:
+            return False, None
+        data = data[part]
+    return True, data
+
+
+def _matches(rule: dict[str, Any], data: dict[str, Any]) -> bool:
+    if "And" in rule:
+        return all(_matches(r, data) for r in rule["And"])
+    if "Or" in rule:
+        return any(_matches(r, data) for r in rule["Or"])
+    if "Not" in rule:
+        return not _matches(rule["Not"], data)
+    present, value = _path(data, rule["Variable"])
+    if "IsPresent" in rule:
+        return present is rule["IsPresent"]
+    assert present, f"{rule['Variable']} missing: a States.Runtime error on AWS"
+    if "StringEquals" in rule:
+        return bool(value == rule["StringEquals"])
+    if "IsNull" in rule:
+        return (value is None) is rule["IsNull"]
+    raise AssertionError(f"operator not modelled: {rule}")
+
+
+def _choose(state: dict[str, Any], data: dict[str, Any]) -> str:
+    for rule in state["Choices"]:
+        if _matches(rule, data):
+            return str(rule["Next"])
+    return str(state["Default"])
+
+
+def _failure(stage: str, error: str = "Boom", **extra: Any) -> dict[str, Any]:
+    return {"failure": {"stage": stage, "error": error, "cause": "..."}, **extra}
+
+
+DEPLOY_PLAN = {"plan": {"action": "deploy"}}
+
+
+@pytest.mark.parametrize(
+    ("state", "counted"),
+    [
+        (_failure("leaderboard"), False),
+        (_failure("plan", "Lambda.Unknown"), False),
+        (_failure("plan", "DeploymentBlocked"), True),
+        (_failure("plan", "UnsupportedResponseKeys"), True),
+        (_failure("deploy", "EndpointFailed", **DEPLOY_PLAN), True),
+        (_failure("deploy", "DynamoDB.ConditionalCheckFailedException", **DEPLOY_PLAN), True),
+        # RecordLiveEndpoint failed: the deployment was never counted as done.
+        (_failure("record", **DEPLOY_PLAN), True),
+        # RecordOutcome failed after Done was counted, or after a skip: no failed deployment.
+        (_failure("record", deploymentMetric={}, **DEPLOY_PLAN), False),
+        (_failure("record", deploymentMetric={}, plan={"action": "skip"}), False),
+        (_failure("record", plan={"action": "sagemaker"}), False),
+        (_failure("notify", deploymentMetric={}, **DEPLOY_PLAN), False),
+        (_failure("notify", plan={"action": "none"}), False),
+    ],
+)
+def test_which_failures_count_as_failed_deployments(state: dict[str, Any], counted: bool) -> None:
+    definition = load(FINALIZE)
+    states = definition["States"]
+    (failed,) = [
+        n
+        for n, s in metric_tasks(definition).items()
+        if {"Name": "Outcome", "Value": "Failed"} in s["Parameters"]["MetricData"][0]["Dimensions"]
+    ]
+    (decide,) = predecessors(definition, failed)
+    assert _choose(states[decide], state) == (failed if counted else "FinalizeFailed")
+
+
+@pytest.mark.parametrize(
+    ("plan", "next_state"),
+    [
+        # A deployment holds the endpoint's claim: a failed record must release it, or every
+        # later deployment to that endpoint would fail at ClaimEndpoint.
+        ({"action": "deploy", "claim": {"key": "#endpoint#churn"}}, "ReleaseEndpointClaim"),
+        ({"action": "skip", "claim": None}, "PublishDeploymentFailed"),
+        ({"action": "none"}, "PublishDeploymentFailed"),
+    ],
+)
+def test_a_failed_record_releases_the_endpoint_claim_it_holds(
+    plan: dict[str, Any], next_state: str
+) -> None:
+    states = load(FINALIZE)["States"]
+    choice = states[states["FailedAtRecord"]["Next"]]
+    assert _choose(choice, {"plan": plan}) == next_state
+    release = states["ReleaseEndpointClaim"]
+    assert release["Next"] == "PublishDeploymentFailed"
+    assert [c["Next"] for c in release["Catch"]] == ["PublishDeploymentFailed"]
