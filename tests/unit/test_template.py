@@ -506,3 +506,27 @@ def test_dashboard_is_valid_json_and_shows_every_alarm() -> None:
     for widget in widgets:
         assert {"x", "y", "width", "height"} <= set(widget), widget
         assert widget["x"] + widget["width"] <= 24, widget["properties"]["title"]
+
+
+def test_dashboard_uses_the_metric_contract() -> None:
+    from autopilot_flow.observability import METRICS, NAMESPACE, MetricName
+
+    shown: set[str] = set()
+    for widget in dashboard_widgets():
+        for line in widget["properties"].get("metrics", []):
+            if isinstance(line[0], dict):  # a SEARCH expression over one of our metrics
+                expression = line[0]["expression"]
+                (name,) = re.findall(r'MetricName="(\w+)"', expression)
+                dimensions = re.search(r"\{" + NAMESPACE + r",([\w,]+)\}", expression)
+                assert dimensions, expression
+                spec = METRICS[MetricName(name)]
+                assert set(dimensions.group(1).split(",")) == set(spec.dimensions), name
+            elif line[0] == NAMESPACE:
+                name = line[1]
+                spec = METRICS[MetricName(name)]
+                assert set(line[2::2]) == set(spec.dimensions), name
+            else:
+                continue
+            shown.add(name)
+    # Every metric of the contract is on the dashboard (ColdStart is per function name).
+    assert shown == {m.value for m in MetricName} - {"ColdStart"}
