@@ -21,6 +21,7 @@ import pytest
 from autopilot_flow import events as ev
 from autopilot_flow import observability as obs
 from offline.template import ROOT, load_template
+from tests.unit.test_template import RESOURCE_STAR_REQUIRED
 
 DEFINITIONS = sorted((ROOT / "statemachines").glob("*.asl.json"))
 TEMPLATE = load_template()
@@ -35,18 +36,6 @@ SNS_PUBLISH = "arn:aws:states:::sns:publish"
 PUT_EVENTS = "arn:aws:states:::events:putEvents"
 PUT_METRIC_DATA = "arn:aws:states:::aws-sdk:cloudwatch:putMetricData"
 FINALIZE = ROOT / "statemachines" / "finalize_job.asl.json"
-# Actions that support no resource-level permissions (AWS requires "Resource": "*").
-RESOURCE_STAR_ONLY = {
-    "cloudwatch:PutMetricData",
-    "logs:CreateLogDelivery",
-    "logs:GetLogDelivery",
-    "logs:UpdateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",
-}
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -258,7 +247,7 @@ def test_the_state_machine_role_is_least_privilege(path: Path) -> None:
         )
         assert all("*" not in action for action in actions), statement["Sid"]
         if statement["Resource"] == "*":
-            assert set(actions) <= RESOURCE_STAR_ONLY, statement["Sid"]
+            assert set(actions) <= RESOURCE_STAR_REQUIRED, statement["Sid"]
         if "cloudwatch:PutMetricData" in actions:
             assert actions == ["cloudwatch:PutMetricData"], statement["Sid"]
             assert statement["Condition"] == {
