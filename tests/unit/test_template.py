@@ -530,3 +530,17 @@ def test_dashboard_uses_the_metric_contract() -> None:
             shown.add(name)
     # Every metric of the contract is on the dashboard (ColdStart is per function name).
     assert shown == {m.value for m in MetricName} - {"ColdStart"}
+
+
+def test_kms_use_on_any_key_is_only_through_s3() -> None:
+    grants = [
+        (n, s)
+        for n, s in policy_statements()
+        if any(a.startswith("kms:") for a in as_list(s["Action"]))
+    ]
+    assert grants
+    for name, statement in grants:
+        assert as_list(statement["Action"]) == ["kms:GenerateDataKey"], name
+        assert statement["Condition"] == {
+            "StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}
+        }, name
