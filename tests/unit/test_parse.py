@@ -301,6 +301,50 @@ PARSE_ERROR_CASES = [
     pytest.param(
         b"? [a, b]\n: c\n", "m.yaml", "parse.invalid_yaml", "unhashable key", id="yaml-list-key"
     ),
+    # values PyYAML cannot build: it raises ValueError, KeyError... rather than a YAMLError
+    pytest.param(
+        b"AutoMLJobName: 2026-02-30\n",
+        "m.yaml",
+        "parse.invalid_yaml",
+        "not a valid one",
+        id="yaml-impossible-date",
+    ),
+    pytest.param(
+        b"a: 2026-01-01 25:00:00\n", "m.yaml", "parse.invalid_yaml", "quote it", id="yaml-hour-25"
+    ),
+    pytest.param(b"a: !!int abc\n", "m.yaml", "parse.invalid_yaml", "quote it", id="yaml-int-tag"),
+    pytest.param(
+        b"a: !!bool maybe\n", "m.yaml", "parse.invalid_yaml", "quote it", id="yaml-bool-tag"
+    ),
+    pytest.param(
+        b"a: !!timestamp nope\n",
+        "m.yaml",
+        "parse.invalid_yaml",
+        "quote it",
+        id="yaml-timestamp-tag",
+    ),
+    pytest.param(b"a: !!map [1]\n", "m.yaml", "parse.invalid_yaml", "quote it", id="yaml-map-tag"),
+    # integers longer than Python converts (sys.get_int_max_str_digits(): 4300)
+    pytest.param(
+        b"a: " + b"9" * 5_000 + b"\n",
+        "m.yaml",
+        "parse.invalid_yaml",
+        "more than 4300 digits",
+        id="yaml-5000-digits",
+    ),
+    pytest.param(
+        b'{"a": ' + b"9" * 5_000 + b"}",
+        "m.json",
+        "parse.invalid_json",
+        "more than 4300 digits",
+        id="json-5000-digits",
+    ),
+    # escapes for half a UTF-16 surrogate pair: not characters
+    pytest.param(b'{"a": "\\ud800"}', "m.json", "parse.encoding", "\\ud800", id="json-surrogate"),
+    pytest.param(
+        b'{"a": {"\\udfff": 1}}', None, "parse.encoding", "\\udfff", id="json-surrogate-key"
+    ),
+    pytest.param(b'a: "\\udc00x"\n', "m.yaml", "parse.encoding", "surrogate", id="yaml-surrogate"),
 ]
 
 
@@ -322,6 +366,10 @@ def test_parse_document_raises_manifest_error(
     assert caught.value.issue.code == code
     assert caught.value.issue.path == ""
     assert str(caught.value) == caught.value.issue.message
+
+
+def test_a_surrogate_pair_escape_is_one_character() -> None:
+    assert parse_document(b'{"a": "\\ud83d\\ude42"}', "m.json") == {"a": "\U0001f642"}
 
 
 def test_size_limit_is_one_mib() -> None:

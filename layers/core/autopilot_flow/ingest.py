@@ -33,7 +33,7 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import ClientError
 
 from autopilot_flow import events as ev
-from autopilot_flow.issues import Issue
+from autopilot_flow.issues import Issue, fit_issues
 from autopilot_flow.manifest import MAX_MANIFEST_BYTES, derive_job_name
 from autopilot_flow.policy import Policy
 from autopilot_flow.registry import CREATED as CREATED_STATUS
@@ -54,6 +54,9 @@ MANIFEST_SUFFIXES = (".json", ".yaml", ".yml")
 RECEIPTS_PREFIX = "receipts/"
 REJECTIONS_PREFIX = "rejections/"
 MAX_KEY_BYTES = 1024
+# What a rejection's registry item, event and answer list (see Ingestor._reject).
+LISTED_ERRORS_BYTES = 64 * 1024
+LISTED_WARNINGS_BYTES = 16 * 1024
 
 CREATED = "created"
 ALREADY_CREATED = "already_created"
@@ -199,6 +202,7 @@ class Outcome:
     errors: list[dict[str, str]] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
     defaults_applied: list[str] = field(default_factory=list)
+    error_count: int = 0  # all errors of a rejection; ``errors`` lists those that fit
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -446,17 +450,21 @@ class Ingestor:
             "warnings": warning_dicts,
         }
         self._put_json(obj.bucket, key, report)
+        # The report has them all; the registry item, the event and the answer (an
+        # idempotency record, an API response) list what fits within AWS's size limits.
+        listed = fit_issues(error_dicts, LISTED_ERRORS_BYTES)
+        listed_warnings = fit_issues(warning_dicts, LISTED_WARNINGS_BYTES)
         if job_name is not None:
             if registered:
                 self.registry.mark_rejected(
-                    job_name, obj.identity, error_dicts, f"s3://{obj.bucket}/{key}"
+                    job_name, obj.identity, listed, f"s3://{obj.bucket}/{key}"
                 )
             else:
                 self.registry.record_rejection(
                     job_name=job_name,
                     source_id=obj.identity,
                     source=obj.describe(),
-                    errors=error_dicts,
+                    errors=listed,
                     report=f"s3://{obj.bucket}/{key}",
                 )
         self.publisher.publish(
@@ -464,12 +472,14 @@ class Ingestor:
             {
                 "jobName": job_name,
                 "source": obj.describe(),
-                "errors": error_dicts,
-                "warnings": report["warnings"],
+                "errors": listed,
+                "warnings": listed_warnings,
                 "report": f"s3://{obj.bucket}/{key}",
             },
         )
-        return Outcome(REJECTED, job_name, None, key, error_dicts, warning_dicts)
+        return Outcome(
+            REJECTED, job_name, None, key, listed, listed_warnings, error_count=len(error_dicts)
+        )
 
     def _put_json(self, bucket: str, key: str, body: dict[str, Any]) -> None:
         self.s3.put_object(

@@ -6,6 +6,7 @@ segments, e.g. ``AutoMLJobInputDataConfig[1].ContentType``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,31 @@ class Issue:
 
     def to_dict(self) -> dict[str, str]:
         return {"path": self.path, "message": self.message, "code": self.code}
+
+
+def fit_issues(
+    issues: Sequence[Mapping[str, str]], budget: int, text_limit: int = 1024
+) -> list[dict[str, str]]:
+    """The first ``issues`` whose JSON fits in ``budget`` bytes, each text cut to
+    ``text_limit`` characters (always at least one issue when there is any).
+
+    For what must stay within an AWS limit: a DynamoDB item (400 KB), an EventBridge event
+    (256 KB), a Lambda response (6 MB). A 1 MiB manifest can have tens of thousands of errors,
+    or one with a 500,000-character field name; the report in S3 keeps every one in full.
+    """
+    fitted: list[dict[str, str]] = []
+    used = 0
+    for issue in issues:
+        item = {
+            name: text if len(text) <= text_limit else text[: text_limit - 3] + "..."
+            for name, text in issue.items()
+        }
+        size = len(json.dumps(item)) + 2  # ASCII-escaped: the largest JSON of it
+        if fitted and used + size > budget:
+            break
+        fitted.append(item)
+        used += size
+    return fitted
 
 
 def describe(value: Any) -> str:

@@ -566,7 +566,8 @@ class JobsService:
             )
         else:
             count = max(outcome.error_count, len(outcome.errors))
-            detail = f"the manifest has {count} error{'s' if count != 1 else ''}; nothing was created."
+            plural = "s" if count != 1 else ""
+            detail = f"the manifest has {count} error{plural}; nothing was created."
             if count > len(outcome.errors):
                 detail += f" The first {len(outcome.errors)} are listed; the report has all."
             problem = ApiProblem(422, "invalid-manifest", "Invalid manifest", detail, extra=extra)

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -22,6 +23,12 @@ from autopilot_flow.issues import Issue, type_name
 
 MAX_MANIFEST_BYTES = 1024 * 1024
 MAX_DEPTH = 32
+_TOO_MANY_DIGITS = f"a number has more than {sys.get_int_max_str_digits()} digits."
+_UNREADABLE_VALUE = (
+    "a value looks like a date, a number or a tagged value but is not a valid one (e.g. "
+    f"2026-02-30, or a number of more than {sys.get_int_max_str_digits()} digits); "
+    "quote it if it is text."
+)
 OUR_SECTIONS = ("Deployment", "Notifications")
 JOB_NAME_MAX = 32
 
@@ -185,6 +192,9 @@ def _load_json(text: str) -> Any:
         raise ManifestError(
             "parse.too_deep", f"the document nests deeper than {MAX_DEPTH} levels."
         ) from None
+    except ValueError:
+        # Not a syntax error: an integer longer than Python converts (sys.int_info).
+        raise ManifestError("parse.invalid_json", _TOO_MANY_DIGITS) from None
 
 
 def _load_yaml(text: str) -> Any:
@@ -202,6 +212,10 @@ def _load_yaml(text: str) -> Any:
         raise ManifestError(
             "parse.too_deep", f"the document nests deeper than {MAX_DEPTH} levels."
         ) from None
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        # PyYAML's constructors raise these, not a YAMLError, for a scalar they cannot build:
+        # 2026-02-30, !!int abc, !!bool maybe, !!map [1], a 5000-digit integer.
+        raise ManifestError("parse.invalid_yaml", _UNREADABLE_VALUE) from None
 
 
 def _checked(document: Any) -> dict[str, Any]:
@@ -212,7 +226,33 @@ def _checked(document: Any) -> dict[str, Any]:
         )
     if _depth_exceeds(document, MAX_DEPTH):
         raise ManifestError("parse.too_deep", f"the document nests deeper than {MAX_DEPTH} levels.")
+    surrogate = _lone_surrogate(document)
+    if surrogate is not None:
+        raise ManifestError(
+            "parse.encoding",
+            f"the document contains the escape \\u{ord(surrogate):04x}, half of a UTF-16 "
+            "surrogate pair: it is not a character, and cannot be stored or sent.",
+        )
     return document
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first unpaired surrogate (from a \\ud800-style escape) in any key or string."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    return item[exc.start]
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list | set):
+            stack.extend(item)
+    return None
 
 
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9]+")

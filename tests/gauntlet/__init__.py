@@ -1,0 +1,1 @@
+"""The bad-input gauntlet: thousands of generated malformed manifests through both doors."""
