@@ -263,7 +263,9 @@ def check_listed(listed: list[dict[str, str]], errors: list[dict[str, str]]) -> 
             assert text == full[name] or cut, (name, text[:80], full[name][:80])
 
 
-def check_rejected_event(event: dict[str, Any], report_uri: str, errors: Any) -> None:
+def check_rejected_event(
+    event: dict[str, Any], report_uri: str, errors: list[dict[str, str]]
+) -> None:
     assert event["DetailType"] == "AutoML Job Rejected"
     assert len(json.dumps(event).encode()) <= EVENT_ENTRY_LIMIT, "too large for EventBridge"
     detail = json.loads(event["Detail"])
@@ -326,6 +328,7 @@ def check_posted(
     assert problem["report"] == f"s3://{gauntlet.bucket}/{report_key}"
     report = gauntlet.read_json(report_key)
     check_errors(case, report["errors"])
+    check_errors(case, problem["errors"])  # the answer itself names the path
     check_listed(problem["errors"], report["errors"])
     event = gauntlet.last_event(gauntlet.api.service)
     check_rejected_event(event, problem["report"], report["errors"])

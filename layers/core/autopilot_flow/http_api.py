@@ -250,7 +250,7 @@ _TITLES = {
     413: "Request body too large",
     415: "Unsupported media type",
     429: "Too many requests (API Gateway's stage throttling)",
-    422: "Invalid manifest (every error is listed)",
+    422: "Invalid manifest (every error, or the first 64 KB of a very long list)",
     500: "Unexpected error",
     503: "Try again later (see Retry-After)",
 }

@@ -193,7 +193,7 @@ def _load_json(text: str) -> Any:
             "parse.too_deep", f"the document nests deeper than {MAX_DEPTH} levels."
         ) from None
     except ValueError:
-        # Not a syntax error: an integer longer than Python converts (sys.int_info).
+        # Not a syntax error: an integer longer than Python converts (4300 digits by default).
         raise ManifestError("parse.invalid_json", _TOO_MANY_DIGITS) from None
 
 
