@@ -16,19 +16,20 @@ import base64
 import copy
 import itertools
 import json
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, note, settings
 from moto import mock_aws
 
 from autopilot_flow.registry import CREATED
 from offline.autopilot_simulator import AutopilotSimulator, ManualClock
 from offline.lambda_runtime import lambda_environment
 from offline.moto_fixes import moto_as_aws
-from tests.gauntlet.strategies import CANARY, Case
+from tests.gauntlet.strategies import ALL_KINDS, CANARY, Case, malformed_manifests
 from tests.integration.jobs_api_harness import (
     Answer,
     ApiHarness,
@@ -333,3 +334,28 @@ def check_posted(
     event = gauntlet.last_event(gauntlet.api.service)
     check_rejected_event(event, problem["report"], report["errors"])
     assert gauntlet.calls.now() == calls_before, "SageMaker was called"
+
+
+def run_every_case(
+    gauntlet: Gauntlet, send_and_check: Callable[[Case, tuple[int, int]], None]
+) -> None:
+    """Every generated malformed manifest through one door: ``send_and_check(case,
+    calls_before)`` sends it and checks its answer. Then: enough cases, every kind of damage
+    tried, and no job recorded as CREATED."""
+    tried: Counter[str] = Counter()
+    calls_before = gauntlet.calls.now()
+    created_before = gauntlet.created_records()
+
+    @GAUNTLET_SETTINGS
+    @given(case=malformed_manifests())
+    def one(case: Case) -> None:
+        note(repr(case))  # always shown for a failing case (hypothesis may leave it out)
+        tried[case.kind] += 1
+        send_and_check(case, calls_before)
+
+    one()
+    assert sum(tried.values()) >= EXAMPLES_PER_DOOR
+    assert set(tried) == ALL_KINDS, f"never tried: {sorted(ALL_KINDS - set(tried))}"
+    # Once for all cases (the query costs more with every record): a CREATED record is
+    # only ever written after a CreateAutoMLJobV2 call, and records are never deleted.
+    assert gauntlet.created_records() == created_before
