@@ -1,6 +1,6 @@
 """``autopilot-flow``: validate manifests, print skeletons, the JSON Schema and the rule list.
 
-Exit codes of ``validate`` (DESIGN.md section 4): 0 all valid, 1 any invalid or
+Exit codes of ``validate`` (docs/architecture.md, Contracts): 0 all valid, 1 any invalid or
 unparseable, 2 a usage error or an unreadable file.
 """
 

@@ -1,4 +1,4 @@
-"""Publishing the service's events on its EventBridge bus (DESIGN.md section 6).
+"""Publishing the service's events on its EventBridge bus (docs/events.md).
 
 Every event has source ``autopilot-flow`` and a JSON Schema in ``schemas/`` named after its
 detail-type (``AutoML Job Submitted`` -> ``schemas/automl-job-submitted.json``).

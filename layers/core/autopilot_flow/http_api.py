@@ -84,7 +84,7 @@ class _Model(BaseModel):
 
 
 class IssueModel(_Model):
-    """One validation finding (DESIGN.md section 4)."""
+    """One validation finding: where, what and a stable code."""
 
     path: str = Field(description="Dotted path, [i] for list items; empty for the document.")
     message: str

@@ -1,7 +1,7 @@
 """Validation findings: one ``Issue`` per problem, with a path, a plain message and a code.
 
-Paths follow DESIGN.md section 4: dotted names, ``[i]`` for list items, map keys as plain
-segments, e.g. ``AutoMLJobInputDataConfig[1].ContentType``.
+Paths follow docs/architecture.md (Contracts): dotted names, ``[i]`` for list items, map
+keys as plain segments, e.g. ``AutoMLJobInputDataConfig[1].ContentType``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ Loc = tuple[Segment, ...]
 
 
 def format_path(loc: Sequence[Segment]) -> str:
-    """Render a location tuple as the dotted path of DESIGN.md section 4."""
+    """Render a location tuple as the dotted path of docs/architecture.md (Contracts)."""
     out: list[str] = []
     for segment in loc:
         if isinstance(segment, int):

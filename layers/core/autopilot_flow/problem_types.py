@@ -50,7 +50,7 @@ CONTENT_TYPES: Final[dict[str, tuple[str, ...]]] = {
 }
 
 # AutoMLJobObjective.MetricName per problem type (reference, and AWS "Autopilot metrics"
-# for time series and text/image classification; see platform-facts.md).
+# for time series and text/image classification).
 TABULAR_METRICS: Final[dict[str, tuple[str, ...]]] = {
     "Regression": ("MAE", "MSE", "R2", "RMSE"),
     "BinaryClassification": ("Accuracy", "AUC", "BalancedAccuracy", "F1", "Precision", "Recall"),
@@ -115,8 +115,9 @@ TEXT_GENERATION_HYPERPARAMETERS: Final[dict[str, tuple[type, float, float]]] = {
     "learningRateWarmupSteps": (int, 0, 250),
 }
 
-# Text generation base models (platform-facts.md); the list may grow, so an unknown name is
-# a warning. Models whose name starts with "Llama" need ModelAccessConfig.AcceptEula = true.
+# Text generation base models (AWS docs, LLM fine-tuning in Autopilot); the list may grow,
+# so an unknown name is a warning. Models whose name starts with "Llama" need
+# ModelAccessConfig.AcceptEula = true.
 TEXT_GENERATION_MODELS: Final = (
     "Dolly3B",
     "Dolly7B",

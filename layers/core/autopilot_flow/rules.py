@@ -1,8 +1,8 @@
 """The documented rules of ``CreateAutoMLJobV2`` that the API model alone cannot express.
 
 One small check per rule. Each is registered with the codes it can report and the sentence
-of ``shared/reference/create-auto-ml-job-v2.txt`` (or of platform-facts.md) it enforces, so
-that ``autopilot-flow rules`` prints a list a reviewer can hold against the reference.
+of the ``CreateAutoMLJobV2`` API reference (or of the AWS documentation page it names) it
+enforces, so that ``autopilot-flow rules`` prints a list a reviewer can hold against the docs.
 
 Rules run after the structural walk, on a document that may still be malformed: they read
 through ``RuleContext`` helpers that return ``None`` (and so skip the rule) when a value
@@ -323,7 +323,7 @@ def objective_with_problem_type(ctx: RuleContext) -> None:
     "BalancedAccuracy, F1, Precision, Recall. Multiclass classification: Accuracy, "
     "BalancedAccuracy, F1macro, PrecisionMacro, RecallMacro. Time series: "
     "AverageWeightedQuantileLoss, MAPE, MASE, WAPE, RMSE; text and image classification: "
-    "Accuracy (platform-facts.md). Text generation: no objective to set.",
+    "Accuracy (AWS docs: Autopilot metrics). Text generation: no objective to set.",
 )
 def objective_metric_for_problem(ctx: RuleContext) -> None:
     metric = text(mapping(ctx.request.get("AutoMLJobObjective")).get("MetricName"))
@@ -800,7 +800,8 @@ def text_generation_hyperparameters(ctx: RuleContext) -> None:
 @rule(
     "textgen.base_model",
     cite="BaseModelName: the text generation models that support fine-tuning in Autopilot "
-    "(platform-facts.md); the list may grow, so an unknown name is a warning.",
+    "(AWS docs: Dataset file types and input data format, for LLM fine-tuning); the list "
+    "may grow, so an unknown name is a warning.",
 )
 def known_base_model(ctx: RuleContext) -> None:
     if ctx.problem != pt.TEXT_GENERATION:
@@ -820,7 +821,8 @@ def known_base_model(ctx: RuleContext) -> None:
 
 @rule(
     "textgen.accept_eula",
-    cite="Llama models require ModelAccessConfig.AcceptEula = true (platform-facts.md).",
+    cite="Llama models require ModelAccessConfig.AcceptEula = true (AWS docs: Supported "
+    "large language models for fine-tuning).",
 )
 def eula_for_llama(ctx: RuleContext) -> None:
     if ctx.problem != pt.TEXT_GENERATION:

@@ -15,7 +15,8 @@ from autopilot_flow.sections import SECTION_NODES
 Node = dict[str, Any]
 SCHEMA_ID = "https://autopilot-flow.dev/schemas/manifest.schema.json"
 
-# Fields a policy or the file name can supply (DESIGN.md section 3): optional in a manifest.
+# Fields a policy or the file name can supply (docs/architecture.md, Contracts): optional
+# in a manifest.
 OPTIONAL_IN_MANIFEST = ("AutoMLJobName", "RoleArn", "OutputDataConfig")
 
 

@@ -1,4 +1,4 @@
-"""Our own manifest sections, ``Deployment`` and ``Notifications`` (DESIGN.md section 3).
+"""Our own manifest sections, ``Deployment`` and ``Notifications`` (see docs/architecture.md).
 
 They are described with the same node format as the API model (``api_model``), so one
 structural walker validates both, and ``autopilot-flow schema`` documents both. They are

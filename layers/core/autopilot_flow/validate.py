@@ -1,7 +1,7 @@
 """Manifest in, verdict out: parse -> split -> policy defaults -> structure -> rules -> policy.
 
 Every problem is reported in one pass, in document order, as ``{"path", "message", "code"}``
-(DESIGN.md section 4). The result carries the request exactly as it would be sent.
+(docs/architecture.md, Contracts). The result carries the request exactly as it would be sent.
 """
 
 from __future__ import annotations

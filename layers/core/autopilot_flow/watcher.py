@@ -1,10 +1,11 @@
 """WatchJobs: turn SageMaker's silence into "AutoML Job State Change" events.
 
-SageMaker publishes no EventBridge event for AutoML jobs (platform-facts.md). Each tick makes
-one ``ListAutoMLJobs`` query for jobs modified since a stored watermark (minus an overlap for
-clock skew), paginated; compares each job's (status, secondary status) with the registry in
-batches; and only for jobs that changed calls ``DescribeAutoMLJobV2``, updates the registry
-conditionally on the state it read, and publishes one event. Cost is O(changes), not O(jobs).
+SageMaker publishes no EventBridge event for AutoML jobs (it does for training, tuning and
+endpoints). Each tick makes one ``ListAutoMLJobs`` query for jobs modified since a stored
+watermark (minus an overlap for clock skew), paginated; compares each job's (status,
+secondary status) with the registry in batches; and only for jobs that changed calls
+``DescribeAutoMLJobV2``, updates the registry conditionally on the state it read, and
+publishes one event. Cost is O(changes), not O(jobs).
 
 Two overlapping ticks never emit the same transition twice: the registry update is
 conditional on the previous state, and only the tick whose update wins publishes.
