@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from autopilot_flow.policy import Policy, PolicyError, s3_allowed
+from autopilot_flow.settings import IngestSettings
 from autopilot_flow.validate import validate_document
 from tests.conftest import load_example
 
@@ -190,3 +191,102 @@ def test_policy_from_unparseable_bytes() -> None:
     with pytest.raises(PolicyError) as info:
         Policy.from_bytes(b"- just\n- a list\n", "policy.yaml")
     assert info.value.issues[0].code == "parse.not_a_mapping"
+
+
+# --- Endpoint names (AllowedEndpointNames) ------------------------------------------------
+
+
+def endpoint_errors(document: dict[str, Any], rules: Policy) -> list[tuple[str, str]]:
+    return [(e.path, e.code) for e in validate_document(document, policy=rules).errors]
+
+
+def test_endpoint_names_are_open_without_an_allow_list() -> None:
+    assert validate_document(manifest(), policy=policy()).valid
+
+
+@pytest.mark.parametrize(
+    ("name", "allowed"),
+    [
+        ("churn-classifier", True),
+        ("Churn-Classifier", True),  # SageMaker endpoint names ignore case
+        ("demand-forecast", True),
+        ("demand-forecast-2", False),
+        ("prod-churn", False),
+    ],
+)
+def test_deployment_endpoint_must_match_an_allowed_pattern(name: str, allowed: bool) -> None:
+    rules = policy(Guardrails={"AllowedEndpointNames": ["churn-*", "demand-forecast"]})
+    document = manifest(Deployment={"EndpointName": name, "OnlyIfBetter": False})
+    errors = endpoint_errors(document, rules)
+    if allowed:
+        assert errors == []
+        return
+    assert errors == [("Deployment.EndpointName", "policy.endpoint_not_allowed")]
+    message = validate_document(document, policy=rules).errors[0].message
+    assert name in message and "churn-*, demand-forecast" in message
+
+
+def test_the_default_endpoint_name_is_the_job_name_and_is_checked() -> None:
+    rules = policy(Guardrails={"AllowedEndpointNames": ["churn-classifier"]})
+    result = validate_document(manifest(Deployment={"OnlyIfBetter": True}), policy=rules)
+    assert [(e.path, e.code) for e in result.errors] == [
+        ("Deployment.EndpointName", "policy.endpoint_not_allowed")
+    ]
+    assert "churn-binary-2026-11 (the default: the job name" in result.errors[0].message
+    allow_job_name = policy(Guardrails={"AllowedEndpointNames": ["churn-binary-*"]})
+    assert validate_document(manifest(Deployment={}), policy=allow_job_name).valid
+
+
+def test_an_empty_allow_list_allows_no_endpoint() -> None:
+    rules = policy(Guardrails={"AllowedEndpointNames": []})
+    assert endpoint_errors(manifest(), rules) == [
+        ("Deployment.EndpointName", "policy.endpoint_not_allowed")
+    ]
+    assert validate_document(manifest(Deployment=None), policy=rules).valid
+
+
+def test_sagemakers_own_deployment_is_checked_too() -> None:
+    rules = policy(Guardrails={"AllowedEndpointNames": ["churn-*"]})
+    named = manifest(
+        Deployment=None,
+        ModelDeployConfig={"AutoGenerateEndpointName": False, "EndpointName": "prod-api"},
+    )
+    assert endpoint_errors(named, rules) == [
+        ("ModelDeployConfig.EndpointName", "policy.endpoint_not_allowed")
+    ]
+    generated = manifest(Deployment=None, ModelDeployConfig={"AutoGenerateEndpointName": True})
+    result = validate_document(generated, policy=rules)
+    assert [(e.path, e.code) for e in result.errors] == [
+        ("ModelDeployConfig.AutoGenerateEndpointName", "policy.endpoint_not_allowed")
+    ]
+    assert "cannot be checked" in result.errors[0].message
+    # Without an allow-list SageMaker may name the endpoint itself.
+    assert validate_document(generated, policy=policy()).valid
+
+
+SETTINGS_BASE = {
+    "JOBS_TABLE_NAME": "jobs",
+    "IDEMPOTENCY_TABLE_NAME": "idempotency",
+    "EVENT_BUS_NAME": "bus",
+    "INGEST_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/111122223333/ingest",
+}
+
+
+def test_allowed_endpoint_names_come_from_the_stack_parameter() -> None:
+    env = {**SETTINGS_BASE, "POLICY_ALLOWED_ENDPOINT_NAMES": "churn-*, demand-forecast"}
+    rules = IngestSettings.from_env(env).policy
+    assert rules.guardrails["AllowedEndpointNames"] == ["churn-*", "demand-forecast"]
+    assert rules.allowed_endpoint_names() == ["churn-*", "demand-forecast"]
+    # The parameter's default (empty) leaves endpoint names open.
+    empty = IngestSettings.from_env({**SETTINGS_BASE, "POLICY_ALLOWED_ENDPOINT_NAMES": ""})
+    assert empty.policy.allowed_endpoint_names() is None
+    assert IngestSettings.from_env(SETTINGS_BASE).policy.allowed_endpoint_names() is None
+
+
+def test_an_endpoint_pattern_is_validated_like_the_other_lists() -> None:
+    with pytest.raises(PolicyError) as info:
+        Policy.from_document({"Guardrails": {"AllowedEndpointNames": ["", 5]}})
+    assert [(i.path, i.code) for i in info.value.issues] == [
+        ("Guardrails.AllowedEndpointNames[0]", "min_length"),
+        ("Guardrails.AllowedEndpointNames[1]", "type"),
+    ]

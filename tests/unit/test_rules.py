@@ -1951,6 +1951,15 @@ POLICY_CASES = [
         "allowed: TimeSeriesForecastingJobConfig",
     ),
     policy_case(
+        "endpoint-not-allowed",
+        "tabular",
+        {"Deployment.EndpointName": "prod-api"},
+        {"Guardrails": {"AllowedEndpointNames": ["churn-*"]}},
+        "Deployment.EndpointName",
+        "policy.endpoint_not_allowed",
+        "allowed: churn-*",
+    ),
+    policy_case(
         "cap-max-candidates",
         "tabular",
         {"@.CompletionCriteria.MaxCandidates": 11},

@@ -12,6 +12,7 @@ stack's parameters. Its shape::
       AllowedRoleArns: [arn:aws:iam::111122223333:role/autopilot-*]
       AllowedS3Prefixes: [s3://ml-data/, s3://ml-output/autopilot/]
       AllowedTopicArns: [arn:aws:sns:eu-west-1:111122223333:ml-*]
+      AllowedEndpointNames: [churn-*, demand-forecast]
       AllowedProblemTypes: [TabularJobConfig, TimeSeriesForecastingJobConfig]
       MaxCandidates: 100
       MaxAutoMLJobRuntimeInSeconds: 86400
@@ -27,7 +28,12 @@ the default output path, closed as soon as ``AllowedS3Prefixes`` is given (an em
 allows only the default output path); topics are always closed (a manifest may name only
 ``AllowedTopicArns``). The deployed stack always sets all three, so a manifest there can
 never pass a role, read or write a bucket, or notify a topic the policy does not name.
-Patterns may use ``*`` (any characters).
+Endpoint names are open unless ``AllowedEndpointNames`` is given (then closed; endpoint names
+are compared ignoring case, as SageMaker does). Patterns may use ``*`` (any characters).
+
+The S3 check here sees only the URIs written in the request; the data preflight reads the
+ManifestFile and AugmentedManifestFile objects and checks the locations inside them against
+the same prefixes (``allowed_s3_prefixes``).
 """
 
 from __future__ import annotations
@@ -89,6 +95,11 @@ def policy_model() -> Node:
                     ),
                     "AllowedTopicArns": _string_list(
                         "SNS topics a manifest may notify.", "TopicPattern"
+                    ),
+                    "AllowedEndpointNames": _string_list(
+                        "Endpoints a manifest may deploy to (Deployment.EndpointName, "
+                        "ModelDeployConfig.EndpointName).",
+                        "EndpointPattern",
                     ),
                     "AllowedProblemTypes": {
                         "type": "list",
@@ -163,9 +174,20 @@ class Policy:
     def allowed_topics(self) -> list[str] | None:
         return list(self.guardrails.get("AllowedTopicArns", [])) or None
 
+    def allowed_endpoint_names(self) -> list[str] | None:
+        """None: any endpoint name; a list (even empty): only names matching it."""
+        if "AllowedEndpointNames" not in self.guardrails:
+            return None
+        return list(self.guardrails["AllowedEndpointNames"])
+
 
 def role_allowed(arn: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(arn, pattern) for pattern in patterns)
+
+
+def endpoint_name_allowed(name: str, patterns: list[str]) -> bool:
+    """SageMaker endpoint names are case-insensitive: so is the match."""
+    return any(fnmatch.fnmatchcase(name.lower(), pattern.lower()) for pattern in patterns)
 
 
 def s3_allowed(uri: str, prefixes: list[str]) -> bool:
@@ -312,6 +334,10 @@ def check_guardrails(
                     )
                 )
 
+    endpoint_patterns = policy.allowed_endpoint_names()
+    if endpoint_patterns is not None:
+        issues.extend(_endpoint_issues(request, sections, endpoint_patterns))
+
     config = request.get("AutoMLProblemTypeConfig")
     problem = next(iter(config)) if isinstance(config, dict) and len(config) == 1 else None
     allowed_problems = guard.get("AllowedProblemTypes")
@@ -405,6 +431,52 @@ def check_guardrails(
                 "the policy requires inter-container traffic encryption (set it to true).",
             )
         )
+    return issues
+
+
+def _endpoint_issues(
+    request: dict[str, Any], sections: dict[str, Any], patterns: list[str]
+) -> list[Issue]:
+    """The endpoints a job may create or update that ``AllowedEndpointNames`` does not allow:
+    FinalizeJob's (``Deployment``; its endpoint defaults to the job name) and SageMaker's own
+    (``ModelDeployConfig``)."""
+    allowed = ", ".join(patterns) if patterns else "none"
+    issues: list[Issue] = []
+    named: list[tuple[Loc, Any, str]] = []
+    deployment = sections.get("Deployment")
+    if isinstance(deployment, dict):
+        if "EndpointName" in deployment:
+            named.append((("Deployment", "EndpointName"), deployment["EndpointName"], ""))
+        else:
+            named.append(
+                (
+                    ("Deployment", "EndpointName"),
+                    request.get("AutoMLJobName"),
+                    " (the default: the job name; set Deployment.EndpointName)",
+                )
+            )
+    model_deploy = request.get("ModelDeployConfig")
+    if isinstance(model_deploy, dict):
+        if model_deploy.get("AutoGenerateEndpointName") is True:
+            issues.append(
+                Issue(
+                    ("ModelDeployConfig", "AutoGenerateEndpointName"),
+                    "policy.endpoint_not_allowed",
+                    "the policy limits endpoint names (allowed: "
+                    f"{allowed}); a generated name cannot be checked: set "
+                    "AutoGenerateEndpointName to false and name the endpoint in EndpointName.",
+                )
+            )
+        named.append((("ModelDeployConfig", "EndpointName"), model_deploy.get("EndpointName"), ""))
+    for loc, name, note in named:
+        if isinstance(name, str) and not endpoint_name_allowed(name, patterns):
+            issues.append(
+                Issue(
+                    loc,
+                    "policy.endpoint_not_allowed",
+                    f"the endpoint {name}{note} is not allowed by the policy; allowed: {allowed}.",
+                )
+            )
     return issues
 
 

@@ -115,6 +115,10 @@ def policy_from_environment(env: Mapping[str, str]) -> Policy:
             guardrails[field_name] = _items(env[env_name])
     if not guardrails.get("AllowedProblemTypes"):
         guardrails.pop("AllowedProblemTypes", None)
+    # An empty parameter means "any endpoint name" (foreign endpoints are refused regardless).
+    endpoint_names = _items(value("POLICY_ALLOWED_ENDPOINT_NAMES"))
+    if endpoint_names:
+        guardrails["AllowedEndpointNames"] = endpoint_names
     for env_name, field_name in (
         ("POLICY_MAX_CANDIDATES", "MaxCandidates"),
         ("POLICY_MAX_JOB_RUNTIME_SECONDS", "MaxAutoMLJobRuntimeInSeconds"),
