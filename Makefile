@@ -63,8 +63,9 @@ security-scan: $(STAMP)/checkov
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_BIN)/checkov --file template.yaml \
 		--framework cloudformation --compact --quiet --skip-download
 
+# One pytest worker per core (pytest-xdist): tests are independent, each with its own moto.
 unit: $(STAMP)/venv
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 # sam build without a container: SAM fetches the layer's requirements for the functions'
 # platform (arm64, CPython 3.12 wheels), and needs a python3.12 on PATH to do so. pyenv's
