@@ -227,6 +227,11 @@ STRUCTURAL_CODES = {
 # --- Helpers -------------------------------------------------------------------------------
 
 DELETE = object()
+# The tabular base deploys serverless; these changes deploy to instances instead.
+ON_INSTANCES: dict[str, Any] = {
+    "Deployment.Serverless": DELETE,
+    "Deployment.InstanceType": "ml.m5.large",
+}
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -957,6 +962,7 @@ RULE_CASES = [
         "tabular",
         {
             "@.Mode": "HYPERPARAMETER_TUNING",
+            **ON_INSTANCES,
             "@.CandidateGenerationConfig.AlgorithmsConfig[0].AutoMLAlgorithms": ["xgboost"],
         },
         "@.SampleWeightAttributeName",
@@ -1008,6 +1014,7 @@ RULE_CASES = [
         "tabular",
         {
             "@.Mode": "HYPERPARAMETER_TUNING",
+            **ON_INSTANCES,
             "@.SampleWeightAttributeName": DELETE,
             "@.CandidateGenerationConfig.AlgorithmsConfig[0].AutoMLAlgorithms": ["mlp", "lightgbm"],
         },
@@ -1295,6 +1302,34 @@ RULE_CASES = [
         "GPUs",
     ),
     case(
+        "deployment-textgen-cpu-instances",
+        "textgen",
+        {"Deployment.InstanceType": "ml.m5.xlarge"},
+        "Deployment.InstanceType",
+        "deployment.problem_type",
+        "ml.m5.xlarge has none",
+    ),
+    case(
+        "deployment-serverless-hpo-pipeline",
+        "tabular",
+        {
+            "@.Mode": "HYPERPARAMETER_TUNING",
+            "@.SampleWeightAttributeName": DELETE,
+            "@.CandidateGenerationConfig.AlgorithmsConfig[0].AutoMLAlgorithms": ["xgboost"],
+        },
+        "Deployment.Serverless",
+        "target.pipeline",
+        "deploy with Deployment.InstanceType",
+    ),
+    case(
+        "deployment-serverless-vpc",
+        "tabular",
+        {"SecurityConfig.VpcConfig": {"SecurityGroupIds": ["sg-0abc"], "Subnets": ["subnet-0abc"]}},
+        "Deployment.Serverless",
+        "target.vpc",
+        "cannot host a model in a VPC",
+    ),
+    case(
         "deployment-response-keys-regression",
         "tabular",
         {"@.ProblemType": "Regression", "AutoMLJobObjective.MetricName": "MSE"},
@@ -1365,6 +1400,18 @@ QUANTILE_CASES = [
 ]
 
 WARNING_CASES = [
+    case(
+        "deployment-serverless-auto-mode",
+        "tabular",
+        {
+            "@.Mode": DELETE,
+            "@.SampleWeightAttributeName": DELETE,
+            "@.CandidateGenerationConfig": DELETE,
+        },
+        "Deployment.Serverless",
+        "target.auto_mode",
+        "below 100 MB",
+    ),
     case(
         "horizon-500-needs-data",
         "timeseries",
@@ -1531,6 +1578,7 @@ VALID_CASES = [
         "tabular",
         {
             "@.Mode": "HYPERPARAMETER_TUNING",
+            **ON_INSTANCES,
             "@.SampleWeightAttributeName": DELETE,
             "@.CandidateGenerationConfig.AlgorithmsConfig[0].AutoMLAlgorithms": [
                 "linear-learner",
@@ -1562,6 +1610,18 @@ VALID_CASES = [
             "@.Mode": "AUTO",
             "@.SampleWeightAttributeName": DELETE,
             "@.CandidateGenerationConfig": DELETE,
+        },
+        # The base deploys serverless: AUTO may train pipelines it cannot host.
+        "target.auto_mode",
+    ),
+    valid(
+        "auto-mode-on-instances",
+        "tabular",
+        {
+            "@.Mode": "AUTO",
+            "@.SampleWeightAttributeName": DELETE,
+            "@.CandidateGenerationConfig": DELETE,
+            **ON_INSTANCES,
         },
     ),
     # ForecastFrequency: the top of each documented range
@@ -1866,6 +1926,21 @@ def policy_case(  # noqa: PLR0917 - one positional per table column
 
 POLICY_CASES = [
     policy_case(
+        "vpc-from-defaults-serverless",
+        "tabular",
+        {},
+        {
+            "Defaults": {
+                "SecurityConfig": {
+                    "VpcConfig": {"SecurityGroupIds": ["sg-0abc"], "Subnets": ["subnet-0abc"]}
+                }
+            }
+        },
+        "Deployment.Serverless",
+        "target.vpc",
+        "from the manifest or the policy",
+    ),
+    policy_case(
         "role-not-allowed",
         "tabular",
         {},
@@ -2126,7 +2201,8 @@ VALID_POLICY_CASES = [
     ),
     pytest.param(
         "tabular",
-        {},
+        # A model in a VPC needs an instance endpoint (serverless ones refuse VPCs).
+        ON_INSTANCES,
         {
             "Defaults": {
                 "OutputDataConfig": {"S3OutputPath": f"{OUTPUT}/other/", "KmsKeyId": "alias/ml"},

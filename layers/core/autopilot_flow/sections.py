@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from autopilot_flow import deploy_targets as targets
 from autopilot_flow import problem_types as pt
 from autopilot_flow.rules import RuleContext, mapping, rule, text
 
@@ -161,19 +162,25 @@ def deployment_target(ctx: RuleContext) -> None:
 @rule(
     "deployment.problem_type",
     cite="Deployment (ours): text generation models need GPU instances (serverless endpoints "
-    "have none); InferenceResponseKeys apply to classification models only; a job that only "
-    "generates candidate definitions has no model to deploy.",
+    "and CPU instance families have none); InferenceResponseKeys apply to classification "
+    "models only; a job that only generates candidate definitions has no model to deploy.",
 )
 def deployment_fits_problem(ctx: RuleContext) -> None:
     deployment = _deployment(ctx)
     if deployment is None or ctx.problem is None:
         return
-    if ctx.problem == pt.TEXT_GENERATION and "InstanceType" not in deployment:
+    target = targets.target_of(deployment)
+    if ctx.problem in targets.GPU_PROBLEMS and not target.gpu:
+        instance_type = text(deployment.get("InstanceType"))
+        hosts = (
+            f"{instance_type} has none"
+            if instance_type
+            else "serverless endpoints cannot host them"
+        )
         ctx.error(
             ("Deployment", "InstanceType"),
             "deployment.problem_type",
-            "text generation models need an InstanceType with GPUs (e.g. ml.g5.2xlarge); "
-            "serverless endpoints cannot host them.",
+            f"text generation models need an InstanceType with GPUs (e.g. ml.g5.2xlarge); {hosts}.",
         )
     if "InferenceResponseKeys" in deployment:
         problem_type = ctx.tabular_problem_type()
@@ -192,6 +199,59 @@ def deployment_fits_problem(ctx: RuleContext) -> None:
             ("Deployment",),
             "deployment.problem_type",
             "GenerateCandidateDefinitionsOnly trains no model, so there is nothing to deploy.",
+        )
+
+
+def _target_loc(deployment: dict[str, Any]) -> tuple[str, ...]:
+    return ("Deployment", "Serverless") if "Serverless" in deployment else ("Deployment",)
+
+
+@rule(
+    "target.pipeline",
+    "target.vpc",
+    "target.auto_mode",
+    cite=f"{targets.SERVERLESS_PAGE}: serverless endpoints do not support inference pipelines "
+    f"or VPC configuration. {targets.AUTOPILOT_DEPLOY_PAGE}. {targets.AUTOPILOT_MODES_PAGE} "
+    "(a warning: AUTO decides after submission).",
+)
+def deployment_target_hosts_the_model(ctx: RuleContext) -> None:
+    """What the chosen target cannot host, as far as the manifest already says (the planner
+    checks the rest on the job's best candidate)."""
+    deployment = _deployment(ctx)
+    if (
+        deployment is None
+        or ctx.problem is None
+        or "ModelDeployConfig" in ctx.request
+        or ctx.config.get("GenerateCandidateDefinitionsOnly") is True
+    ):
+        return
+    target = targets.target_of(deployment)
+    mode = ctx.tabular_mode() if ctx.problem == pt.TABULAR else None
+    vpc = bool(mapping(ctx.request.get("SecurityConfig")).get("VpcConfig"))
+    needs = targets.submit_needs(ctx.problem, mode, ctx.tabular_problem_type(), vpc)
+    loc = _target_loc(deployment)
+    for refusal in targets.refusals(target, needs):
+        if refusal.code == "target.pipeline":
+            ctx.error(
+                loc,
+                refusal.code,
+                f"Mode HYPERPARAMETER_TUNING trains {needs.containers}-container inference "
+                f"pipelines: {refusal.message}",
+            )
+        elif refusal.code == "target.vpc":
+            ctx.error(loc, refusal.code, refusal.message)
+        # target.gpu: deployment.problem_type says it (text generation).
+    if targets.auto_mode_may_not_fit(ctx.problem, mode, target):
+        omitted = " (Mode omitted)" if "Mode" not in ctx.config else ""
+        ctx.warn(
+            loc,
+            "target.auto_mode",
+            f"Mode is AUTO{omitted}: Autopilot picks ENSEMBLING (one-container models) below "
+            "100 MB of data and HYPERPARAMETER_TUNING (inference pipelines, which "
+            f"{target.name} cannot host) from 100 MB; FinalizeJob then skips the deployment "
+            "(target.pipeline). Set Mode: ENSEMBLING, or deploy with InstanceType. The data "
+            "preflight says which mode the data implies when its size settles it "
+            "(preflight.auto_mode).",
         )
 
 
