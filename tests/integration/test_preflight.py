@@ -679,6 +679,213 @@ def test_augmented_manifest_cut_by_the_ranged_read(s3: Any) -> None:
     assert f"first {complete_lines} line(s) are JSON objects" in "\n".join(result.checked)
 
 
+# --- Locations inside manifest files (the policy's AllowedS3Prefixes) --------------------------
+
+OTHER_BUCKET = "someone-elses-bucket"
+ALLOWED = [f"s3://{BUCKET}/", "s3://amzn-s3-demo-ml-output/"]
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLE_DATA))
+def test_example_manifests_pass_with_the_policys_prefixes(s3: Any, name: str) -> None:
+    EXAMPLE_DATA[name](s3)
+    result = run_preflight(s3, example(name), allowed_s3_prefixes=ALLOWED)
+    assert result.errors == []
+
+
+def test_manifest_file_whose_prefix_names_another_bucket_is_refused(s3: Any) -> None:
+    """Issue 11.3: the manifest lies under an allowed prefix, its data does not."""
+    s3.create_bucket(Bucket=OTHER_BUCKET)
+    put(s3, f"s3://{OTHER_BUCKET}/data/a.csv", CHURN_HEADER + CHURN_ROWS)
+    manifest = [{"prefix": f"s3://{OTHER_BUCKET}/data/"}, "a.csv", "b.csv"]
+    put(s3, f"s3://{BUCKET}/m/train.manifest", json.dumps(manifest))
+    req = tabular(channel(f"s3://{BUCKET}/m/train.manifest", data_type="ManifestFile"))
+    assert run_preflight(s3, req).errors == []  # without a policy, nothing is refused
+    error = only(
+        run_preflight(s3, req, allowed_s3_prefixes=ALLOWED),
+        "preflight.manifest_location_not_allowed",
+    )
+    assert error.loc == uri_loc(0)
+    assert (
+        f"ManifestFile s3://{BUCKET}/m/train.manifest (prefix s3://{OTHER_BUCKET}/data/) lists "
+        f"2 object(s) outside the S3 locations the policy allows ({', '.join(ALLOWED)}): "
+        f"s3://{OTHER_BUCKET}/data/a.csv, s3://{OTHER_BUCKET}/data/b.csv."
+    ) == error.message
+
+
+def test_an_allowed_folder_prefix_covers_every_key_without_reading_them(s3: Any) -> None:
+    churn_data(s3)
+    keys = ["train/part-0000.csv"] + [f"train/part-{i:06}.csv" for i in range(1, 5000)]
+    put(
+        s3,
+        f"s3://{BUCKET}/m/big.manifest",
+        json.dumps([{"prefix": f"s3://{BUCKET}/churn/"}, *keys]),
+    )
+    req = tabular(channel(f"s3://{BUCKET}/m/big.manifest", data_type="ManifestFile"))
+    result = run_preflight(s3, req, allowed_s3_prefixes=ALLOWED)
+    assert result.errors == []
+    assert f"prefix s3://{BUCKET}/churn/ lies under the allowed S3 prefixes" in "\n".join(
+        result.checked
+    )
+
+
+def test_a_prefix_without_a_slash_is_continued_by_its_keys(s3: Any) -> None:
+    """A key continues the prefix's last segment: every listed location is checked."""
+    churn_data(s3)
+    manifest = [{"prefix": f"s3://{BUCKET}/ch"}, "urn/train/part-0000.csv", "urn-secret/x.csv"]
+    put(s3, f"s3://{BUCKET}/m/train.manifest", json.dumps(manifest))
+    req = tabular(channel(f"s3://{BUCKET}/m/train.manifest", data_type="ManifestFile"))
+    error = only(
+        run_preflight(s3, req, allowed_s3_prefixes=[f"s3://{BUCKET}/churn/"]),
+        "preflight.manifest_location_not_allowed",
+    )
+    assert "1 object(s) outside" in error.message
+    assert error.message.endswith(f": s3://{BUCKET}/churn-secret/x.csv.")
+    manifest.pop()
+    put(s3, f"s3://{BUCKET}/m/train.manifest", json.dumps(manifest))
+    result = run_preflight(s3, req, allowed_s3_prefixes=[f"s3://{BUCKET}/churn/"])
+    assert result.errors == []
+    assert "all 1 listed object(s) lie under the allowed S3 prefixes" in "\n".join(result.checked)
+
+
+def test_a_bucket_name_continued_by_a_key_is_another_bucket(s3: Any) -> None:
+    manifest = [{"prefix": f"s3://{BUCKET}"}, "-evil/a.csv"]
+    put(s3, f"s3://{BUCKET}/m/train.manifest", json.dumps(manifest))
+    req = tabular(channel(f"s3://{BUCKET}/m/train.manifest", data_type="ManifestFile"))
+    result = run_preflight(s3, req, allowed_s3_prefixes=[f"s3://{BUCKET}"])
+    codes = [e.code for e in result.errors]
+    assert "preflight.manifest_location_not_allowed" in codes
+    assert (
+        f"s3://{BUCKET}-evil/a.csv"
+        in result.errors[codes.index("preflight.manifest_location_not_allowed")].message
+    )
+
+
+def test_a_manifest_file_too_large_to_check_is_refused(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(preflight, "MAX_LOCATION_SCAN_BYTES", 256)
+    churn_data(s3)
+    keys = ["urn/train/part-0000.csv"] + [f"urn/train/part-{i:06}.csv" for i in range(1, 50)]
+    put(s3, f"s3://{BUCKET}/m/big.manifest", json.dumps([{"prefix": f"s3://{BUCKET}/ch"}, *keys]))
+    req = tabular(channel(f"s3://{BUCKET}/m/big.manifest", data_type="ManifestFile"))
+    ranges, _ = capture_gets(s3)
+    error = only(
+        run_preflight(s3, req, max_header_bytes=128, allowed_s3_prefixes=ALLOWED),
+        "preflight.manifest_locations_not_checked",
+    )
+    assert ranges[0] == "bytes=0-255"  # the scan limit, not the whole file
+    assert f"its prefix s3://{BUCKET}/ch is not an allowed folder" in error.message
+    assert "larger than the 256 bytes read; the first 1 were checked" in error.message
+
+
+def test_too_many_distinct_locations_are_refused(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(preflight, "MAX_CHECKED_LOCATIONS", 3)
+    churn_data(s3)
+    keys = ["urn/train/part-0000.csv"] + [f"urn/train/p-{i}.csv" for i in range(5)]
+    put(s3, f"s3://{BUCKET}/m/m.manifest", json.dumps([{"prefix": f"s3://{BUCKET}/ch"}, *keys]))
+    req = tabular(channel(f"s3://{BUCKET}/m/m.manifest", data_type="ManifestFile"))
+    error = only(
+        run_preflight(s3, req, allowed_s3_prefixes=ALLOWED),
+        "preflight.manifest_locations_not_checked",
+    )
+    assert "lists more than 3 distinct objects; the first 3 were checked" in error.message
+
+
+def _augmented(s3: Any, lines: list[dict[str, Any]]) -> None:
+    body = "\n".join(map(json.dumps, lines)) + "\n"
+    put(s3, f"s3://{BUCKET}/inspection/labels/output.manifest", body)
+
+
+def test_augmented_manifest_lines_referring_to_another_bucket_are_refused(s3: Any) -> None:
+    _data_images(s3)
+    lines = [
+        {"source-ref": f"s3://{BUCKET}/inspection/images/{i:04}.jpg", "label": 0} for i in range(3)
+    ]
+    lines.append({"source-ref": f"s3://{OTHER_BUCKET}/x.jpg", "label": 1})
+    lines.append(
+        {"source-ref": f"s3://{BUCKET}/inspection/images/0000.jpg", "mask-ref": "s3://a/m"}
+    )
+    lines.append({"source-ref": f"https://{OTHER_BUCKET}.s3.amazonaws.com/y.jpg", "label": 1})
+    _augmented(s3, lines)
+    error = only(
+        run_preflight(s3, example("defect-images.yaml"), allowed_s3_prefixes=ALLOWED),
+        "preflight.manifest_location_not_allowed",
+    )
+    assert error.loc == uri_loc(0)
+    assert (
+        f"refers to 3 object(s) outside the S3 locations the policy allows ({', '.join(ALLOWED)}): "
+        f's3://{OTHER_BUCKET}/x.jpg (line 4 "source-ref"), s3://a/m (line 5 "mask-ref"), '
+        f'https://{OTHER_BUCKET}.s3.amazonaws.com/y.jpg (line 6 "source-ref") (6 line(s) checked).'
+    ) in error.message
+    # Without a policy the same file passes (the first image is the only one read).
+    assert run_preflight(s3, example("defect-images.yaml")).errors == []
+
+
+def test_augmented_manifest_longer_than_the_checked_lines_is_refused(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(preflight, "MAX_LOCATION_LINES", 5)
+    _data_images(s3)
+    line = {"source-ref": f"s3://{BUCKET}/inspection/images/0000.jpg", "label": 0}
+    _augmented(s3, [line] * 5)
+    assert run_preflight(s3, example("defect-images.yaml"), allowed_s3_prefixes=ALLOWED).ok
+    _augmented(s3, [line] * 6)
+    error = only(
+        run_preflight(s3, example("defect-images.yaml"), allowed_s3_prefixes=ALLOWED),
+        "preflight.manifest_locations_not_checked",
+    )
+    assert "its first 5 line(s) (1 distinct S3 reference(s)) lie under the allowed" in (
+        error.message
+    )
+
+
+def test_augmented_manifest_larger_than_the_bytes_read_is_refused(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(preflight, "MAX_LOCATION_SCAN_BYTES", 4096)
+    _data_images(s3)
+    line = {"source-ref": f"s3://{BUCKET}/inspection/images/0000.jpg", "label": 0}
+    _augmented(s3, [line] * 500)
+    ranges, _ = capture_gets(s3)
+    result = run_preflight(
+        s3, example("defect-images.yaml"), max_header_bytes=1024, allowed_s3_prefixes=ALLOWED
+    )
+    error = only(result, "preflight.manifest_locations_not_checked")
+    assert ranges[0] == "bytes=0-4095"  # the scan limit, not the whole file
+    complete_lines = 4096 // (len(json.dumps(line)) + 1)
+    assert f"its first {complete_lines} line(s) (1 distinct S3 reference(s))" in error.message
+    assert "at most 4,096 bytes, 100,000 lines" in error.message
+
+
+def test_augmented_manifest_line_past_the_structure_check_must_be_an_object(s3: Any) -> None:
+    _data_images(s3)
+    line = {"source-ref": f"s3://{BUCKET}/inspection/images/0000.jpg", "label": 0}
+    body = "\n".join([json.dumps(line)] * 150 + ["[1, 2]"]) + "\n"
+    put(s3, f"s3://{BUCKET}/inspection/labels/output.manifest", body)
+    assert run_preflight(s3, example("defect-images.yaml")).ok  # only 100 lines are parsed
+    error = only(
+        run_preflight(s3, example("defect-images.yaml"), allowed_s3_prefixes=ALLOWED),
+        "preflight.augmented_manifest_malformed",
+    )
+    assert "line 151 is not a JSON object" in error.message
+
+
+def test_with_the_preflight_off_manifest_files_are_refused_under_an_s3_policy() -> None:
+    req = tabular(
+        channel(f"s3://{BUCKET}/m/train.manifest", data_type="ManifestFile"),
+        channel(f"s3://{BUCKET}/prefix/", "validation"),
+        channel(f"s3://{BUCKET}/m/aug.manifest", "validation", data_type="AugmentedManifestFile"),
+    )
+    assert preflight.manifest_files_not_read(req, None) == []
+    issues = preflight.manifest_files_not_read(req, ALLOWED)
+    assert [(i.loc, i.code) for i in issues] == [
+        (uri_loc(0), "preflight.manifest_locations_not_checked"),
+        (uri_loc(2), "preflight.manifest_locations_not_checked"),
+    ]
+    assert "the data preflight is off" in issues[0].message
+    assert f"ManifestFile s3://{BUCKET}/m/train.manifest" in issues[0].message
+
+
 # --- Images -----------------------------------------------------------------------------------
 
 

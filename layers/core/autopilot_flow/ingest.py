@@ -216,17 +216,19 @@ class WaitingForCapacity(Exception):
         self.job_name = job_name
 
 
-PreflightRunner = Callable[[Any, dict[str, Any]], tuple[list[Issue], list[Issue]]]
+PreflightRunner = Callable[[Any, dict[str, Any], Policy], tuple[list[Issue], list[Issue]]]
 
 
 class PreflightUnavailable(Exception):
     """S3 could not be asked (throttled, unreachable): retry later, do not reject."""
 
 
-def default_preflight(s3: Any, request: dict[str, Any]) -> tuple[list[Issue], list[Issue]]:
+def default_preflight(
+    s3: Any, request: dict[str, Any], policy: Policy
+) -> tuple[list[Issue], list[Issue]]:
     from autopilot_flow.preflight import run_preflight  # noqa: PLC0415 - only when enabled
 
-    result = run_preflight(s3, request)
+    result = run_preflight(s3, request, allowed_s3_prefixes=policy.allowed_s3_prefixes())
     if result.retryable:
         raise PreflightUnavailable("; ".join(i.message for i in result.errors))
     return list(result.errors), list(result.warnings)
@@ -260,8 +262,23 @@ class Ingestor:
         """Validate, apply the policy and run the data preflight; creates nothing (the
         API's dry run is exactly this)."""
         result = validate_bytes(data, source_name, self.policy)
-        if result.valid and self.preflight is not None and result.request is not None:
-            errors, warnings = self.preflight(self.s3, result.request)
+        if result.valid and result.request is not None:
+            from autopilot_flow import preflight as pf  # noqa: PLC0415
+
+            if self.preflight is not None:
+                errors, warnings = self.preflight(self.s3, result.request, self.policy)
+            else:  # nobody reads manifest files: refused where the policy limits S3
+                prefixes = self.policy.allowed_s3_prefixes()
+                errors, warnings = pf.manifest_files_not_read(result.request, prefixes), []
+            deployment = result.manifest.deployment if result.manifest else None
+            if isinstance(deployment, dict):  # never deploy over someone else's endpoint
+                endpoint = deployment.get("EndpointName") or result.job_name or ""
+                owner = pf.check_deployment_endpoint(
+                    self.jobs.client, self.jobs.backoff, self.registry, str(endpoint)
+                )
+                if owner.retryable:
+                    raise PreflightUnavailable("; ".join(i.message for i in owner.errors))
+                errors = [*errors, *owner.errors]
             result.errors.extend(errors)
             result.warnings.extend(warnings)
         return result

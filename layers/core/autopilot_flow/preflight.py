@@ -13,6 +13,12 @@ that a retry may cure (throttling, S3 unavailable, no network) carry the code
 
 The preflight runs with the caller's credentials, not with the job's ``RoleArn``: "access
 denied" means the flow itself cannot read the data.
+
+Given the policy's allowed S3 prefixes, the preflight also checks the locations a job will read
+that the request does not spell out: the ``prefix`` (with its keys) of a ManifestFile and the
+``*-ref`` attributes (``source-ref``) of an AugmentedManifestFile's lines. It reads at most
+``MAX_LOCATION_SCAN_BYTES`` of such a file and ``MAX_LOCATION_LINES`` lines; what lies beyond
+cannot be checked, and the manifest is then refused rather than let through unchecked.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import codecs
 import csv
 import io
 import json
+import logging
 import re
 import zlib
 from collections.abc import Iterator
@@ -32,6 +39,8 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from autopilot_flow import problem_types as pt
 from autopilot_flow.issues import Issue, Loc, format_path, sort_in_document_order
+from autopilot_flow.policy import s3_allowed
+from autopilot_flow.sagemaker import THROTTLING_CODES, Backoff, error_code
 from autopilot_flow.structure import suggest
 
 PROBLEM_CONFIG: Final = "AutoMLProblemTypeConfig"
@@ -72,10 +81,27 @@ CODES: Final[dict[str, str]] = {
     "preflight.feature_specification": "FeatureSpecificationS3Uri is missing or malformed",
     "preflight.feature_specification_not_checked": "warning: the feature specification is "
     "over 1 MiB and was not read",
+    "preflight.manifest_location_not_allowed": "a ManifestFile or AugmentedManifestFile names "
+    "a location outside the policy's AllowedS3Prefixes",
+    "preflight.manifest_locations_not_checked": "the locations inside a ManifestFile or "
+    "AugmentedManifestFile could not all be checked against AllowedS3Prefixes (file too large, "
+    "or the preflight is off)",
+}
+
+# What the deployment check reports (``check_deployment_endpoint``).
+ENDPOINT_CODES: Final[dict[str, str]] = {
+    "deployment.endpoint_not_owned": "the Deployment's endpoint exists but this stack did not "
+    "create it: the service never changes an endpoint it did not create",
+    "deployment.endpoint_unverified": "whether the Deployment's endpoint belongs to this stack "
+    "could not be checked (SageMaker refused to describe it): refused, not assumed",
+    "deployment.endpoint_unavailable": "SageMaker throttled or could not be reached while the "
+    "endpoint was checked: retry later",
 }
 
 # Error codes a retry may cure.
-RETRYABLE_CODES: Final = frozenset({"preflight.s3_unavailable"})
+RETRYABLE_CODES: Final = frozenset({"preflight.s3_unavailable", "deployment.endpoint_unavailable"})
+
+LOGGER = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS: Final = (".jpg", ".jpeg", ".png")
 JPEG_MAGIC: Final = b"\xff\xd8\xff"
@@ -91,6 +117,14 @@ MAX_COLUMNS_SHOWN: Final = 20
 # A feature specification is read whole, up to this size.
 MAX_FEATURE_SPEC_BYTES: Final = 1024 * 1024
 FEATURE_DATA_TYPES: Final = ("numeric", "categorical", "text", "datetime")
+# With an S3 allow-list, a ManifestFile or AugmentedManifestFile is read up to this size, and
+# at most this many of its lines and distinct locations are checked; a larger file is refused.
+MAX_LOCATION_SCAN_BYTES: Final = 8 * 1024 * 1024
+MAX_LOCATION_LINES: Final = 100_000
+MAX_CHECKED_LOCATIONS: Final = 100_000
+# Locations quoted in one message.
+MAX_LOCATIONS_SHOWN: Final = 3
+MANIFEST_DATA_TYPES: Final = ("ManifestFile", "AugmentedManifestFile")
 
 _TRANSIENT_S3_CODES: Final = frozenset(
     {
@@ -151,16 +185,22 @@ class PreflightResult:
 
 
 def run_preflight(
-    s3: Any, request: dict[str, Any], *, max_header_bytes: int = 65536
+    s3: Any,
+    request: dict[str, Any],
+    *,
+    max_header_bytes: int = 65536,
+    allowed_s3_prefixes: list[str] | None = None,
 ) -> PreflightResult:
     """Check the data a valid ``CreateAutoMLJobV2`` request names, reading as little as possible.
 
     ``s3`` is a boto3 S3 client; ``max_header_bytes`` bounds every ranged read of a header
-    or manifest (and the decompressed bytes of a Gzip object).
+    or manifest (and the decompressed bytes of a Gzip object). ``allowed_s3_prefixes`` (the
+    policy's, None = any location): the locations inside manifest files must lie under them,
+    and manifest files are then read up to ``MAX_LOCATION_SCAN_BYTES``.
     """
     if max_header_bytes < 16:
         raise ValueError(f"max_header_bytes must be at least 16, not {max_header_bytes}")
-    pf = _Preflight(s3, request, max_header_bytes)
+    pf = _Preflight(s3, request, max_header_bytes, allowed_s3_prefixes)
     pf.run()
     result = pf.result
     result.errors = sort_in_document_order(result.errors, request)
@@ -294,10 +334,21 @@ def _image_kind(data: bytes) -> str | None:
 
 
 class _Preflight:
-    def __init__(self, s3: Any, request: dict[str, Any], max_bytes: int) -> None:
+    def __init__(
+        self,
+        s3: Any,
+        request: dict[str, Any],
+        max_bytes: int,
+        allowed_prefixes: list[str] | None = None,
+    ) -> None:
         self.s3 = s3
         self.request = request
         self.max_bytes = max_bytes
+        self.allowed_prefixes = allowed_prefixes
+        # Manifest files are read further when their locations must be checked.
+        self.manifest_bytes = (
+            max_bytes if allowed_prefixes is None else max(max_bytes, MAX_LOCATION_SCAN_BYTES)
+        )
         self.result = PreflightResult()
         self.problem: str | None = None
         self.config: dict[str, Any] = {}
@@ -622,7 +673,7 @@ def check_manifest_file(pf: _Preflight, channel: _Channel, bucket: str, key: str
     array, lists no object, or lists objects that do not exist (the first entry is read).
     """
     manifest = _Object(bucket, key, None, f"the {channel.kind} ManifestFile")
-    text, complete = _read_document(pf, manifest, channel.uri_loc)
+    text, complete = _read_document(pf, manifest, channel.uri_loc, pf.manifest_bytes)
     expected = '[{"prefix": "s3://bucket/folder/"}, "relative/key-1", ...]'
     try:
         entries, complete = _manifest_entries(text, complete)
@@ -657,6 +708,8 @@ def check_manifest_file(pf: _Preflight, channel: _Channel, bucket: str, key: str
         raise _Abort()
     count = f"{len(entries) - 1:,} key(s)" if complete else "keys (first chunk read)"
     pf.checked(f"{channel.kind} ManifestFile {manifest.uri}: prefix {prefix}, {count}")
+    if pf.allowed_prefixes is not None:
+        check_manifest_file_locations(pf, channel, manifest, prefix, entries, complete=complete)
     return _Object(
         located[0], located[1], None, f"the first object listed in ManifestFile {manifest.uri}"
     )
@@ -672,7 +725,7 @@ def check_augmented_manifest(
     manifest, a plain JSON array, a truncated or non-object line, or lines without images.
     """
     manifest = _Object(bucket, key, None, f"the {channel.kind} AugmentedManifestFile")
-    text, complete = _read_document(pf, manifest, channel.uri_loc)
+    text, complete = _read_document(pf, manifest, channel.uri_loc, pf.manifest_bytes)
     lines = text.splitlines()
     if not complete and lines:
         lines.pop()  # the last line may be cut by the ranged read
@@ -714,6 +767,8 @@ def check_augmented_manifest(
         f"{channel.kind} AugmentedManifestFile {manifest.uri}: first {len(records)} line(s) "
         "are JSON objects"
     )
+    if pf.allowed_prefixes is not None:
+        check_augmented_manifest_locations(pf, channel, manifest, lines, complete)
     if pf.problem != pt.IMAGE_CLASSIFICATION:
         return None
     located = parse_s3_uri(str(records[0]["source-ref"]))
@@ -724,6 +779,149 @@ def check_augmented_manifest(
         None,
         f'the "source-ref" image of line 1 of AugmentedManifestFile {manifest.uri}',
     )
+
+
+def _locations_text(locations: list[str]) -> str:
+    shown = ", ".join(locations[:MAX_LOCATIONS_SHOWN])
+    more = len(locations) - MAX_LOCATIONS_SHOWN
+    return shown + (f" ... ({more:,} more)" if more > 0 else "")
+
+
+def check_manifest_file_locations(
+    pf: _Preflight,
+    channel: _Channel,
+    manifest: _Object,
+    prefix: str,
+    entries: list[Any],
+    *,
+    complete: bool,
+) -> None:
+    """Every object a ManifestFile lists (its ``prefix`` followed by a key) must lie under the
+    policy's allowed S3 prefixes.
+
+    An allowed prefix that ends with "/" covers every key, so the keys are not read then;
+    otherwise each listed location is checked (a key continues the prefix's last path
+    segment, even the bucket name). Prevents: a manifest under an allowed prefix that feeds
+    the job data from another bucket.
+    """
+    prefixes = pf.allowed_prefixes or []
+    where = f"ManifestFile {manifest.uri}"
+    if prefix.endswith("/") and s3_allowed(prefix, prefixes):
+        pf.checked(f"{where}: prefix {prefix} lies under the allowed S3 prefixes")
+        return
+    locations = list(dict.fromkeys(prefix + str(key) for key in entries[1:]))
+    checked = locations[:MAX_CHECKED_LOCATIONS]
+    outside = [uri for uri in checked if not s3_allowed(uri, prefixes)]
+    if outside:
+        pf.error(
+            channel.uri_loc,
+            "preflight.manifest_location_not_allowed",
+            f"{where} (prefix {prefix}) lists {len(outside):,} object(s) outside the S3 "
+            f"locations the policy allows ({', '.join(prefixes) or 'none'}): "
+            f"{_locations_text(outside)}.",
+        )
+        return
+    if not complete or len(locations) > len(checked):
+        why = (
+            f"it is larger than the {pf.manifest_bytes:,} bytes read"
+            if not complete
+            else f"it lists more than {MAX_CHECKED_LOCATIONS:,} distinct objects"
+        )
+        pf.error(
+            channel.uri_loc,
+            "preflight.manifest_locations_not_checked",
+            f"{where}: its prefix {prefix} is not an allowed folder (ending in '/'), so every "
+            f"listed object must be checked against the policy's allowed S3 locations, but {why}; "
+            f"the first {len(checked):,} were checked. End the prefix with '/' at or below an "
+            "allowed prefix.",
+        )
+        return
+    pf.checked(f"{where}: all {len(checked):,} listed object(s) lie under the allowed S3 prefixes")
+
+
+def check_augmented_manifest_locations(
+    pf: _Preflight, channel: _Channel, manifest: _Object, lines: list[str], complete: bool
+) -> None:
+    """Every S3 object an AugmentedManifestFile refers to (the attributes whose name ends in
+    ``-ref``, e.g. ``source-ref``) must lie under the policy's allowed S3 prefixes.
+
+    At most ``MAX_LOCATION_LINES`` lines and ``MAX_CHECKED_LOCATIONS`` distinct references are
+    checked; a file with more (or larger than the bytes read) is refused. Prevents: a manifest
+    under an allowed prefix whose lines send the job to images in another bucket.
+    """
+    prefixes = pf.allowed_prefixes or []
+    where = f"AugmentedManifestFile {manifest.uri}"
+    references: dict[str, str] = {}  # location -> where it was first named
+    scanned = 0
+    for number, line in enumerate(lines[:MAX_LOCATION_LINES], 1):
+        if len(references) >= MAX_CHECKED_LOCATIONS:
+            break
+        scanned = number
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            record = None
+        if not isinstance(record, dict):
+            pf.error(
+                channel.uri_loc,
+                "preflight.augmented_manifest_malformed",
+                f"{where}: line {number} is not a JSON object, so the S3 locations it names "
+                "cannot be checked against the policy's allowed S3 locations.",
+            )
+            return
+        for attribute, value in record.items():
+            if attribute.endswith("-ref") and isinstance(value, str):
+                references.setdefault(value, f'line {number} "{attribute}"')
+    outside = [
+        f"{uri} ({named})" for uri, named in references.items() if not s3_allowed(uri, prefixes)
+    ]
+    if outside:
+        pf.error(
+            channel.uri_loc,
+            "preflight.manifest_location_not_allowed",
+            f"{where} refers to {len(outside):,} object(s) outside the S3 locations the policy "
+            f"allows ({', '.join(prefixes) or 'none'}): {_locations_text(outside)} "
+            f"({scanned:,} line(s) checked).",
+        )
+        return
+    if not complete or scanned < len(lines):
+        pf.error(
+            channel.uri_loc,
+            "preflight.manifest_locations_not_checked",
+            f"{where} is larger than the preflight checks: its first {scanned:,} line(s) "
+            f"({len(references):,} distinct S3 reference(s)) lie under the allowed S3 "
+            "prefixes, but the rest cannot be checked against the policy (at most "
+            f"{pf.manifest_bytes:,} bytes, {MAX_LOCATION_LINES:,} lines and "
+            f"{MAX_CHECKED_LOCATIONS:,} distinct references are read). Use a smaller manifest.",
+        )
+        return
+    pf.checked(
+        f"{where}: the {len(references):,} S3 reference(s) of its {scanned:,} line(s) lie under "
+        "the allowed S3 prefixes"
+    )
+
+
+def manifest_files_not_read(
+    request: dict[str, Any], allowed_prefixes: list[str] | None
+) -> list[Issue]:
+    """With the preflight off, nobody reads a ManifestFile or AugmentedManifestFile: under a
+    policy that limits S3 locations, each such channel is refused (its contents could name any
+    bucket)."""
+    if allowed_prefixes is None:
+        return []
+    return [
+        Issue(
+            channel.uri_loc,
+            "preflight.manifest_locations_not_checked",
+            f"the data preflight is off, so the locations listed inside the {channel.data_type} "
+            f"{channel.uri} cannot be checked against the policy's allowed S3 locations; use "
+            "S3Prefix data, or turn the preflight on (PreflightEnabled).",
+        )
+        for channel in _Preflight(None, request, 16).channels()
+        if channel.data_type in MANIFEST_DATA_TYPES
+    ]
 
 
 def check_images(
@@ -1160,3 +1358,79 @@ def warn_parquet_columns_not_checked(pf: _Preflight, channel: _Channel) -> None:
         "the preflight does not read Parquet schemas, so these columns were not checked "
         f"against the data: {', '.join(named)}.",
     )
+
+
+# --- Deployment: the endpoint must be this stack's, or not exist yet --------------------------
+
+
+def check_deployment_endpoint(
+    sagemaker: Any, backoff: Backoff, registry: Any, endpoint_name: str
+) -> PreflightResult:
+    """The endpoint a manifest's ``Deployment`` targets must not belong to someone else.
+
+    It is this stack's when the jobs table holds its endpoint record (FinalizeJob writes it
+    before it creates or updates an endpoint); otherwise it must not exist (DescribeEndpoint
+    says "Could not find endpoint"). ``registry`` is the jobs table's ``Registry``. Throttling
+    is retried with ``backoff``; when it outlasts the retries the result is ``retryable``. Any
+    other refusal (e.g. access denied) is an error: an endpoint that could not be checked is
+    never assumed to be free. Prevents: a manifest that makes FinalizeJob switch an endpoint
+    another team serves from to this job's model.
+    """
+    from autopilot_flow.finalize import endpoint_key  # noqa: PLC0415 - the record's one key
+
+    result = PreflightResult()
+    loc: Loc = ("Deployment", "EndpointName")
+    if registry.get(endpoint_key(endpoint_name)) is not None:
+        result.checked.append(f"endpoint {endpoint_name}: recorded as this stack's")
+        return result
+    try:
+        backoff.call(lambda: sagemaker.describe_endpoint(EndpointName=endpoint_name))
+    except ClientError as exc:
+        code = error_code(exc)
+        said = str(_mapping(exc.response.get("Error")).get("Message", ""))
+        if code == "ValidationException" and "Could not find endpoint" in said:
+            result.checked.append(f"endpoint {endpoint_name}: does not exist yet")
+            return result
+        LOGGER.warning("DescribeEndpoint %s failed: %s: %s", endpoint_name, code, said)
+        if code in THROTTLING_CODES or code in _TRANSIENT_S3_CODES or code == "InternalFailure":
+            result.errors.append(
+                Issue(
+                    loc,
+                    "deployment.endpoint_unavailable",
+                    f"SageMaker is busy: whether endpoint {endpoint_name} belongs to this stack "
+                    "could not be checked; try again later.",
+                )
+            )
+        else:
+            result.errors.append(
+                Issue(
+                    loc,
+                    "deployment.endpoint_unverified",
+                    f"whether endpoint {endpoint_name} belongs to this stack could not be "
+                    "checked (SageMaker refused to describe it), so the manifest is refused "
+                    "rather than risk changing an endpoint of someone else. Ask the operator "
+                    "to check the service's permissions, or name another endpoint.",
+                )
+            )
+        return result
+    except (BotoCoreError, OSError) as exc:
+        LOGGER.warning("DescribeEndpoint %s failed: %r", endpoint_name, exc)
+        result.errors.append(
+            Issue(
+                loc,
+                "deployment.endpoint_unavailable",
+                f"SageMaker could not be reached to check endpoint {endpoint_name}; try again "
+                "later.",
+            )
+        )
+        return result
+    result.errors.append(
+        Issue(
+            loc,
+            "deployment.endpoint_not_owned",
+            f"the endpoint {endpoint_name} exists but was not created by this service (it has "
+            "no deployment record here); the service never creates, updates or deletes an "
+            "endpoint it did not create. Name another endpoint in Deployment.EndpointName.",
+        )
+    )
+    return result
