@@ -544,3 +544,30 @@ def test_kms_use_on_any_key_is_only_through_s3() -> None:
         assert statement["Condition"] == {
             "StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}
         }, name
+
+
+SUBMITTING_DOORS = ("IngestManifestRole", "JobsApiFunction")
+ENDPOINTS_OF_THIS_ACCOUNT = {
+    "Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:endpoint/*"
+}
+
+
+@pytest.mark.parametrize("owner", SUBMITTING_DOORS)
+def test_submitting_doors_may_describe_endpoints_and_change_none(owner: str) -> None:
+    """Both doors check that a Deployment's endpoint is not someone else's (DescribeEndpoint on
+    this account's and region's endpoints) and never create, update or delete one."""
+    statements = [s for name, s in policy_statements() if name == owner]
+    describe = [s for s in statements if "sagemaker:DescribeEndpoint" in as_list(s["Action"])]
+    assert len(describe) == 1
+    assert as_list(describe[0]["Action"]) == ["sagemaker:DescribeEndpoint"]
+    assert describe[0]["Resource"] == ENDPOINTS_OF_THIS_ACCOUNT
+    actions = {a for s in statements for a in as_list(s["Action"])}
+    changes = {a for a in actions if re.match(r"sagemaker:(Create|Update|Delete)Endpoint", a)}
+    assert changes == set()
+
+
+@pytest.mark.parametrize("function", ["IngestManifestFunction", "JobsApiFunction"])
+def test_submitting_doors_get_the_allowed_endpoint_names(function: str) -> None:
+    variables = RESOURCES[function]["Properties"]["Environment"]["Variables"]
+    assert variables["POLICY_ALLOWED_ENDPOINT_NAMES"] == {"Ref": "AllowedEndpointNames"}
+    assert TEMPLATE["Parameters"]["AllowedEndpointNames"]["Default"] == ""
