@@ -35,8 +35,14 @@ Clocks (all return epoch seconds from ``time()``; ``now()`` gives an aware UTC d
   returning epoch seconds can be passed as ``clock``.
 
 ``AutopilotSimulator(clock=None, seed=0, *, default_max_candidates=5, quota=None,
-fail_rate=0.0, throttle_rate=0.0, throttle_operations=None, stop_delay=(30, 90))``
+fail_rate=0.0, throttle_rate=0.0, throttle_operations=None, stop_delay=(30, 90),
+auto_ensembling_limit_bytes=100 MB)``
 
+- ``auto_ensembling_limit_bytes`` (also an attribute, changeable while installed): a tabular
+  AUTO job trains in ENSEMBLING mode when the objects under its channels' S3Prefix URIs in
+  moto's S3 total less, in HYPERPARAMETER_TUNING mode (three-container inference pipelines)
+  otherwise; lower it to get HPO candidates from small test data. ManifestFile inputs count
+  as nothing. The job's ``data_bytes`` and ``mode`` say what was found and chosen.
 - ``install() -> AutopilotSimulator`` / ``uninstall() -> None``; also a context manager.
   Only one simulator can be installed at a time. Install before or after ``mock_aws()``
   starts: the patches live on moto's classes, the job state on moto's backend objects (so
@@ -88,13 +94,13 @@ next to a ``ThreadedMotoServer`` -- jobs then move on every Describe/List by the
 What the simulated jobs do (durations are simulated seconds, drawn per job from the seed):
 
 =====================================  ==========================================================
-Tabular ENSEMBLING (and AUTO: it        Starting (1-3 min) > AnalyzingData (3-8) >
-assumes a data set under 100 MB)        FeatureEngineering (3-7) > TrainingModels (10-30) >
+Tabular ENSEMBLING (and AUTO with       Starting (1-3 min) > AnalyzingData (3-8) >
+less than 100 MB of input data)         FeatureEngineering (3-7) > TrainingModels (10-30) >
                                         GeneratingExplainabilityReport (2-6) >
                                         GeneratingModelInsightsReport (2-5) > Completed
                                         (21-59 min in total)
-Tabular HYPERPARAMETER_TUNING           Starting > AnalyzingData (5-10) > FeatureEngineering
-                                        (10-20) > ModelTuning (4-8 min per wave of 10
+Tabular HYPERPARAMETER_TUNING (and      Starting > AnalyzingData (5-10) > FeatureEngineering
+AUTO from 100 MB of input data)         (10-20) > ModelTuning (4-8 min per wave of 10
                                         candidates) > GeneratingExplainabilityReport (5-10) >
                                         GeneratingModelInsightsReport (3-7) > Completed, or
                                         Completed / MaxCandidatesReached when MaxCandidates
@@ -192,6 +198,7 @@ from moto.sagemaker.models import AutoMLJob, SageMakerModelBackend, sagemaker_ba
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter
 
+from autopilot_flow.deploy_targets import AUTO_ENSEMBLING_LIMIT_BYTES
 from autopilot_flow.problem_types import objective_type
 from offline.moto_fixes import ClassPatches
 
@@ -425,6 +432,28 @@ _ACTIVE = ("InProgress", "Stopping")
 _TERMINAL = ("Completed", "Failed", "Stopped")
 
 
+def _input_bytes(account_id: str, region: str, channels: list[dict[str, Any]] | None) -> int:
+    """The bytes under the channels' S3Prefix URIs in moto's S3 (same process). A ManifestFile
+    or a bucket moto does not hold counts as nothing: AUTO then chooses ENSEMBLING."""
+    from moto.s3.models import s3_backends  # noqa: PLC0415
+    from moto.utilities.utils import get_partition  # noqa: PLC0415
+
+    total = 0
+    buckets = s3_backends[account_id][get_partition(region)].buckets
+    for channel in channels or []:
+        source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
+        uri = str(source.get("S3Uri") or "")
+        if source.get("S3DataType", "S3Prefix") != "S3Prefix" or not uri.startswith("s3://"):
+            continue
+        bucket_name, _, prefix = uri.removeprefix("s3://").partition("/")
+        bucket = buckets.get(bucket_name)
+        if bucket is not None:
+            total += sum(
+                key.size for name, key in list(bucket.keys.items()) if name.startswith(prefix)
+            )
+    return total
+
+
 def _registry_account(region: str) -> str:
     return _BUILTIN_REGISTRY.get(region, _BUILTIN_REGISTRY["us-east-1"])
 
@@ -542,6 +571,8 @@ class SimulatedAutoMLJob(AutoMLJob):
         default_max_candidates: int,
         fail_rate: float,
         forced_failure: str | None,
+        data_bytes: int = 0,
+        auto_ensembling_limit_bytes: int = AUTO_ENSEMBLING_LIMIT_BYTES,
     ) -> None:
         # moto's AutoMLJob.__init__ is not called on purpose: it is where moto crashes on
         # valid requests (KeyError on CompletionCriteria / ProblemType / EndpointName) and
@@ -598,8 +629,15 @@ class SimulatedAutoMLJob(AutoMLJob):
         elif mode == "HYPERPARAMETER_TUNING" or self.candidate_definitions_only:
             self.mode = "HYPERPARAMETER_TUNING"
         else:
-            # AUTO picks ENSEMBLING below 100 MB of data: the simulator assumes small data.
-            self.mode = "ENSEMBLING"
+            # AUTO picks ENSEMBLING below 100 MB of data, HYPERPARAMETER_TUNING from there
+            # (AWS docs, "Training modes and algorithm support"): the size of the input data
+            # the simulator finds in moto's S3 decides, against a limit tests may lower.
+            self.mode = (
+                "HYPERPARAMETER_TUNING"
+                if data_bytes >= auto_ensembling_limit_bytes
+                else "ENSEMBLING"
+            )
+        self.data_bytes = data_bytes
         self.max_candidates_given = "MaxCandidates" in self._criteria
 
         deploy = model_deploy_config or {}
@@ -1295,6 +1333,7 @@ class AutopilotSimulator:
         throttle_rate: float = 0.0,
         throttle_operations: Iterable[str] | None = None,
         stop_delay: tuple[float, float] = (30.0, 90.0),
+        auto_ensembling_limit_bytes: int = AUTO_ENSEMBLING_LIMIT_BYTES,
     ) -> None:
         if clock is None:
             self.clock: Clock = ManualClock()
@@ -1313,6 +1352,7 @@ class AutopilotSimulator:
             None if throttle_operations is None else set(throttle_operations)
         )
         self.stop_delay = stop_delay
+        self.auto_ensembling_limit_bytes = auto_ensembling_limit_bytes
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.transitions: list[Transition] = []
@@ -1711,6 +1751,17 @@ class AutopilotSimulator:
                         "Service Quotas is not available, contact AWS support to request an "
                         "increase for this quota."
                     )
+            # Only a tabular AUTO job needs the size of its data (the mode depends on it).
+            tabular = problem.get("TabularJobConfig")
+            data_bytes = (
+                _input_bytes(
+                    backend.account_id,
+                    backend.region_name,
+                    kwargs["auto_ml_job_input_data_config"],
+                )
+                if isinstance(tabular, dict) and tabular.get("Mode", "AUTO") == "AUTO"
+                else 0
+            )
             job = SimulatedAutoMLJob(
                 now=self.clock.time(),
                 seed=self.seed,
@@ -1719,6 +1770,8 @@ class AutopilotSimulator:
                 default_max_candidates=self.default_max_candidates,
                 fail_rate=self.fail_rate,
                 forced_failure=self._pending_failures.pop(name.lower(), None),
+                data_bytes=data_bytes,
+                auto_ensembling_limit_bytes=self.auto_ensembling_limit_bytes,
                 **kwargs,
             )
             backend.auto_ml_jobs[name] = job

@@ -9,7 +9,9 @@
   ``aws_sdk_error_names`` binds the services we call to AWS's spelling.
 - SageMaker endpoints: InService the moment CreateEndpoint returns, a taken name is silently
   replaced, and UpdateEndpoint is missing. ``EndpointLifecycle`` models AWS: Creating or
-  Updating first, then InService, Failed, or (a failed update) rolled back.
+  Updating first, then InService, Failed, or (a failed update) rolled back. moto also accepts
+  any model on any endpoint; ``EndpointLifecycle`` refuses what AWS refuses (a serverless
+  endpoint for an inference pipeline or a VPC model, ...: ``autopilot_flow.deploy_targets``).
 """
 
 from __future__ import annotations
@@ -178,7 +180,10 @@ class EndpointLifecycle:
     - UpdateEndpoint needs an ``InService`` endpoint ("Cannot update in-progress endpoint"),
       moves it to ``Updating`` and then serves the new config (``InService``); when the new
       config cannot be deployed, SageMaker rolls back: the endpoint is ``InService`` on its
-      previous config, with a ``FailureReason``.
+      previous config, with a ``FailureReason``;
+    - CreateEndpointConfig and CreateEndpoint refuse, with a ValidationException, a model the
+      target cannot host (``autopilot_flow.deploy_targets``, the table validation and
+      FinalizeJob's planner read too): see ``_install_hosting_rules``.
 
     Here an operation ends after ``describes_until_ready`` DescribeEndpoint calls (Step
     Functions polls in real time, so a count keeps tests fast and deterministic).
@@ -299,6 +304,7 @@ class EndpointLifecycle:
         self._patch(SageMakerModelBackend, "describe_endpoint", describe_endpoint)
         self._patch(SageMakerModelBackend, "update_endpoint", update_endpoint)
         self._patch(SageMakerResponse, "update_endpoint", response_update_endpoint)
+        self._install_hosting_rules()
         return self
 
     def _finish(self, backend: Any, endpoint: Any, progress: _EndpointProgress) -> None:
@@ -325,6 +331,88 @@ class EndpointLifecycle:
 
     def uninstall(self) -> None:
         self._patches.restore()
+
+    def _install_hosting_rules(self) -> None:
+        """moto deviation: moto hosts any model on any endpoint, and drops CreateModel's
+        EnableNetworkIsolation. AWS refuses, at CreateEndpointConfig (and so never reaches
+        CreateEndpoint with it), every exclusion of ``deploy_targets``, each from an AWS page:
+
+        - target.pipeline: "Deploy models with Amazon SageMaker Serverless Inference", feature
+          exclusions (inference pipelines); "Inference pipelines in Amazon SageMaker AI" (2 to
+          15 containers on an instance endpoint);
+        - target.vpc, target.kms_key, target.network_isolation, target.multiple_variants,
+          target.data_capture: the same serverless page (VPC configuration, KMS keys, network
+          isolation, multiple production variants, data capture).
+
+        GPUs (also excluded there) are not checked: nothing in a request says a container
+        needs one. AWS does not document its wording per exclusion; the message starts with
+        the sentence it answers for endpoint features it does not support together."""
+        from moto.sagemaker.exceptions import ValidationError  # noqa: PLC0415
+        from moto.sagemaker.models import SageMakerModelBackend  # noqa: PLC0415
+        from moto.sagemaker.responses import SageMakerResponse  # noqa: PLC0415
+
+        from autopilot_flow.deploy_targets import endpoint_config_refusals  # noqa: PLC0415
+
+        original_config = SageMakerModelBackend.create_endpoint_config
+        original_model = SageMakerResponse.create_model
+        original_endpoint = SageMakerResponse.create_endpoint
+
+        def refuse(
+            backend: Any, variants: list[dict[str, Any]], kms_key: Any, capture: Any
+        ) -> None:
+            models = {
+                name: {
+                    "Containers": model.containers,
+                    "PrimaryContainer": model.primary_container,
+                    "VpcConfig": model.vpc_config,
+                    "EnableNetworkIsolation": model.enable_network_isolation,
+                }
+                for name, model in backend._models.items()
+            }
+            refusals = endpoint_config_refusals(
+                variants or [],
+                models,
+                kms_key=bool(kms_key),
+                data_capture=bool(capture) and capture.get("EnableCapture") is not False,
+            )
+            if refusals:
+                detail = " ".join(f"{r.message} ({r.code})" for r in refusals)
+                raise ValidationError(
+                    message="One or more endpoint features are not supported using this "
+                    f"configuration: {detail}"
+                )
+
+        def create_endpoint_config(backend: Any, *args: Any, **kwargs: Any) -> Any:
+            refuse(
+                backend,
+                kwargs.get("production_variants") or [],
+                kwargs.get("kms_key_id"),
+                kwargs.get("data_capture_config"),
+            )
+            return original_config(backend, *args, **kwargs)
+
+        def response_create_model(response: Any) -> Any:
+            result = original_model(response)
+            model = response.sagemaker_backend._models[response._get_param("ModelName")]
+            model.enable_network_isolation = response._get_param("EnableNetworkIsolation") is True
+            return result
+
+        def response_create_endpoint(response: Any) -> Any:
+            # A config created before these rules were installed is checked here.
+            configs = response.sagemaker_backend.endpoint_configs
+            config = configs.get(response._get_param("EndpointConfigName"))
+            if config is not None:
+                refuse(
+                    response.sagemaker_backend,
+                    config.production_variants,
+                    config.kms_key_id,
+                    config.data_capture_config,
+                )
+            return original_endpoint(response)
+
+        self._patch(SageMakerModelBackend, "create_endpoint_config", create_endpoint_config)
+        self._patch(SageMakerResponse, "create_model", response_create_model)
+        self._patch(SageMakerResponse, "create_endpoint", response_create_endpoint)
 
     def __enter__(self) -> EndpointLifecycle:
         return self.install()
