@@ -1,5 +1,7 @@
 """Reading a manifest: bytes in, a mapping or exactly one ``parse.*`` error out, never a crash.
 
+Every test runs on both YAML parsers (libyaml's C parser, used where PyYAML has it, and the
+pure-Python fallback): the answers must not depend on which one read the document.
 Also the job name derived from a manifest's file name and content when it has none.
 """
 
@@ -7,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,11 +17,16 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from autopilot_flow import manifest
 from autopilot_flow.manifest import (
     MAX_MANIFEST_BYTES,
+    MAX_VALUES,
+    YAML_LOADERS,
     ManifestError,
     derive_job_name,
     parse_document,
+    use_yaml_loader,
+    yaml_loader,
 )
 from autopilot_flow.validate import ValidationResult, validate_bytes
 
@@ -54,6 +62,21 @@ MANIFEST: dict[str, Any] = {
 }
 MANIFEST_JSON = json.dumps(MANIFEST, indent=2).encode()
 MANIFEST_YAML = yaml.safe_dump(MANIFEST, sort_keys=False).encode()
+
+
+@pytest.fixture(autouse=True, params=YAML_LOADERS)
+def loader(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test once per YAML parser."""
+    before = yaml_loader()
+    use_yaml_loader(request.param)
+    yield str(request.param)
+    use_yaml_loader(before)
+
+
+def test_both_parsers_are_tested_here() -> None:
+    # The Lambda layer's PyYAML (manylinux wheels) has libyaml, and so must the test venv:
+    # otherwise the parametrization above would quietly test one parser only.
+    assert YAML_LOADERS == ("python", "libyaml")
 
 
 def only_parse_error(result: ValidationResult) -> tuple[str, str]:
@@ -444,6 +467,308 @@ def test_any_bytes_give_a_result_never_an_exception(data: bytes, source_name: st
         assert result.errors[0].message
     else:
         assert result.request is not None
+
+
+# --- YAML 1.1 values: refused, with how to write them (issue 11, item 9) -------------------
+
+CRITERIA = "AutoMLProblemTypeConfig.TabularJobConfig.CompletionCriteria"
+
+
+def _with_criterion(line: bytes) -> bytes:
+    """MANIFEST_YAML with ``line`` (e.g. ``MaxCandidates: 010``) as its completion criteria."""
+    data = MANIFEST_YAML.replace(b"      MaxCandidates: 10\n", b"      " + line + b"\n")
+    assert data != MANIFEST_YAML
+    return data
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "mentions"),
+    [
+        # YAML 1.1 (PyYAML) read these as 8 and 14400, and both passed validation.
+        pytest.param(
+            b"MaxCandidates: 010", "MaxCandidates", ["leading zero", "write 10"], id="octal"
+        ),
+        pytest.param(
+            b"MaxAutoMLJobRuntimeInSeconds: 4:00:00",
+            "MaxAutoMLJobRuntimeInSeconds",
+            ["base-60", "14400", "seconds"],
+            id="sexagesimal",
+        ),
+        pytest.param(b"MaxCandidates: 0x0A", "MaxCandidates", ["hexadecimal", "decimal"], id="hex"),
+        pytest.param(b"MaxCandidates: 0o12", "MaxCandidates", ["octal", "decimal"], id="octal-1.2"),
+        pytest.param(b"MaxCandidates: 0b1010", "MaxCandidates", ["binary"], id="binary"),
+        pytest.param(b"MaxCandidates: 1_0", "MaxCandidates", ["without _ (10)"], id="underscore"),
+        pytest.param(b"MaxCandidates: 1_", "MaxCandidates", ["without _ (1)"], id="trailing-_"),
+        pytest.param(b"MaxCandidates: +010", "MaxCandidates", ["write 10"], id="signed-octal"),
+        pytest.param(
+            b"MaxCandidates: 1_0.5", "MaxCandidates", ["without _"], id="underscore-float"
+        ),
+        pytest.param(
+            b"MaxCandidates: 1:30.5", "MaxCandidates", ["base-60"], id="sexagesimal-float"
+        ),
+    ],
+)
+def test_yaml_1_1_numbers_are_refused_with_how_to_write_them(
+    line: bytes, field: str, mentions: list[str]
+) -> None:
+    code, message = only_parse_error(validate_bytes(_with_criterion(line), "m.yaml"))
+    assert code == "parse.yaml_1_1_value"
+    assert f"line 16 ({CRITERIA}.{field})" in message, message
+    assert line.split(b": ")[1].decode() in message
+    for mention in mentions:
+        assert mention in message, message
+    assert "in quotes if it is text" in message
+
+
+@pytest.mark.parametrize(
+    "word", ["yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"]
+)
+def test_yaml_1_1_booleans_are_refused(word: str) -> None:
+    data = MANIFEST_YAML + f"Deployment2: {word}\n".encode()
+    code, message = only_parse_error(validate_bytes(data, "m.yaml"))
+    assert code == "parse.yaml_1_1_value"
+    assert f"line 23 (Deployment2): {word} is a boolean in YAML 1.1" in message, message
+    assert "write true or false" in message
+
+
+def test_a_yaml_1_1_key_is_refused_at_its_mapping() -> None:
+    # YAML 1.1 made the key ``on`` the boolean True (GitHub Actions' famous "true:" key).
+    code, message = only_parse_error(validate_bytes(b"Tags:\n  on: push\n", "m.yaml"))
+    assert code == "parse.yaml_1_1_value"
+    assert "line 2 (Tags): on is a boolean" in message
+
+
+def test_a_merge_key_without_an_alias_is_refused() -> None:
+    data = b"OutputDataConfig:\n  <<: {S3OutputPath: 's3://b/'}\n"
+    code, message = only_parse_error(validate_bytes(data, "m.yaml"))
+    assert code == "parse.yaml_1_1_value"
+    assert "merge key" in message
+
+
+def test_every_yaml_1_1_value_is_counted_and_the_first_are_shown() -> None:
+    data = b"".join(b"k%d: 0%d\n" % (i, i + 1) for i in range(8))
+    code, message = only_parse_error(validate_bytes(data, "m.yaml"))
+    assert code == "parse.yaml_1_1_value"
+    assert "line 1 (k0): 01 has a leading zero" in message
+    assert "line 5 (k4): 05" in message
+    assert "line 6" not in message
+    assert "(and 3 more like these)" in message
+
+
+def test_yaml_1_1_values_in_lists_name_their_item() -> None:
+    data = b"a:\n- 1\n- [x, 0x10]\n"
+    code, message = only_parse_error(validate_bytes(data, "m.yaml"))
+    assert code == "parse.yaml_1_1_value"
+    assert "line 3 (a[1][1]): 0x10" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        # YAML 1.2 core schema, as JSON reads the same text.
+        pytest.param("0", 0, id="zero"),
+        pytest.param("-0", 0, id="minus-zero"),
+        pytest.param("+12", 12, id="plus"),
+        pytest.param("-12", -12, id="minus"),
+        pytest.param("10.0", 10.0, id="float"),
+        pytest.param("0.5", 0.5, id="leading-zero-float"),
+        pytest.param(".5", 0.5, id="dot-float"),
+        pytest.param("1e3", 1000.0, id="exponent-without-sign"),  # a string in YAML 1.1
+        pytest.param("1.5E-3", 0.0015, id="exponent"),
+        pytest.param("true", True, id="true"),
+        pytest.param("False", False, id="False"),
+        pytest.param("TRUE", True, id="TRUE"),
+        pytest.param("null", None, id="null"),
+        pytest.param("Null", None, id="Null"),
+        pytest.param("~", None, id="tilde"),
+        pytest.param("", None, id="empty"),
+        # Not numbers, nor booleans, in either YAML version: text.
+        pytest.param("y", "y", id="y"),  # a boolean only in the YAML 1.1 spec, not PyYAML
+        pytest.param("n", "n", id="n"),
+        pytest.param("None", "None", id="None"),
+        pytest.param("=", "=", id="equals"),  # YAML 1.1's "value" key
+        pytest.param("0x", "0x", id="bare-0x"),
+        pytest.param("_1", "_1", id="leading-underscore"),  # not a number in YAML 1.1 either
+        pytest.param("12:30:ab", "12:30:ab", id="not-base-60"),
+        pytest.param("arn:aws:iam::1:role/a", "arn:aws:iam::1:role/a", id="arn"),
+        pytest.param("'010'", "010", id="quoted-octal"),
+        pytest.param('"4:00:00"', "4:00:00", id="quoted-sexagesimal"),
+        pytest.param("'yes'", "yes", id="quoted-yes"),
+        pytest.param("! 10", "10", id="non-specific-tag"),
+        pytest.param("!!str 010", "010", id="str-tag"),
+        pytest.param("!!int 10", 10, id="int-tag"),
+    ],
+)
+def test_plain_scalars_are_read_as_yaml_1_2(text: str, value: Any) -> None:
+    document = parse_document(f"a: {text}\n".encode(), "m.yaml")
+    assert document == {"a": value}
+    assert type(document["a"]) is type(value)
+
+
+def test_dates_are_still_dates_so_a_text_field_reports_them() -> None:
+    # YAML 1.2 core would read 2026-01-01 as text; kept as a date, it is never lost quietly.
+    result = validate_bytes(MANIFEST_YAML.replace(b"sale_price", b"2026-01-01"), "m.yaml")
+    assert [(e.path, e.code) for e in result.errors] == [
+        ("AutoMLProblemTypeConfig.TabularJobConfig.TargetAttributeName", "type")
+    ]
+
+
+def test_an_int_tag_without_a_value_is_a_parse_error_not_a_crash() -> None:
+    # PyYAML raises IndexError (not a YAMLError) building "!!int" with no digits.
+    code, message = only_parse_error(validate_bytes(b"a: !!int\n", "m.yaml"))
+    assert code == "parse.invalid_yaml"
+    assert "quote it" in message
+
+
+# --- Bounded work: a limit on the number of values (issue 11, item 8) ----------------------
+
+
+def _values(count: int, media: str) -> tuple[bytes, str]:
+    """A document of exactly ``count`` values: the mapping, its key, the list, the items."""
+    items = count - 3
+    if media == "json":
+        return json.dumps({"a": [1] * items}).encode(), "m.json"
+    return b"a: [" + b", ".join([b"1"] * items) + b"]\n", "m.yaml"
+
+
+@pytest.mark.parametrize("media", ["json", "yaml"])
+def test_a_document_at_the_value_limit_is_read(media: str) -> None:
+    data, name = _values(MAX_VALUES, media)
+    assert parse_document(data, name)["a"] == [1] * (MAX_VALUES - 3)
+
+
+@pytest.mark.parametrize("media", ["json", "yaml"])
+def test_one_value_more_is_refused(media: str) -> None:
+    data, name = _values(MAX_VALUES + 1, media)
+    code, message = only_parse_error(validate_bytes(data, name))
+    assert code == "parse.too_many_values"
+    assert f"more than {MAX_VALUES:,} keys, values, lists and mappings" in message
+
+
+def test_keys_count_as_values() -> None:
+    fields = {f"k{i}": None for i in range((MAX_VALUES - 1) // 2 + 1)}
+    for data, name in (
+        (json.dumps(fields).encode(), "m.json"),
+        (yaml.safe_dump(fields).encode(), "m.yaml"),
+    ):
+        assert only_parse_error(validate_bytes(data, name))[0] == "parse.too_many_values"
+
+
+def _fullest(node: dict[str, Any]) -> Any:
+    """A document with every member of every structure (each member of a union, too) and
+    every list and map of the API model at its maximum size: more than any valid manifest."""
+    kind = node["type"]
+    if kind == "structure":
+        return {name: _fullest(member) for name, member in node["members"].items()}
+    if kind == "list":
+        return [_fullest(node["member"]) for _ in range(node["max"])]
+    if kind == "map":
+        return {f"key{i}": _fullest(node["value"]) for i in range(node["max"])}
+    return 1
+
+
+def test_the_value_limit_is_far_above_the_fullest_manifest() -> None:
+    from autopilot_flow.api_model import request_model
+    from autopilot_flow.sections import SECTION_NODES
+
+    document = _fullest(request_model())
+    document.update({name: _fullest(node) for name, node in SECTION_NODES.items()})
+    assert 1_000 < count_values(document) < MAX_VALUES / 3
+    for data, name in (
+        (json.dumps(document).encode(), "m.json"),
+        (yaml.safe_dump(document).encode(), "m.yaml"),
+    ):
+        assert parse_document(data, name) == document
+
+
+def count_values(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + len(value) + sum(count_values(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(count_values(v) for v in value)
+    return 1
+
+
+def test_a_yaml_flood_stops_at_the_limit_not_at_its_end(loader: str) -> None:
+    # 524k scalars: building them all took 15 CPU-seconds and 392 MB before the limit.
+    flood = b"a: [" + b"1," * (MIB // 2 - 4) + b"1]\n"
+    seen: list[int] = []
+    real = manifest._StrictComposer._compose_tree
+
+    def counting(self: Any) -> Any:
+        get_event = self.get_event
+
+        def counted() -> Any:
+            seen.append(1)
+            return get_event()
+
+        self.get_event = counted
+        return real(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(manifest._StrictComposer, "_compose_tree", counting)
+        code, _ = only_parse_error(validate_bytes(flood, "m.yaml"))
+    assert code == "parse.too_many_values"
+    assert MAX_VALUES < len(seen) <= MAX_VALUES + 10
+
+
+# --- The two parsers agree -------------------------------------------------------------------
+
+yaml_keys = st.text(alphabet="abcXYZ019_-", min_size=1, max_size=6)
+yaml_documents = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**6), 10**6),
+        st.floats(allow_nan=False, allow_infinity=False, width=32),
+        st.text(max_size=12),
+        st.sampled_from(["010", "0x1F", "4:00:00", "yes", "off", "1_000", "y", "=", "~"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(yaml_keys, inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+class _PlainStrings(yaml.SafeDumper):
+    """Writes some strings unquoted (PyYAML quotes what YAML 1.1 would read otherwise)."""
+
+    def choose_scalar_style(self) -> str:
+        if self.event.value in ("010", "0x1F", "4:00:00", "yes", "off", "1_000"):
+            return ""
+        return str(super().choose_scalar_style())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    document=st.dictionaries(yaml_keys, yaml_documents, min_size=1, max_size=5),
+    flow=st.sampled_from([None, True, False]),
+    plain=st.booleans(),
+)
+def test_both_parsers_give_the_same_answer(document: Any, flow: bool | None, plain: bool) -> None:
+    dumper = _PlainStrings if plain else yaml.SafeDumper
+    data = yaml.dump(document, Dumper=dumper, default_flow_style=flow, allow_unicode=True).encode()
+    answers = []
+    for name in YAML_LOADERS:
+        use_yaml_loader(name)
+        try:
+            answers.append(("document", parse_document(data, "m.yaml")))
+        except ManifestError as exc:
+            answers.append((exc.issue.code, exc.issue.message))
+    assert answers[0] == answers[1], data
+    if not plain and not any(c.isdigit() for c in _strings(document)):
+        # What a YAML writer writes reads back. (PyYAML writes strings such as 09 or 1e3
+        # unquoted: text in YAML 1.1, which it speaks, but numbers in YAML 1.2.)
+        assert answers[0] == ("document", document)
+
+
+def _strings(value: Any) -> str:
+    if isinstance(value, dict):
+        return "".join(str(k) + _strings(v) for k, v in value.items())
+    if isinstance(value, list):
+        return "".join(_strings(v) for v in value)
+    return value if isinstance(value, str) else ""
 
 
 # --- Derived job names ---------------------------------------------------------------------

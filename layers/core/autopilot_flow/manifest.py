@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from autopilot_flow.issues import Issue, type_name
+from autopilot_flow.issues import Issue, Loc, format_path, type_name
 
 MAX_MANIFEST_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -62,19 +62,216 @@ class Manifest:
         )
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases (no anchor bombs) and duplicate keys."""
+# The largest valid manifest has about 1,500 keys and values (50 filling attributes of 6
+# methods, 50 tags...): a few times more is refused before it costs anything (issue 11: a
+# 524k-item YAML list took 15 CPU-seconds to build; unknown fields cost a suggestion each).
+MAX_VALUES = 5_000
+_TOO_MANY_VALUES = (
+    f"the document has more than {MAX_VALUES:,} keys, values, lists and mappings; "
+    "a manifest needs far fewer (the largest valid one has about 1,500)."
+)
+_TOO_DEEP = f"the document nests deeper than {MAX_DEPTH} levels."
+YAML_1_1_SHOWN = 5  # how many YAML 1.1 scalars one error spells out
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            mark = event.start_mark
-            raise ManifestError(
-                "parse.yaml_alias",
-                f"line {mark.line + 1}: YAML aliases (*{event.anchor}) are not supported in "
-                "manifests; write the value out.",
+# Plain (unquoted) scalars are read with the YAML 1.2 core schema, as JSON reads them, except
+# that YAML 1.1 forms, which other readers (and PyYAML) turn into other values, are refused.
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+# YAML 1.1 also has y/n, which PyYAML leaves as text: "y" is a common target column name.
+_YAML_1_1_BOOLS = frozenset(
+    ("yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF")
+)
+_CORE_INT = re.compile(r"[-+]?[0-9]+")
+_CORE_FLOAT = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
+_PREFIXED = re.compile(r"[-+]?0(?:[xX][0-9a-fA-F_]+|[oO][0-7_]+|[bB][01_]+)")
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+_UNDERSCORED = re.compile(r"[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?")
+# Dates stay dates (as in YAML 1.1): no field takes one, so they are reported, never lost.
+_TIMESTAMP = yaml.resolver.Resolver.yaml_implicit_resolvers["1"][-1][1]
+_TAG = "tag:yaml.org,2002:"
+
+
+def yaml_1_1_problem(value: str) -> str | None:
+    """What is wrong with a plain scalar that YAML 1.1 reads differently, or None."""
+    if value in _YAML_1_1_BOOLS:
+        return (
+            f"{value} is a boolean in YAML 1.1 but text in YAML 1.2: write true or false, "
+            f"or '{value}' in quotes if it is text"
+        )
+    if value == "<<":
+        return "<< is a YAML 1.1 merge key: write the fields out"
+    if _PREFIXED.fullmatch(value):
+        return (
+            f"{value} is a hexadecimal, octal or binary number, which YAML versions read "
+            f"differently: write it in decimal, or '{value}' in quotes if it is text"
+        )
+    if _LEADING_ZERO.fullmatch(value):
+        decimal = value.replace("_", "").lstrip("+-").lstrip("0") or "0"
+        return (
+            f"{value} has a leading zero, which YAML 1.1 reads as an octal number: write "
+            f"{decimal}, or '{value}' in quotes if it is text"
+        )
+    if _SEXAGESIMAL.fullmatch(value):
+        return (
+            f"{value} is a base-60 number in YAML 1.1 (4:00:00 is 14400) but text in YAML 1.2: "
+            f"write the number itself (e.g. seconds), or '{value}' in quotes if it is text"
+        )
+    if "_" in value and _UNDERSCORED.fullmatch(value):
+        return (
+            f"{value} is a number in YAML 1.1 but text in YAML 1.2: write it without _ "
+            f"({value.replace('_', '')}), or '{value}' in quotes if it is text"
+        )
+    return None
+
+
+def _plain_scalar_tag(value: str) -> str:
+    """The YAML 1.2 core schema's tag for a plain scalar (dates kept from YAML 1.1)."""
+    if value in _NULLS:
+        return _TAG + "null"
+    if value in _BOOLS:
+        return _TAG + "bool"
+    if _CORE_INT.fullmatch(value):
+        return _TAG + "int"
+    if _CORE_FLOAT.fullmatch(value):
+        return _TAG + "float"
+    if _TIMESTAMP.match(value):
+        return _TAG + "timestamp"
+    return _TAG + "str"
+
+
+class _StrictComposer:
+    """Builds the node tree from parser events, for either parser (PyYAML's pure-Python one or
+    libyaml's), the same way: no aliases, at most MAX_DEPTH levels and MAX_VALUES nodes
+    (checked as events arrive, so a flood stops early), YAML 1.2 core plain scalars."""
+
+    # Provided by yaml.SafeLoader / yaml.CSafeLoader.
+    get_event: Any
+    check_event: Any
+    resolve: Any
+
+    def get_single_node(self) -> Any:
+        self.get_event()  # stream start
+        document = None
+        if not self.check_event(yaml.StreamEndEvent):
+            self.get_event()  # document start
+            document = self._compose_tree()
+            self.get_event()  # document end
+        if not self.check_event(yaml.StreamEndEvent):
+            event = self.get_event()
+            raise yaml.composer.ComposerError(
+                "expected a single document in the stream",
+                document.start_mark if document is not None else None,
+                "but found another document",
+                event.start_mark,
             )
-        return super().compose_node(parent, index)
+        self.get_event()  # stream end
+        return document
+
+    def _compose_tree(self) -> Any:
+        # A frame: [node, location, pending key (a mapping's key awaiting its value)].
+        stack: list[list[Any]] = []
+        count = 0
+        ambiguous: list[str] = []
+        while True:
+            event: Any = self.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                mark: Any = event.start_mark
+                raise ManifestError(
+                    "parse.yaml_alias",
+                    f"line {mark.line + 1}: YAML aliases (*{event.anchor}) are not supported in "
+                    "manifests; write the value out.",
+                )
+            if isinstance(event, yaml.CollectionEndEvent):
+                finished = stack.pop()[0]
+                finished.end_mark = event.end_mark
+                if stack:
+                    continue
+                _raise_ambiguous(ambiguous)
+                return finished
+            count += 1
+            if count > MAX_VALUES:
+                raise ManifestError("parse.too_many_values", _TOO_MANY_VALUES)
+            if len(stack) >= MAX_DEPTH:
+                raise ManifestError("parse.too_deep", _TOO_DEEP)
+            loc = _location(stack)
+            node = _node_for(event, loc, ambiguous)
+            if stack:
+                _attach(stack[-1], node)
+            if isinstance(node, yaml.ScalarNode):
+                if not stack:
+                    _raise_ambiguous(ambiguous)
+                    return node
+            else:
+                stack.append([node, loc, None])
+
+
+def _location(stack: list[list[Any]]) -> Loc:
+    """Where the next node goes (a key is placed at its mapping)."""
+    if not stack:
+        return ()
+    parent, parent_loc, pending_key = stack[-1]
+    if isinstance(parent, yaml.SequenceNode):
+        return (*parent_loc, len(parent.value))
+    if pending_key is None:
+        return tuple(parent_loc)
+    return (*parent_loc, str(pending_key.value))
+
+
+def _attach(frame: list[Any], node: Any) -> None:
+    parent = frame[0]
+    if isinstance(parent, yaml.SequenceNode):
+        parent.value.append(node)
+    elif frame[2] is None:
+        frame[2] = node  # a key; its value comes next
+    else:
+        parent.value.append((frame[2], node))
+        frame[2] = None
+
+
+def _node_for(event: Any, loc: Loc, ambiguous: list[str]) -> Any:
+    """The node of a scalar or collection-start event, its tag resolved as YAML 1.2 core."""
+    tag = event.tag
+    start: Any = event.start_mark  # a yaml.Mark, or the C parser's own Mark
+    end: Any = event.end_mark
+    if isinstance(event, yaml.ScalarEvent):
+        # "!" (the non-specific tag) makes a scalar text; the parsers disagree on its
+        # implicit flags, so decide by the tag alone.
+        if tag == "!" or (tag is None and not event.implicit[0]):
+            tag = _TAG + "str"
+        elif tag is None:
+            problem = yaml_1_1_problem(event.value)
+            if problem is not None:
+                where = f" ({format_path(loc)})" if loc else ""
+                ambiguous.append(f"line {start.line + 1}{where}: {problem}")
+            tag = _plain_scalar_tag(event.value)
+        return yaml.ScalarNode(tag, event.value, start, end, style=event.style)
+    if isinstance(event, yaml.SequenceStartEvent):
+        tag = _TAG + "seq" if tag in (None, "!") else tag
+        return yaml.SequenceNode(tag, [], start, None, flow_style=event.flow_style)
+    tag = _TAG + "map" if tag in (None, "!") else tag
+    return yaml.MappingNode(tag, [], start, None, flow_style=event.flow_style)
+
+
+def _raise_ambiguous(problems: list[str]) -> None:
+    if not problems:
+        return
+    shown = "; ".join(problems[:YAML_1_1_SHOWN])
+    more = len(problems) - YAML_1_1_SHOWN
+    rest = f" (and {more} more like these)" if more > 0 else ""
+    raise ManifestError(
+        "parse.yaml_1_1_value",
+        f"{shown}{rest}. Manifests are read as YAML 1.2, where these values would silently "
+        "change meaning.",
+    )
+
+
+class _StrictConstruction:
+    """SafeConstructor that refuses duplicate keys."""
+
+    construct_object: Any
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -92,8 +289,38 @@ class _StrictSafeLoader(yaml.SafeLoader):
                 )
             with contextlib.suppress(TypeError):
                 seen.add(key)
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)  # type: ignore[misc]
         return mapping
+
+
+class _PythonStrictLoader(_StrictComposer, _StrictConstruction, yaml.SafeLoader):
+    """PyYAML's pure-Python parser."""
+
+
+_LOADERS: dict[str, type[Any]] = {"python": _PythonStrictLoader}
+if yaml.__with_libyaml__:
+
+    class _LibyamlStrictLoader(_StrictComposer, _StrictConstruction, yaml.CSafeLoader):
+        """libyaml's C parser: the same events, tens of times faster."""
+
+    _LOADERS["libyaml"] = _LibyamlStrictLoader
+
+YAML_LOADERS = tuple(_LOADERS)  # "python", and "libyaml" when PyYAML was built with it
+# libyaml where the wheel has it (the Lambda layer's manylinux wheels do): the pure-Python
+# parser costs tens of times more CPU for the same document.
+_chosen = {"yaml": "libyaml" if "libyaml" in _LOADERS else "python"}
+
+
+def use_yaml_loader(name: str) -> None:
+    """Choose the YAML parser (tests and benchmarks run both): "libyaml" or "python"."""
+    if name not in _LOADERS:
+        raise ValueError(f"unknown or unavailable YAML loader {name!r}; have {YAML_LOADERS}")
+    _chosen["yaml"] = name
+
+
+def yaml_loader() -> str:
+    """The YAML parser in use: "libyaml" or "python"."""
+    return _chosen["yaml"]
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -110,19 +337,6 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> Any:
     raise ManifestError("parse.invalid_json", f"{name} is not valid JSON; use a number.")
-
-
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return False
 
 
 def looks_like_json(text: str, filename: str | None) -> bool:
@@ -189,9 +403,7 @@ def _load_json(text: str) -> Any:
             syntax=True,
         ) from None
     except RecursionError:
-        raise ManifestError(
-            "parse.too_deep", f"the document nests deeper than {MAX_DEPTH} levels."
-        ) from None
+        raise ManifestError("parse.too_deep", _TOO_DEEP) from None
     except ValueError:
         # Not a syntax error: an integer longer than Python converts (4300 digits by default).
         raise ManifestError("parse.invalid_json", _TOO_MANY_DIGITS) from None
@@ -199,7 +411,7 @@ def _load_json(text: str) -> Any:
 
 def _load_yaml(text: str) -> Any:
     try:
-        return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - strict safe loader
+        return _read_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -209,13 +421,31 @@ def _load_yaml(text: str) -> Any:
     except yaml.YAMLError as exc:
         raise ManifestError("parse.invalid_yaml", f"invalid YAML: {exc}.") from None
     except RecursionError:
-        raise ManifestError(
-            "parse.too_deep", f"the document nests deeper than {MAX_DEPTH} levels."
-        ) from None
-    except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        raise ManifestError("parse.too_deep", _TOO_DEEP) from None
+    except (ValueError, TypeError, LookupError, AttributeError, OverflowError):
         # PyYAML's constructors raise these, not a YAMLError, for a scalar they cannot build:
-        # 2026-02-30, !!int abc, !!bool maybe, !!map [1], a 5000-digit integer.
+        # 2026-02-30, !!int abc, !!int with no value, !!bool maybe, !!map [1], 5000 digits.
         raise ManifestError("parse.invalid_yaml", _UNREADABLE_VALUE) from None
+
+
+def _read_yaml(text: str) -> Any:
+    if _chosen["yaml"] == "libyaml":
+        try:
+            return _run_loader(_LOADERS["libyaml"], text)
+        except yaml.YAMLError:
+            # libyaml words its syntax errors its own way (and refuses \ud800 escapes, which
+            # get a clearer error later): let the pure-Python parser say what is wrong, so
+            # both give the same answer. Both stop at the same limits, so this stays bounded.
+            pass
+    return _run_loader(_LOADERS["python"], text)
+
+
+def _run_loader(loader_class: type[Any], text: str) -> Any:
+    loader = loader_class(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _checked(document: Any) -> dict[str, Any]:
@@ -224,9 +454,7 @@ def _checked(document: Any) -> dict[str, Any]:
             "parse.not_a_mapping",
             f"a manifest must be a mapping of field names to values, not {type_name(document)}.",
         )
-    if _depth_exceeds(document, MAX_DEPTH):
-        raise ManifestError("parse.too_deep", f"the document nests deeper than {MAX_DEPTH} levels.")
-    surrogate = _lone_surrogate(document)
+    surrogate = _check_shape(document)
     if surrogate is not None:
         raise ManifestError(
             "parse.encoding",
@@ -236,23 +464,32 @@ def _checked(document: Any) -> dict[str, Any]:
     return document
 
 
-def _lone_surrogate(value: Any) -> str | None:
-    """The first unpaired surrogate (from a \\ud800-style escape) in any key or string."""
-    stack = [value]
+def _check_shape(document: dict[str, Any]) -> str | None:
+    """Refuse a document too deep or with too many values (JSON is built before it can be
+    counted: json.loads is C and fast; the YAML composer stops earlier); return the first
+    unpaired surrogate (from a \\ud800-style escape) in any key or string, if any."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    count = 0
+    surrogate: str | None = None
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise ManifestError("parse.too_many_values", _TOO_MANY_VALUES)
+        if depth > MAX_DEPTH:
+            raise ManifestError("parse.too_deep", _TOO_DEEP)
         if isinstance(item, str):
-            if not item.isascii():
+            if surrogate is None and not item.isascii():
                 try:
                     item.encode("utf-8")
                 except UnicodeEncodeError as exc:
-                    return item[exc.start]
+                    surrogate = item[exc.start]
         elif isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((value, depth + 1) for value in item.values())
         elif isinstance(item, list | set):
-            stack.extend(item)
-    return None
+            stack.extend((value, depth + 1) for value in item)
+    return surrogate
 
 
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9]+")

@@ -70,7 +70,15 @@ def suggest(word: str, choices: Any) -> str | None:
     return match[0] if match else None
 
 
-def _did_you_mean(word: str, choices: Any) -> str:
+# A suggestion costs a fuzzy match against every allowed name: only the first problems of a
+# document get one (past that, a document is not a typo but noise, and the work would grow
+# with it). Every problem is still reported.
+SUGGESTIONS_UP_TO = 100
+
+
+def _did_you_mean(word: str, choices: Any, out: list[Issue]) -> str:
+    if len(out) >= SUGGESTIONS_UP_TO:
+        return ""
     hint = suggest(word, choices)
     return f" Did you mean {hint!r}?" if hint else ""
 
@@ -124,7 +132,7 @@ class StructureChecker:
                     Issue(
                         loc + (key,),
                         "unknown_field",
-                        f"unknown field {key!r}.{_did_you_mean(key, members)} "
+                        f"unknown field {key!r}.{_did_you_mean(key, members, out)} "
                         f"Allowed here: {allowed}.",
                     )
                 )
@@ -154,7 +162,7 @@ class StructureChecker:
                     Issue(
                         loc,
                         "enum",
-                        f"{describe(value)} is not allowed.{_did_you_mean(value, enum)} "
+                        f"{describe(value)} is not allowed.{_did_you_mean(value, enum, out)} "
                         f"Allowed: {', '.join(enum)}.",
                     )
                 )
@@ -204,10 +212,11 @@ class StructureChecker:
                     )
                 )
                 continue
-            key_issues: list[Issue] = []
-            self.check(key, key_node, loc + (key,), key_issues)
-            for issue in key_issues:
-                out.append(Issue(issue.loc, issue.code, "key " + issue.message))
+            first = len(out)  # the key's problems go to ``out`` too: they count as problems
+            self.check(key, key_node, loc + (key,), out)
+            for index in range(first, len(out)):
+                issue = out[index]
+                out[index] = Issue(issue.loc, issue.code, "key " + issue.message)
             self.check(item, value_node, loc + (key,), out)
 
     def _integer(self, value: Any, node: Node, loc: Loc, out: list[Issue]) -> None:
