@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from autopilot_flow.manifest import MAX_VALUES
@@ -22,11 +23,31 @@ NORMAL_JSON_NAME = "house-prices-regression.json"
 NORMAL_JSON = json.loads((ROOT / "examples" / "manifests" / NORMAL_JSON_NAME).read_bytes())
 
 
+TOO_MANY = "parse.too_many_values"
+ALGORITHMS = (
+    "AutoMLProblemTypeConfig.TabularJobConfig.CandidateGenerationConfig.AlgorithmsConfig[0]"
+    ".AutoMLAlgorithms"
+)
+
+
 @dataclass(frozen=True)
 class Flood:
+    """A flood and its answer: ``code`` (one parse error), or ``path`` (a field's error), or
+    neither (a valid manifest, only costly to read)."""
+
     name: str
     filename: str
     build: Callable[[], bytes]
+    code: str | None = None
+    path: str | None = None
+
+    @property
+    def media(self) -> str:
+        return self.filename.rsplit(".", 1)[1]
+
+    @property
+    def body(self) -> bytes:
+        return _built(self.name)
 
 
 def _fill(head: bytes, unit: bytes, tail: bytes, size: int = MIB) -> bytes:
@@ -142,22 +163,42 @@ def yaml_literal_block() -> bytes:
 FLOODS: dict[str, Flood] = {
     flood.name: flood
     for flood in (
-        Flood("yaml_flow_list", "m.yaml", yaml_flow_list),
-        Flood("yaml_nested", "m.yaml", yaml_nested),
-        Flood("yaml_nested_block", "m.yaml", yaml_nested_block),
-        Flood("yaml_block_list", "m.yaml", yaml_block_list),
-        Flood("yaml_unknown_fields", "m.yaml", yaml_unknown_fields),
-        Flood("yaml_long_scalar", "m.yaml", yaml_long_scalar),
+        Flood("yaml_flow_list", "m.yaml", yaml_flow_list, code=TOO_MANY),
+        Flood("yaml_nested", "m.yaml", yaml_nested, code=TOO_MANY),
+        Flood("yaml_nested_block", "m.yaml", yaml_nested_block, code=TOO_MANY),
+        Flood("yaml_block_list", "m.yaml", yaml_block_list, code=TOO_MANY),
+        Flood("yaml_unknown_fields", "m.yaml", yaml_unknown_fields, code=TOO_MANY),
+        Flood("yaml_long_scalar", "m.yaml", yaml_long_scalar, path="AutoMLJobName"),
         Flood("yaml_comments", "m.yaml", yaml_comments),
-        Flood("json_unknown_fields_55k", "m.json", json_unknown_fields_55k),
-        Flood("json_unknown_fields_60k", "m.json", json_unknown_fields_60k),
-        Flood("json_deep", "m.json", json_deep),
-        Flood("json_nested", "m.json", json_nested),
-        Flood("json_flow_list", "m.json", json_flow_list),
-        Flood("yaml_unknown_fields_within_limit", "m.yaml", yaml_unknown_fields_within_limit),
-        Flood("json_unknown_fields_within_limit", "m.json", json_unknown_fields_within_limit),
-        Flood("json_wrong_enums_within_limit", "m.json", json_wrong_enums_within_limit),
-        Flood("yaml_escapes", "m.yaml", yaml_escapes),
-        Flood("yaml_literal_block", "m.yaml", yaml_literal_block),
+        Flood("json_unknown_fields_55k", "m.json", json_unknown_fields_55k, code=TOO_MANY),
+        Flood("json_unknown_fields_60k", "m.json", json_unknown_fields_60k, code=TOO_MANY),
+        Flood("json_deep", "m.json", json_deep, code="parse.too_deep"),
+        Flood("json_nested", "m.json", json_nested, code=TOO_MANY),
+        Flood("json_flow_list", "m.json", json_flow_list, code=TOO_MANY),
+        Flood(
+            "yaml_unknown_fields_within_limit",
+            "m.yaml",
+            yaml_unknown_fields_within_limit,
+            path="AutoMLJobObjectiv00000",
+        ),
+        Flood(
+            "json_unknown_fields_within_limit",
+            "m.json",
+            json_unknown_fields_within_limit,
+            path="AutoMLJobObjectiv00000",
+        ),
+        Flood(
+            "json_wrong_enums_within_limit",
+            "m.json",
+            json_wrong_enums_within_limit,
+            path=f"{ALGORITHMS}[0]",
+        ),
+        Flood("yaml_escapes", "m.yaml", yaml_escapes, path="AutoMLJobName"),
+        Flood("yaml_literal_block", "m.yaml", yaml_literal_block, path="AutoMLJobName"),
     )
 }
+
+
+@cache
+def _built(name: str) -> bytes:
+    return FLOODS[name].build()

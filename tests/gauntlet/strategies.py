@@ -39,6 +39,7 @@ from autopilot_flow.manifest import MAX_DEPTH, MAX_MANIFEST_BYTES, parse_documen
 from autopilot_flow.sections import SECTION_NODES
 from autopilot_flow.structure import compiled
 from offline.demo_data import DATA_BUCKET, OUTPUT_BUCKET
+from tests.gauntlet.floods import FLOODS
 
 Node = dict[str, Any]
 Draw = Callable[[st.SearchStrategy[Any]], Any]
@@ -955,6 +956,52 @@ def lone_surrogate(draw: Draw) -> Case:
     return raw("lone_surrogate", seed, media, body, "parse.encoding")
 
 
+# Plain scalars that YAML 1.1 (and PyYAML) read as other values than YAML 1.2 does:
+# MaxCandidates: 010 was 8, 4:00:00 was 14400, and both passed validation.
+YAML_1_1_SCALARS = (
+    "010",
+    "+0755",
+    "09",
+    "0x1F",
+    "0o17",
+    "0b101",
+    "1_000",
+    "1_000.5",
+    "4:00:00",
+    "1:30.5",
+    "-1:30",
+    "yes",
+    "No",
+    "ON",
+    "off",
+    "Off",
+    "YES",
+)
+
+
+@st.composite
+def yaml_1_1_value(draw: Draw) -> Case:
+    seed = draw(st.sampled_from(sorted(SEEDS)))
+    text = with_sentinel(draw, copy.deepcopy(SEEDS[seed]), "yaml")
+    body = text.replace(SENTINEL, draw(st.sampled_from(YAML_1_1_SCALARS)), 1).encode()
+    return raw("yaml_1_1_value", seed, "yaml", body, "parse.yaml_1_1_value")
+
+
+@st.composite
+def cost_flood(draw: Draw) -> Case:
+    # 1 MiB built to make a parser or the validator work (floods.py); answered in bounded
+    # CPU (test_parse_cost.py bounds it), by one parse error or a field's errors.
+    flood = draw(st.sampled_from([f for f in FLOODS.values() if f.code or f.path]))
+    return Case(
+        "cost_flood",
+        flood.name,
+        flood.media,
+        flood.body,
+        expected_path=flood.path,
+        expected_code=flood.code,
+    )
+
+
 BYTE_DAMAGE: dict[str, st.SearchStrategy[Case]] = {
     "truncated_json": truncated("json"),
     "truncated_yaml": truncated("yaml"),
@@ -976,6 +1023,8 @@ BYTE_DAMAGE: dict[str, st.SearchStrategy[Case]] = {
     "json_non_finite": json_non_finite(),
     "huge_integer": huge_integer(),
     "lone_surrogate": lone_surrogate(),
+    "yaml_1_1_value": yaml_1_1_value(),
+    "cost_flood": cost_flood(),
 }
 DAMAGE: dict[str, st.SearchStrategy[Case]] = {
     **{kind: field_damage(kind) for kind in FIELD_KINDS},
