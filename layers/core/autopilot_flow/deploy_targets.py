@@ -326,7 +326,8 @@ def candidate_refusal(
     found = refusals(target, needs)
     if not found:
         return None
-    return Refusal(found[0].code, " ".join(r.message for r in found))
+    # A reason for FinalizeJob's messages, which end it with their own full stop.
+    return Refusal(found[0].code, " ".join(r.message for r in found).rstrip("."))
 
 
 def container_fields(containers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from autopilot_flow import events as ev
+from autopilot_flow.deploy_targets import candidate_refusal, is_gpu_instance
 from autopilot_flow.leaderboard import better
 from autopilot_flow.problem_types import objective_type
 from autopilot_flow.registry import Registry, job_key
@@ -154,8 +155,7 @@ def apply_response_keys(containers: list[dict[str, Any]], keys: list[str]) -> li
 
 
 def _gpu(instance_type: str | None) -> bool:
-    family = (instance_type or "").removeprefix("ml.").split(".")[0]
-    return family[:1] in ("g", "p")
+    return is_gpu_instance(instance_type)  # the deployment-target table's GPU families
 
 
 def choose_containers(best: dict[str, Any], instance_type: str | None) -> list[dict[str, Any]]:
@@ -459,6 +459,11 @@ class FinalizePlanner:
                 )
                 skip_code: str | None = "no-best-candidate"
                 decision = Decision(SKIP, plan["reason"], skip_code)
+            elif (unhostable := candidate_refusal(job, best, deployment)) is not None:
+                # What AWS would refuse at CreateEndpointConfig (deploy_targets' table).
+                plan.update(action=SKIP, reason=unhostable.message)
+                skip_code = unhostable.code
+                decision = Decision(SKIP, unhostable.message, skip_code)
             else:
                 decision = self.decide(deployment, endpoint_name, candidate)
                 skip_code = decision.skip_code
