@@ -486,32 +486,91 @@ def test_quota_keeps_the_manifest_queued_until_capacity_frees(
     assert kinds == ["AutoML Job Waiting For Capacity", "AutoML Job Submitted"]
 
 
-def test_quota_that_never_frees_ends_in_the_dead_letter_queue_with_an_event(
+def _deliver_until_answered(harness: IngestHarness) -> int:
+    """Deliver the visible messages, and again whenever a failed one would come back (the
+    visibility timeout passing), until none is left; returns how many deliveries it took."""
+    for deliveries in range(20):
+        messages, response = _deliver_visible(harness)
+        if not messages:
+            return deliveries
+        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        visibility_timeout_passes(harness, [m for m in messages if m["MessageId"] in failed])
+    raise AssertionError("still not answered after 20 deliveries")
+
+
+def test_quota_that_never_frees_is_answered_capacity_exhausted_and_releases_the_name(
     harness: IngestHarness, aws_env: AutopilotSimulator, subscriber: str
 ) -> None:
+    # Changed behaviour: the last attempt used to leave the message to the dead-letter queue
+    # with no answer and the name held for good (SUBMISSION_FAILED could never be claimed).
     aws_env.quota = 0
     harness.upload_example("churn-tabular.yaml")
-    attempts = 0
-    for _ in range(10):
-        messages, _ = _deliver_visible(harness)
-        if not messages:
-            break
-        attempts += 1
-        visibility_timeout_passes(harness, messages)
+    attempts = _deliver_until_answered(harness)
     max_receives = int(harness.stack.parameters["IngestMaxReceiveCount"])
     assert attempts == max_receives
     assert harness.queue_depth("IngestQueue") == 0
-    assert harness.queue_depth("IngestDeadLetterQueue") == 1
+    assert harness.queue_depth("IngestDeadLetterQueue") == 0
+    # Exactly one answer: the rejection, with a stable code and what to do.
+    assert harness.keys("receipts/") == []
+    assert harness.keys("rejections/") == ["rejections/churn-tabular.yaml.json"]
+    report = harness.read_json("rejections/churn-tabular.yaml.json")
+    (error,) = report["errors"]
+    assert error["code"] == "capacity.exhausted"
+    assert "quota" in error["message"] and "again" in error["message"]
+    assert "ResourceLimitExceeded" not in error["message"]
     record = harness.record("churn-binary-2026-11")
     assert record is not None
     assert record["status"] == "SUBMISSION_FAILED"
-    kinds = [e["detail-type"] for e in events_of(harness, subscriber)]
+    assert [e["code"] for e in record["errors"]] == ["capacity.exhausted"]
+    events = events_of(harness, subscriber)
+    kinds = [e["detail-type"] for e in events]
     assert kinds == ["AutoML Job Waiting For Capacity"] * (max_receives - 1) + [
-        "AutoML Job Submission Failed"
+        "AutoML Job Rejected",
+        "AutoML Job Submission Failed",
     ]
+    report_uri = f"s3://{harness.bucket}/rejections/churn-tabular.yaml.json"
+    assert events[-2]["detail"]["report"] == report_uri
+    assert events[-2]["detail"]["errors"] == report["errors"]
+    assert events[-1]["detail"]["deadLetter"] is False
+    assert events[-1]["detail"]["report"] == report_uri
     assert harness.create_calls and all(
         c["AutoMLJobName"] == "churn-binary-2026-11" for c in harness.create_calls
     )
+
+    # The name never became a job: another manifest may take it once capacity frees.
+    aws_env.quota = None
+    harness.upload_example("churn-tabular.yaml", "manifests/team-b/churn.yaml")
+    harness.source.drain()
+    assert harness.record("churn-binary-2026-11")["status"] == "CREATED"  # type: ignore[index]
+    receipt = harness.read_json("receipts/team-b/churn.yaml.json")
+    assert receipt["jobName"] == "churn-binary-2026-11"
+    assert receipt["duplicateOf"] is None
+
+
+def test_capacity_exhausted_manifest_uploaded_again_becomes_the_job(
+    harness: IngestHarness, aws_env: AutopilotSimulator
+) -> None:
+    aws_env.quota = 0
+    body = (EXAMPLES / "product-categories-multiclass.yaml").read_bytes()
+    first = harness.upload("manifests/catalog.yaml", body)["VersionId"]
+    _deliver_until_answered(harness)
+    rejected = harness.read_json("rejections/catalog.yaml.json")
+    assert [e["code"] for e in rejected["errors"]] == ["capacity.exhausted"]
+    job_name = rejected["jobName"]
+
+    aws_env.quota = None
+    second = harness.upload("manifests/catalog.yaml", body)["VersionId"]
+    harness.source.drain()
+    record = harness.record(job_name)
+    assert record is not None and record["status"] == "CREATED"
+    assert record["source"]["versionId"] == second
+    # The key's newest version is answered at the plain path; the first one's answer moved.
+    receipt = harness.read_json("receipts/catalog.yaml.json")
+    assert receipt["manifest"]["versionId"] == second
+    assert receipt["duplicateOf"] is None
+    assert harness.keys("rejections/") == [f"rejections/catalog.yaml.versions/{first}.json"]
+    kept = harness.read_json(f"rejections/catalog.yaml.versions/{first}.json")
+    assert kept == rejected
 
 
 def test_a_new_version_of_a_manifest_is_a_new_submission(harness: IngestHarness) -> None:
@@ -538,3 +597,216 @@ def test_a_new_version_that_keeps_an_explicit_name_is_rejected(harness: IngestHa
     assert len(harness.create_calls) == 1
     report = harness.read_json("rejections/churn.yaml.json")
     assert [e["code"] for e in report["errors"]] == ["job_name.taken"]
+
+
+# --- one answer per manifest version -------------------------------------------------------------
+
+
+def _notifications(harness: IngestHarness) -> dict[str, dict[str, Any]]:
+    """The visible S3 notifications by the version they name (S3's test event answered)."""
+    found: dict[str, dict[str, Any]] = {}
+    for _ in range(5):
+        for message in harness.source.receive():
+            if "s3:TestEvent" in message["Body"]:
+                harness.source.deliver([message])
+                continue
+            (record,) = json.loads(message["Body"])["Records"]
+            found[record["s3"]["object"]["versionId"]] = message
+    return found
+
+
+def test_an_identical_re_upload_is_answered_with_the_existing_job(
+    harness: IngestHarness, subscriber: str
+) -> None:
+    body = (EXAMPLES / "churn-tabular.yaml").read_bytes()
+    first = harness.upload("manifests/churn.yaml", body)["VersionId"]
+    harness.source.drain()
+    second = harness.upload("manifests/churn.yaml", body)["VersionId"]
+    harness.source.drain()
+
+    assert len(harness.create_calls) == 1
+    # It used to be a job_name.taken rejection, as if another manifest held the name.
+    assert harness.keys("rejections/") == []
+    receipt = harness.read_json("receipts/churn.yaml.json")
+    assert receipt["manifest"]["versionId"] == second
+    assert receipt["jobName"] == "churn-binary-2026-11"
+    record = harness.record("churn-binary-2026-11")
+    assert record is not None
+    assert receipt["jobArn"] == record["jobArn"]
+    assert receipt["duplicateOf"] == {
+        "type": "s3",
+        "bucket": harness.bucket,
+        "key": "manifests/churn.yaml",
+        "versionId": first,
+    }
+    original = harness.read_json(f"receipts/churn.yaml.versions/{first}.json")
+    assert original["manifest"]["versionId"] == first
+    assert original["duplicateOf"] is None
+    # The registry still names the version that created the job; no event for the duplicate.
+    assert record["source"]["versionId"] == first
+    kinds = [e["detail-type"] for e in events_of(harness, subscriber)]
+    assert kinds == ["AutoML Job Submitted"]
+
+
+def test_identical_versions_processed_newest_first_create_one_job_from_the_first_to_claim(
+    harness: IngestHarness,
+) -> None:
+    body = (EXAMPLES / "product-categories-multiclass.yaml").read_bytes()
+    first = harness.upload("manifests/catalog.yaml", body)["VersionId"]
+    second = harness.upload("manifests/catalog.yaml", body)["VersionId"]
+    notifications = _notifications(harness)
+    assert set(notifications) == {first, second}
+    harness.source.deliver([notifications[second]])  # S3 delivered them out of order
+    harness.source.deliver([notifications[first]])
+
+    assert len(harness.create_calls) == 1
+    # The original version used to be rejected here (job_name.taken), at the shared path.
+    assert harness.keys("rejections/") == []
+    newest = harness.read_json("receipts/catalog.yaml.json")
+    assert newest["manifest"]["versionId"] == second
+    assert newest["duplicateOf"] is None  # it claimed the name first: it made the job
+    older = harness.read_json(f"receipts/catalog.yaml.versions/{first}.json")
+    assert older["jobArn"] == newest["jobArn"]
+    assert older["duplicateOf"]["versionId"] == second
+    assert sorted(harness.keys("receipts/")) == [
+        "receipts/catalog.yaml.json",
+        f"receipts/catalog.yaml.versions/{first}.json",
+    ]
+
+
+def test_identical_versions_delivered_at_once_create_one_job_and_reject_neither(
+    harness: IngestHarness,
+) -> None:
+    body = (EXAMPLES / "product-categories-multiclass.yaml").read_bytes()
+    for round_number in range(3):
+        key = f"manifests/race-{round_number}.yaml"
+        versions = [harness.upload(key, body)["VersionId"] for _ in range(2)]
+        notifications = _notifications(harness)
+        assert set(notifications) == set(versions)
+        calls_before = len(harness.create_calls)
+        # Two execution environments, one version each, at the same time.
+        instances = [harness.source, harness.new_instance()]
+        results: list[dict[str, Any]] = []
+        threads = [
+            threading.Thread(target=lambda s=s, m=m, r=results: r.append(s.deliver([m])))
+            for s, m in zip(instances, notifications.values(), strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # A version that found the other still on its way waits for it and comes back.
+        failed = {f["itemIdentifier"] for r in results for f in r["batchItemFailures"]}
+        visibility_timeout_passes(
+            harness, [m for m in notifications.values() if m["MessageId"] in failed]
+        )
+        _deliver_until_answered(harness)
+
+        relative = key.removeprefix("manifests/")
+        assert len(harness.create_calls) == calls_before + 1
+        assert harness.keys(f"rejections/{relative}") == []
+        newest = harness.read_json(f"receipts/{relative}.json")
+        assert newest["manifest"]["versionId"] == versions[1]
+        older = harness.read_json(f"receipts/{relative}.versions/{versions[0]}.json")
+        assert older["jobArn"] == newest["jobArn"]
+        creators = [r for r in (newest, older) if r["duplicateOf"] is None]
+        assert len(creators) == 1
+        record = harness.record(newest["jobName"])
+        assert record is not None
+        assert record["source"]["versionId"] == creators[0]["manifest"]["versionId"]
+
+
+def test_an_identical_version_waits_for_the_original_instead_of_rejecting_it(
+    harness: IngestHarness, aws_env: AutopilotSimulator
+) -> None:
+    aws_env.quota = 0
+    body = (EXAMPLES / "churn-tabular.yaml").read_bytes()
+    first = harness.upload("manifests/churn.yaml", body)["VersionId"]
+    original, _ = _deliver_visible(harness)  # the original waits for capacity
+    second = harness.upload("manifests/churn.yaml", body)["VersionId"]
+    copy_messages, response = _deliver_visible(harness)
+    # The copy neither creates nor rejects: it waits for the original, which holds the name.
+    assert len(response["batchItemFailures"]) == 1
+    assert harness.keys("rejections/") == [] and harness.keys("receipts/") == []
+    assert harness.record("churn-binary-2026-11")["status"] == "WAITING_FOR_CAPACITY"  # type: ignore[index]
+
+    aws_env.quota = None
+    visibility_timeout_passes(harness, original + copy_messages)
+    _deliver_until_answered(harness)
+    record = harness.record("churn-binary-2026-11")
+    assert record is not None and record["status"] == "CREATED"
+    assert record["source"]["versionId"] == first
+    assert harness.keys("rejections/") == []
+    newest = harness.read_json("receipts/churn.yaml.json")
+    assert newest["manifest"]["versionId"] == second
+    assert newest["duplicateOf"]["versionId"] == first
+
+
+def test_the_plain_answer_path_answers_the_newest_version_and_the_other_is_removed(
+    harness: IngestHarness,
+) -> None:
+    valid = (EXAMPLES / "product-categories-multiclass.yaml").read_bytes()
+    first = harness.upload("manifests/catalog.yaml", valid)["VersionId"]
+    harness.source.drain()
+    second = harness.upload("manifests/catalog.yaml", b"AutoMLJobName: [\n")["VersionId"]
+    harness.source.drain()
+
+    # Both used to exist side by side, and only the versionId inside told which was which.
+    rejection = harness.read_json("rejections/catalog.yaml.json")
+    assert rejection["manifest"]["versionId"] == second
+    assert harness.keys("receipts/") == [f"receipts/catalog.yaml.versions/{first}.json"]
+    kept = harness.read_json(f"receipts/catalog.yaml.versions/{first}.json")
+    assert kept["manifest"]["versionId"] == first
+    assert kept["jobName"] == harness.create_calls[0]["AutoMLJobName"]
+
+    third = harness.upload("manifests/catalog.yaml", valid.replace(b"20", b"25"))["VersionId"]
+    harness.source.drain()
+    assert harness.read_json("receipts/catalog.yaml.json")["manifest"]["versionId"] == third
+    assert harness.keys("rejections/") == [f"rejections/catalog.yaml.versions/{second}.json"]
+
+
+def test_a_late_processed_older_version_does_not_overwrite_the_newest_answer(
+    harness: IngestHarness, subscriber: str
+) -> None:
+    first = harness.upload("manifests/catalog.yaml", b"AutoMLJobName: [\n")["VersionId"]
+    valid = (EXAMPLES / "product-categories-multiclass.yaml").read_bytes()
+    second = harness.upload("manifests/catalog.yaml", valid)["VersionId"]
+    notifications = _notifications(harness)
+    harness.source.deliver([notifications[second]])
+    harness.source.deliver([notifications[first]])  # processed last, but older
+
+    assert harness.read_json("receipts/catalog.yaml.json")["manifest"]["versionId"] == second
+    assert harness.keys("rejections/") == [f"rejections/catalog.yaml.versions/{first}.json"]
+    report = harness.read_json(f"rejections/catalog.yaml.versions/{first}.json")
+    assert report["manifest"]["versionId"] == first
+    # The Rejected event points at where that version's answer is.
+    rejected = [e for e in events_of(harness, subscriber) if e["detail-type"].endswith("Rejected")]
+    assert [e["detail"]["report"] for e in rejected] == [
+        f"s3://{harness.bucket}/rejections/catalog.yaml.versions/{first}.json"
+    ]
+
+
+def test_a_version_uploaded_while_an_older_one_is_being_answered_keeps_the_plain_path(
+    harness: IngestHarness,
+) -> None:
+    first = harness.upload("manifests/catalog.yaml", b"AutoMLJobName: [\n")["VersionId"]
+    newer: list[str] = []
+    valid = (EXAMPLES / "product-categories-multiclass.yaml").read_bytes()
+
+    def upload_newer_first(params: dict[str, Any], **_: Any) -> None:
+        # The newer version lands between the older one's look at the versions and its write.
+        if params.get("Key") == "rejections/catalog.yaml.json" and not newer:
+            newer.append(harness.upload("manifests/catalog.yaml", valid)["VersionId"])
+
+    harness.service.ingestor.s3.meta.events.register(
+        "before-parameter-build.s3.PutObject", upload_newer_first
+    )
+    notifications = _notifications(harness)
+    harness.source.deliver([notifications[first]])
+    assert newer, "the hook did not run"
+    # The older answer moved to its own path; the plain paths wait for the newer version.
+    assert harness.keys("rejections/") == [f"rejections/catalog.yaml.versions/{first}.json"]
+    assert harness.keys("receipts/") == []
+    harness.source.drain()
+    assert harness.read_json("receipts/catalog.yaml.json")["manifest"]["versionId"] == newer[0]
+    assert harness.keys("rejections/") == [f"rejections/catalog.yaml.versions/{first}.json"]

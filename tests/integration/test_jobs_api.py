@@ -305,14 +305,39 @@ def test_quota_full_is_503_and_the_same_request_resumes_later(
     assert answer.status == 503
     assert answer.headers["Retry-After"] == api.stack.parameters["CapacityRetrySeconds"]
     assert answer.body["type"].endswith("/waiting-for-capacity")
-    record = api.ingest.record("churn-binary-2026-11")
-    assert record is not None and record["status"] == "WAITING_FOR_CAPACITY"
+    # Changed: the 503'd submission no longer holds the name (it used to stay
+    # WAITING_FOR_CAPACITY for good unless the same request came back).
+    assert api.ingest.record("churn-binary-2026-11") is None
     simulator.quota = None
     again = api.call(new_request(event, "later"))
     assert again.status == 202
     assert again.body["created"] is True
     kinds = [e["detail-type"] for e in events_of(api, subscriber)]
     assert kinds == ["AutoML Job Waiting For Capacity", "AutoML Job Submitted"]
+
+
+def test_a_503_submission_never_sent_again_releases_its_job_name(
+    api: ApiHarness, simulator: AutopilotSimulator
+) -> None:
+    simulator.quota = 0
+    answer = api.call(sample("post-jobs-json.json"))
+    assert answer.status == 503
+    assert answer.body["jobName"] == "churn-binary-2026-11"
+    simulator.quota = None
+    # The API caller never comes back; a manifest with the same name arrives through the
+    # bucket and becomes the job (it used to be rejected: job_name.taken by the API request).
+    api.ingest.upload_example("churn-tabular.yaml", "manifests/churn.yaml")
+    api.ingest.source.drain()
+    assert api.ingest.keys("rejections/") == []
+    receipt = api.ingest.read_json("receipts/churn.yaml.json")
+    assert receipt["jobName"] == "churn-binary-2026-11"
+    record = api.ingest.record("churn-binary-2026-11")
+    assert record is not None and record["status"] == "CREATED"
+    assert record["source"]["type"] == "s3"
+    # And the API caller, coming back after all, is told the name is taken, not a 503.
+    late = api.call(new_request(sample("post-jobs-json.json"), "late"))
+    assert late.status == 409
+    assert late.body["type"].endswith("/job-name-taken")
 
 
 def test_throttling_is_retried_then_503(api: ApiHarness, simulator: AutopilotSimulator) -> None:

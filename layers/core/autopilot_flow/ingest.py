@@ -5,6 +5,15 @@ create -> events -> receipt. The uploaded manifest is never changed or deleted; 
 goes next to it: ``receipts/<key>.json`` or ``rejections/<key>.json`` (``<key>`` is the
 manifest's key below ``manifests/``).
 
+One answer per object version (``VersionedAnswers``): those two paths hold the answer for the
+key's newest version, by S3's version order (not by the order in which versions happen to be
+processed), and only one of them exists; an older version's answer lives at
+``receipts/<key>.versions/<versionId>.json`` (or ``rejections/...``), where it is moved when a
+newer version is answered. An identical re-upload (same key, same bytes) is the same job: its
+receipt names the job and the version that created it (``duplicateOf``). When the AutoML quota
+stays full through every attempt, the answer is a ``capacity.exhausted`` rejection and the
+job name is released.
+
 Both doors share one pipeline (``Ingestor.process``): the S3 door (``ManifestObject``, read
 from the bucket) and the HTTP API's ``POST /jobs`` (``ApiSubmission``, the request body).
 A source says who it is (``identity``, the registry's ``sourceId``), how it is described in
@@ -21,6 +30,7 @@ for a job this stack created from the same manifest is success.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -28,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Protocol
-from urllib.parse import unquote_plus
+from urllib.parse import quote, unquote_plus
 
 from botocore.exceptions import ClientError
 
@@ -53,7 +63,10 @@ MANIFEST_PREFIX = "manifests/"
 MANIFEST_SUFFIXES = (".json", ".yaml", ".yml")
 RECEIPTS_PREFIX = "receipts/"
 REJECTIONS_PREFIX = "rejections/"
+ANSWER_PREFIXES = (RECEIPTS_PREFIX, REJECTIONS_PREFIX)
+VERSIONS_INFIX = ".versions/"
 MAX_KEY_BYTES = 1024
+CAPACITY_EXHAUSTED = "capacity.exhausted"
 # What a rejection's registry item, event and answer list (see Ingestor._reject).
 LISTED_ERRORS_BYTES = 64 * 1024
 LISTED_WARNINGS_BYTES = 16 * 1024
@@ -179,18 +192,175 @@ def parse_notification(body: str) -> list[ManifestObject]:
     return found
 
 
-def answer_key(prefix: str, manifest_key: str) -> str:
-    """``receipts/<key below manifests/>.json``; an over-long key is replaced by its hash."""
+def answer_key(prefix: str, manifest_key: str, version_id: str | None = None) -> str:
+    """``receipts/<key below manifests/>.json``, or with a ``version_id`` that version's own
+    ``receipts/<key below manifests/>.versions/<versionId>.json``; an over-long key is replaced
+    by its hash. Version ids are percent-encoded: S3's may hold ``/`` and ``+``."""
     relative = (
         manifest_key[len(MANIFEST_PREFIX) :]
         if manifest_key.startswith(MANIFEST_PREFIX)
         else manifest_key
     )
-    key = f"{prefix}{relative}.json"
+    tail = ".json" if version_id is None else f"{VERSIONS_INFIX}{quote(version_id, safe='')}.json"
+    key = f"{prefix}{relative}{tail}"
     if len(key.encode("utf-8")) > MAX_KEY_BYTES:
         digest = hashlib.sha256(manifest_key.encode("utf-8")).hexdigest()
-        key = f"{prefix}_long-keys/{digest}.json"
+        key = f"{prefix}_long-keys/{digest}{tail}"
     return key
+
+
+# S3's answers to a conditional write or delete that lost a race (or found no object).
+_LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404", "412")
+FILING_ATTEMPTS = 4
+
+
+class _LostRace(Exception):
+    """Another answer for the same key was written or removed meanwhile: look again."""
+
+
+@dataclass
+class VersionedAnswers:
+    """Files the answers of one manifest key of a versioned bucket.
+
+    ``receipts/<key>.json`` / ``rejections/<key>.json`` hold the answer for the key's newest
+    version and only one of the two exists; every other version's answer is at its own
+    ``.versions/<versionId>.json`` path. Newest is S3's order (ListObjectVersions lists a
+    key's versions newest first), never the order of processing: notifications for two
+    versions arrive in any order, or at once. Every write and delete of the two shared paths
+    is conditional on what was read (ETag), so a concurrent answer is never lost: the loser
+    looks again. An answer that is replaced is first kept at its own version's path.
+    """
+
+    s3: Any
+    bucket: str
+    key: str
+
+    def file(self, prefix: str, version_id: str, body: bytes) -> str:
+        """Write this version's answer where it belongs; returns its key."""
+        for _ in range(FILING_ATTEMPTS):
+            newest = self.newest_version()
+            if newest not in (None, version_id):
+                # A late-processed older version: its answer goes to its own path, and the
+                # shared paths are left to the newest (an older answer there is moved away).
+                own = self._keep(prefix, version_id, body)
+                self._settle(str(newest))
+                return own
+            try:
+                self._take_latest(prefix, version_id, body)
+            except _LostRace:
+                continue
+            newest = self.newest_version()
+            if newest in (None, version_id):
+                return answer_key(prefix, self.key)
+            # A newer version was uploaded between the look and the write: this answer is an
+            # older one after all. Keep it at its own path and give the shared paths back.
+            own = self._keep(prefix, version_id, body)
+            self._settle(str(newest))
+            return own
+        # Still racing after several looks: this version's own path is always right.
+        return self._keep(prefix, version_id, body)
+
+    def newest_version(self) -> str | None:
+        """The key's newest version that is not a delete marker (None: no version left)."""
+        paginator = self.s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.key):
+            for version in page.get("Versions", []):
+                if version.get("Key") == self.key:
+                    return str(version["VersionId"])
+                if str(version.get("Key", "")) > self.key:
+                    return None  # listed in key order: the key's own versions came first
+        return None
+
+    def _keep(self, prefix: str, version_id: str, body: bytes) -> str:
+        key = answer_key(prefix, self.key, version_id)
+        self._put(key, body)
+        return key
+
+    def _take_latest(self, prefix: str, version_id: str, body: bytes) -> None:
+        """Put this answer at the shared path of its kind and remove the other kind's, keeping
+        any other version's answer found there. Raises _LostRace when one was changed."""
+        held = {kind: self._get(answer_key(kind, self.key)) for kind in ANSWER_PREFIXES}
+        for kind, found in held.items():
+            if found is not None and found[2] not in (None, version_id):
+                self._keep(kind, str(found[2]), found[0])
+        mine = held[prefix]
+        self._put(answer_key(prefix, self.key), body, etag=mine[1] if mine else None)
+        for kind, found in held.items():
+            if kind != prefix and found is not None:
+                self._delete(answer_key(kind, self.key), found[1])
+
+    def _settle(self, newest: str) -> None:
+        """Leave the shared paths to ``newest``: remove (after keeping) any other version's
+        answer there, and put the newest's there if it has one already (else its own
+        processing will)."""
+        holds_newest = False
+        for kind in ANSWER_PREFIXES:
+            found = self._get(answer_key(kind, self.key))
+            if found is None:
+                continue
+            if found[2] == newest:
+                holds_newest = True
+                continue
+            if found[2] is not None:
+                self._keep(kind, str(found[2]), found[0])
+            try:
+                self._delete(answer_key(kind, self.key), found[1])
+            except _LostRace:
+                holds_newest = True  # rewritten meanwhile: by the newest's own processing
+        if holds_newest:
+            return
+        for kind in ANSWER_PREFIXES:
+            found = self._get(answer_key(kind, self.key, newest))
+            if found is not None:
+                # LostRace: the newest's own processing got there first.
+                with contextlib.suppress(_LostRace):
+                    self._put(answer_key(kind, self.key), found[0], etag=None)
+                return
+
+    def _get(self, key: str) -> tuple[bytes, str, str | None] | None:
+        """(body, ETag, the version it answers) of an answer, or None when there is none."""
+        try:
+            response = self.s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        body: bytes = response["Body"].read()
+        try:
+            manifest = json.loads(body).get("manifest") or {}
+            answered = manifest.get("versionId")
+        except (ValueError, AttributeError):
+            answered = None
+        return body, str(response["ETag"]), str(answered) if answered else None
+
+    def _put(self, key: str, body: bytes, etag: str | bool | None = False) -> None:
+        """``etag``: False writes unconditionally; None only if there is no object yet; an
+        ETag only if the object is still that one."""
+        kwargs: dict[str, Any] = {}
+        if etag is None:
+            kwargs["IfNoneMatch"] = "*"
+        elif etag:
+            kwargs["IfMatch"] = etag
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentType="application/json",
+                **kwargs,
+            )
+        except ClientError as exc:
+            if kwargs and exc.response.get("Error", {}).get("Code") in _LOST_RACE:
+                raise _LostRace(key) from None
+            raise
+
+    def _delete(self, key: str, etag: str) -> None:
+        try:
+            self.s3.delete_object(Bucket=self.bucket, Key=key, IfMatch=etag)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _LOST_RACE:
+                raise _LostRace(key) from None
+            raise
 
 
 @dataclass
@@ -294,7 +464,8 @@ class Ingestor:
         )
         if not result.valid or result.request is None:
             return self._reject(source, job_name, result.errors, result.warnings)
-        return self._submit(source, job_name, result, last_attempt=last_attempt)
+        digest = hashlib.sha256(data).hexdigest()
+        return self._submit(source, job_name, result, digest, last_attempt=last_attempt)
 
     def _read(self, obj: ManifestObject) -> tuple[bytes, Issue | None]:
         """The manifest's bytes, never more than the limit (a larger object is not read)."""
@@ -325,7 +496,13 @@ class Ingestor:
         return data, None
 
     def _submit(
-        self, obj: Source, job_name: str, result: ValidationResult, *, last_attempt: bool
+        self,
+        obj: Source,
+        job_name: str,
+        result: ValidationResult,
+        digest: str,
+        *,
+        last_attempt: bool,
     ) -> Outcome:
         request = result.request
         assert request is not None
@@ -341,7 +518,10 @@ class Ingestor:
             warnings=warnings,
             deployment=result.manifest.deployment if result.manifest else None,
             notifications=result.manifest.notifications if result.manifest else None,
+            content_digest=digest,
         )
+        if claim.state == "other_source" and _same_manifest(obj, digest, claim.item):
+            return self._duplicate(obj, job_name, claim.item, result, last_attempt)
         if claim.state == "other_source":
             return self._reject(obj, job_name, [_name_taken(job_name, claim.item)], result.warnings)
         if claim.state == "same_source" and claim.item.get("status") == CREATED_STATUS:
@@ -403,28 +583,89 @@ class Ingestor:
         except ClientError:
             return ""
 
+    def _duplicate(
+        self,
+        obj: Source,
+        job_name: str,
+        original: dict[str, Any],
+        result: ValidationResult,
+        last_attempt: bool,
+    ) -> Outcome:
+        """An identical re-upload of the same key: the same job. Its answer is a receipt that
+        names the version that created it (``duplicateOf``), like the API's ``created:
+        false``; it creates nothing and publishes nothing. While that version is still on its
+        way (claimed, or waiting for capacity) this one waits too."""
+        request = result.request
+        assert request is not None
+        warnings = [w.to_dict() for w in result.warnings]
+        if original.get("status") == CREATED_STATUS:
+            arn = str(original.get("jobArn", ""))
+            receipt = self._write_receipt(
+                obj, job_name, arn, request, result, duplicate_of=original.get("source")
+            )
+            return Outcome(
+                ALREADY_CREATED,
+                job_name,
+                arn,
+                receipt,
+                warnings=warnings,
+                defaults_applied=result.defaults_applied,
+            )
+        version = (original.get("source") or {}).get("versionId")
+        reason = (
+            f"an identical version ({version}) of this manifest holds the job name "
+            f"{job_name!r} and has not become a job yet"
+        )
+        if not last_attempt:
+            raise WaitingForCapacity(job_name, reason)
+        # Not the registry's record to change: it belongs to the identical version.
+        issue = _capacity_issue(
+            f"{reason}, and this version was not submitted. That version's answer "
+            "says what became of it; if it was refused, upload the manifest again."
+        )
+        return self._reject(obj, job_name, [issue], result.warnings, record=False)
+
     def _wait_for_capacity(
         self, obj: Source, job_name: str, reason: str, last_attempt: bool
     ) -> Outcome:
         self.registry.mark_waiting(job_name, obj.identity, reason)
         if last_attempt:
-            self.registry.mark_submission_failed(job_name, obj.identity, reason)
-            self.publisher.publish(
-                ev.JOB_SUBMISSION_FAILED,
-                {
-                    "jobName": job_name,
-                    "source": obj.describe(),
-                    "reason": "ResourceLimitExceeded",
-                    "message": reason,
-                    "deadLetter": True,
-                },
-            )
-        else:
-            self.publisher.publish(
-                ev.JOB_WAITING_FOR_CAPACITY,
-                {"jobName": job_name, "source": obj.describe(), "message": reason},
-            )
+            return self._capacity_exhausted(obj, job_name, reason)
+        self.publisher.publish(
+            ev.JOB_WAITING_FOR_CAPACITY,
+            {"jobName": job_name, "source": obj.describe(), "message": reason},
+        )
         raise WaitingForCapacity(job_name, reason)
+
+    def _capacity_exhausted(self, obj: Source, job_name: str, reason: str) -> Outcome:
+        """The quota stayed full through the last attempt: the manifest is answered (a
+        ``capacity.exhausted`` rejection), not left in the dead-letter queue, and the job
+        name is released (SUBMISSION_FAILED) so that the manifest can be sent again."""
+        issue = _capacity_issue(
+            "the account's AutoML job quota stayed full through every attempt, so the job "
+            f"{job_name!r} was not created and its name is free again. Upload the manifest "
+            "again (or send it to POST /jobs) once running jobs have finished, or ask for a "
+            "higher 'Maximum number of concurrent AutoML jobs' quota.",
+        )
+
+        def mark(listed: list[dict[str, str]], report: str) -> None:
+            self.registry.mark_submission_failed(
+                job_name, obj.identity, reason, errors=listed, report=report
+            )
+
+        outcome = self._reject(obj, job_name, [issue], [], record=mark)
+        self.publisher.publish(
+            ev.JOB_SUBMISSION_FAILED,
+            {
+                "jobName": job_name,
+                "source": obj.describe(),
+                "reason": "ResourceLimitExceeded",
+                "message": reason,
+                "deadLetter": False,
+                "report": f"s3://{obj.bucket}/{outcome.answer}",
+            },
+        )
+        return outcome
 
     # --- answers ---------------------------------------------------------------------------
 
@@ -435,18 +676,19 @@ class Ingestor:
         arn: str,
         request: dict[str, Any],
         result: ValidationResult,
+        *,
+        duplicate_of: dict[str, Any] | None = None,
     ) -> str:
-        key = obj.answer_location(RECEIPTS_PREFIX)
         receipt = {
             "manifest": obj.describe(),
             "jobName": job_name,
             "jobArn": arn,
+            "duplicateOf": duplicate_of,
             "request": request,
             "defaultsApplied": result.defaults_applied,
             "warnings": [w.to_dict() for w in result.warnings],
         }
-        self._put_json(obj.bucket, key, receipt)
-        return key
+        return self._file_answer(obj, RECEIPTS_PREFIX, receipt)
 
     def _reject(
         self,
@@ -454,9 +696,12 @@ class Ingestor:
         job_name: str | None,
         errors: list[Issue],
         warnings: list[Issue],
+        *,
         registered: bool = False,
+        record: bool | Callable[[list[dict[str, str]], str], None] = True,
     ) -> Outcome:
-        key = obj.answer_location(REJECTIONS_PREFIX)
+        """``registered``: the registry item is this source's claim; ``record``: False leaves
+        the registry alone, a function records the rejection its own way."""
         error_dicts = [e.to_dict() for e in errors]
         warning_dicts = [w.to_dict() for w in warnings]
         report = {
@@ -466,12 +711,14 @@ class Ingestor:
             "errors": error_dicts,
             "warnings": warning_dicts,
         }
-        self._put_json(obj.bucket, key, report)
+        key = self._file_answer(obj, REJECTIONS_PREFIX, report)
         # The report has them all; the registry item, the event and the answer (an
         # idempotency record, an API response) list what fits within AWS's size limits.
         listed = fit_issues(error_dicts, LISTED_ERRORS_BYTES)
         listed_warnings = fit_issues(warning_dicts, LISTED_WARNINGS_BYTES)
-        if job_name is not None:
+        if callable(record):
+            record(listed, f"s3://{obj.bucket}/{key}")
+        elif job_name is not None and record:
             if registered:
                 self.registry.mark_rejected(
                     job_name, obj.identity, listed, f"s3://{obj.bucket}/{key}"
@@ -498,13 +745,33 @@ class Ingestor:
             REJECTED, job_name, None, key, listed, listed_warnings, error_count=len(error_dicts)
         )
 
-    def _put_json(self, bucket: str, key: str, body: dict[str, Any]) -> None:
-        self.s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=json.dumps(body, indent=2, ensure_ascii=False, default=str).encode("utf-8"),
-            ContentType="application/json",
-        )
+    def _file_answer(self, obj: Source, prefix: str, document: dict[str, Any]) -> str:
+        """Write a receipt or rejection where it belongs; returns its key. A manifest version
+        of a versioned bucket goes through ``VersionedAnswers``; an API request's answer and
+        an unversioned object's go to their one path."""
+        body = json.dumps(document, indent=2, ensure_ascii=False, default=str).encode("utf-8")
+        if isinstance(obj, ManifestObject) and obj.version_id:
+            return VersionedAnswers(self.s3, obj.bucket, obj.key).file(prefix, obj.version_id, body)
+        key = obj.answer_location(prefix)
+        self.s3.put_object(Bucket=obj.bucket, Key=key, Body=body, ContentType="application/json")
+        return key
+
+
+def _same_manifest(obj: Source, digest: str, item: dict[str, Any]) -> bool:
+    """Whether the registry item came from another version of the same key with the same
+    bytes (an identical re-upload)."""
+    source = item.get("source") or {}
+    return (
+        isinstance(obj, ManifestObject)
+        and source.get("type") == "s3"
+        and source.get("bucket") == obj.bucket
+        and source.get("key") == obj.key
+        and item.get("contentDigest") == digest
+    )
+
+
+def _capacity_issue(message: str) -> Issue:
+    return Issue((), CAPACITY_EXHAUSTED, message)
 
 
 def _name_taken(job_name: str, item: dict[str, Any] | None) -> Issue:

@@ -2,9 +2,11 @@
 
 A record whose manifest waits for capacity (``ResourceLimitExceeded``) is reported failed and
 hidden for a growing time (exponential, with jitter), so it comes back when the quota may
-have freed; SQS's redrive policy moves it to the DLQ after ``max_receive_count`` receives,
-and the last attempt publishes ``AutoML Job Submission Failed`` first. A rejection is an
-answer, not a failure: its message is consumed.
+have freed. The last attempt (``ApproximateReceiveCount`` reached ``max_receive_count``)
+answers instead: a ``capacity.exhausted`` rejection, the job name released, and
+``AutoML Job Submission Failed``; its message is consumed. A rejection is an answer, not a
+failure. Only a message whose every receive failed for another reason (the function
+crashed or timed out) still reaches the DLQ, which has an alarm.
 
 Each manifest's outcome is reported to ``autopilot_flow.observability`` (metrics, and the log
 line, with the S3 key and then the job name as correlation id, cleared after the manifest).
@@ -23,7 +25,14 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from autopilot_flow import observability
-from autopilot_flow.ingest import Ingestor, ManifestObject, WaitingForCapacity, parse_notification
+from autopilot_flow.ingest import (
+    CAPACITY_EXHAUSTED,
+    REJECTED,
+    Ingestor,
+    ManifestObject,
+    WaitingForCapacity,
+    parse_notification,
+)
 
 IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600
 MAX_VISIBILITY_SECONDS = 12 * 3600
@@ -88,7 +97,13 @@ class QueueIngest:
                     if not last_attempt:
                         self._delay(record, receive_count)
                     raise
-                observability.record_outcome(outcome, duplicate=bool(outcome.get("replayed")))
+                replayed = bool(outcome.get("replayed"))
+                if _capacity_exhausted(outcome) and not replayed:
+                    observability.record_capacity_wait(
+                        str(outcome.get("job_name") or ""), final=True, reason=CAPACITY_EXHAUSTED
+                    )
+                else:
+                    observability.record_outcome(outcome, duplicate=replayed)
             outcomes.append(outcome)
         return outcomes
 
@@ -105,6 +120,12 @@ class QueueIngest:
             ReceiptHandle=record["receiptHandle"],
             VisibilityTimeout=self.delay_seconds(receive_count),
         )
+
+
+def _capacity_exhausted(outcome: dict[str, Any]) -> bool:
+    """The quota stayed full through the last attempt (a submission failed, answered)."""
+    codes = {str(e.get("code")) for e in outcome.get("errors") or []}
+    return outcome.get("status") == REJECTED and codes == {CAPACITY_EXHAUSTED}
 
 
 def _replayed(response: Any, idempotent_data: Any) -> Any:

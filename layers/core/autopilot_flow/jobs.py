@@ -508,6 +508,9 @@ class JobsService:
             outcome = self.ingestor.process(source, body)
         except WaitingForCapacity as exc:
             observability.record_capacity_wait(exc.job_name, final=False, reason=str(exc))
+            # Nothing resumes a 503'd submission but its caller sending it again (which claims
+            # the name anew), so it holds no name meanwhile: another manifest may take it.
+            self.ingestor.registry.release_waiting(exc.job_name, source.identity)
             raise ApiProblem(
                 503,
                 "waiting-for-capacity",

@@ -5,6 +5,10 @@ case-insensitive). ``sourceId`` names the manifest object version (or API reques
 came from; every write is conditional on it, so two manifests can never share a job and a
 redelivered manifest can never create a second one. The ``ByStatus`` index serves "jobs by
 status", newest first (``updatedAt``).
+
+A name whose record never became a job is released: ``REJECTED`` and ``SUBMISSION_FAILED``
+(the quota stayed full through every attempt) records may be claimed by another source, and
+an API submission answered 503 gives its claim up (``release_waiting``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ CREATED = "CREATED"
 REJECTED = "REJECTED"
 WAITING_FOR_CAPACITY = "WAITING_FOR_CAPACITY"
 SUBMISSION_FAILED = "SUBMISSION_FAILED"
+# Statuses of records that never became a SageMaker job: their name is free to claim.
+RELEASED = (REJECTED, SUBMISSION_FAILED)
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -74,12 +80,15 @@ class Registry:
         warnings: list[dict[str, str]],
         deployment: dict[str, Any] | None = None,
         notifications: dict[str, Any] | None = None,
+        content_digest: str | None = None,
     ) -> Claim:
         """Create the SUBMITTED record, unless the name is already taken.
 
         ``deployment`` and ``notifications`` are the manifest's own sections (stripped from
         the request); FinalizeJob reads them when the job ends. Stored as JSON text, like
-        ``request``, under ``deploymentConfig`` and ``notificationsConfig``."""
+        ``request``, under ``deploymentConfig`` and ``notificationsConfig``.
+        ``content_digest`` (``contentDigest``, the SHA-256 of the manifest's bytes) tells an
+        identical re-upload of the same key from a different manifest."""
         stamp = now_iso()
         values = {
             "jobKey": job_key(job_name),
@@ -96,18 +105,20 @@ class Registry:
             "notificationsConfig": (
                 json.dumps(notifications, sort_keys=True) if notifications else None
             ),
+            "contentDigest": content_digest,
             "createdAt": stamp,
             "updatedAt": stamp,
         }
         try:
-            # A REJECTED record never became a job (SageMaker never saw the name, or refused
-            # it): a corrected manifest may take the name over.
+            # A REJECTED or SUBMISSION_FAILED record never became a job (SageMaker never saw
+            # the name, refused it, or had no capacity for it): another manifest, or the
+            # same one uploaded again, may take the name over.
             self.client.put_item(
                 TableName=self.table_name,
                 Item=_to_item(values),
-                ConditionExpression="attribute_not_exists(jobKey) OR #status = :rejected",
+                ConditionExpression="attribute_not_exists(jobKey) OR #status IN (:r0, :r1)",
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":rejected": {"S": REJECTED}},
+                ExpressionAttributeValues={":r0": {"S": RELEASED[0]}, ":r1": {"S": RELEASED[1]}},
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             existing = self.get(job_name) or {}
@@ -151,8 +162,40 @@ class Registry:
     ) -> None:
         self._update(job_name, source_id, {"status": REJECTED, "errors": errors, "report": report})
 
-    def mark_submission_failed(self, job_name: str, source_id: str, reason: str) -> None:
-        self._update(job_name, source_id, {"status": SUBMISSION_FAILED, "failureReason": reason})
+    def mark_submission_failed(
+        self,
+        job_name: str,
+        source_id: str,
+        reason: str,
+        errors: list[dict[str, str]] | None = None,
+        report: str | None = None,
+    ) -> None:
+        """The quota stayed full through every attempt: no job, and the name is released."""
+        changes: dict[str, Any] = {"status": SUBMISSION_FAILED, "failureReason": reason}
+        if errors is not None:
+            changes["errors"] = errors
+        if report is not None:
+            changes["report"] = report
+        self._update(job_name, source_id, changes)
+
+    def release_waiting(self, job_name: str, source_id: str) -> bool:
+        """Give up a claim that is waiting for capacity and that nothing will resume on its
+        own (an API submission answered 503: its caller sends it again, and that claims the
+        name anew). Only this source's waiting record is removed; True when it was."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"jobKey": {"S": job_key(job_name)}},
+                ConditionExpression="sourceId = :source AND #status = :waiting",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":source": {"S": source_id},
+                    ":waiting": {"S": WAITING_FOR_CAPACITY},
+                },
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def record_rejection(
         self,
