@@ -420,7 +420,7 @@ def _submit_s3(ctx: Context, data: bytes, key: str, result: ValidationResult) ->
     from botocore.exceptions import ClientError as AwsError  # noqa: PLC0415
 
     try:
-        s3.put_object(Bucket=bucket, Key=key, Body=data)
+        uploaded = s3.put_object(Bucket=bucket, Key=key, Body=data)
     except AwsError as exc:
         message = exc.response.get("Error", {}).get("Message", str(exc))
         raise ClientError(f"cannot upload to s3://{bucket}/{key}: {message}", EXIT_FAILED) from None
@@ -433,7 +433,8 @@ def _submit_s3(ctx: Context, data: bytes, key: str, result: ValidationResult) ->
     if not ctx.args.wait:
         _where_to_look(ctx, job)
         return job
-    answer = _wait_for_answer(ctx, s3, bucket, receipt, rejection)
+    version = uploaded.get("VersionId") if isinstance(uploaded, dict) else None
+    answer = _wait_for_answer(ctx, s3, bucket, key, version)
     if answer is None:
         console.error(f"no receipt or rejection after {ctx.args.timeout:.0f}s")
         raise ClientError("", EXIT_FAILED)
@@ -448,21 +449,33 @@ def _submit_s3(ctx: Context, data: bytes, key: str, result: ValidationResult) ->
 
 
 def _wait_for_answer(
-    ctx: Context, s3: Any, bucket: str, receipt: str, rejection: str
+    ctx: Context, s3: Any, bucket: str, key: str, version: str | None
 ) -> tuple[str, dict[str, Any]] | None:
-    """The ingest function's answer next to the manifest: a receipt or a rejection."""
+    """The ingest function's answer to the uploaded version: a receipt or a rejection.
+
+    ``receipts/<key>.json`` / ``rejections/<key>.json`` answer the key's newest version (check
+    the ``versionId`` inside); once a newer version is answered, this one's answer is at
+    ``.versions/<versionId>.json`` instead."""
     from botocore.exceptions import ClientError as AwsError  # noqa: PLC0415
 
+    places = [("receipt", RECEIPTS_PREFIX), ("rejection", REJECTIONS_PREFIX)]
+    paths = [(kind, answer_key(prefix, key)) for kind, prefix in places]
+    if version:
+        paths += [(kind, answer_key(prefix, key, version)) for kind, prefix in places]
     deadline = ctx.clock() + ctx.args.timeout
     while ctx.clock() < deadline:
-        for kind, key in (("receipt", receipt), ("rejection", rejection)):
+        for kind, path in paths:
             try:
-                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                body = s3.get_object(Bucket=bucket, Key=path)["Body"].read()
             except AwsError:
                 continue
             document = json.loads(body)
-            if isinstance(document, dict):
-                return kind, document
+            if not isinstance(document, dict):
+                continue
+            answered = (document.get("manifest") or {}).get("versionId")
+            if version and answered and answered != version:
+                continue  # another version's answer
+            return kind, document
         ctx.sleep(ctx.args.interval)
     return None
 
