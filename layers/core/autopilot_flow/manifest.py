@@ -8,6 +8,7 @@ sections (DESIGN.md section 3). JSON or YAML, at most 1 MiB.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import re
@@ -367,6 +368,26 @@ def parse_document(data: bytes, filename: str | None = None) -> dict[str, Any]:
         ) from None
     if not text.strip():
         raise ManifestError("parse.empty", "the manifest is empty.")
+    with _collector_paused():
+        return _parse_text(text, filename)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a document is built. A 1 MiB document is up
+    to half a million lists and mappings, and each batch of new containers makes the collector
+    walk every object of the process (in a Lambda with boto3 loaded, a JSON flood took 1 s
+    instead of 0.05 s). Parsing makes no reference cycles: reference counting frees it all."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse_text(text: str, filename: str | None) -> dict[str, Any]:
     document: Any
     if looks_like_json(text, filename):
         try:
