@@ -21,6 +21,7 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
+from autopilot_flow import deploy_targets
 from offline.demo_data import upload_example_data
 from offline.stack import OfflineOptions, OfflineStack
 
@@ -102,11 +103,13 @@ def validate_event(event: dict[str, Any]) -> None:
 
 
 def test_an_auto_job_that_trained_a_pipeline_is_skipped_serverless_and_deployed_on_instances(
-    stack: OfflineStack, deployments: str
+    stack: OfflineStack, deployments: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert stack.simulator is not None
-    # Any data at all crosses the limit: AUTO trains HYPERPARAMETER_TUNING pipelines.
+    # Any data at all crosses the limit: AUTO trains HYPERPARAMETER_TUNING pipelines, and the
+    # data preflight (in the ingest handler, in this process) says so.
     stack.simulator.auto_ensembling_limit_bytes = 1
+    monkeypatch.setattr(deploy_targets, "AUTO_ENSEMBLING_LIMIT_BYTES", 1)
     bucket = stack.describe()["resources"]["ManifestsBucket"]
     s3 = stack.client("s3")
     serverless = {"EndpointName": "auto-serverless", "Serverless": {"MemorySizeInMB": 2048}}
@@ -127,6 +130,17 @@ def test_an_auto_job_that_trained_a_pipeline_is_skipped_serverless_and_deployed_
         assert stack.simulator.job(name).mode == "HYPERPARAMETER_TUNING"
         best = sagemaker.describe_auto_ml_job_v2(AutoMLJobName=name)["BestCandidate"]
         assert len(best["InferenceContainers"]) == 3
+
+    # The submitter was warned: validation (AUTO may choose pipelines) and the preflight
+    # (the data's size settles it).
+    receipt = json.loads(
+        s3.get_object(Bucket=bucket, Key="receipts/targets/auto-serverless.yaml.json")["Body"]
+        .read()
+        .decode()
+    )
+    warnings = {(w["path"], w["code"]) for w in receipt["warnings"]}
+    assert ("Deployment.Serverless", "target.auto_mode") in warnings
+    assert ("AutoMLProblemTypeConfig.TabularJobConfig.Mode", "preflight.auto_mode") in warnings
 
     skipped = events["auto-serverless"]
     validate_event(skipped)

@@ -15,7 +15,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from autopilot_flow import deploy_targets
 from autopilot_flow.deploy_targets import AUTO_ENSEMBLING_LIMIT_BYTES
+from autopilot_flow.preflight import run_preflight
 from offline.autopilot_simulator import AutopilotSimulator, ManualClock
 from offline.moto_fixes import EndpointLifecycle
 
@@ -272,3 +274,45 @@ def test_an_explicit_mode_or_a_manifest_file_ignores_the_size(
     assert sim.job("listed").mode == "ENSEMBLING"
     sagemaker.create_auto_ml_job_v2(**auto_request("missing", "s3://no-such-bucket/train/"))
     assert sim.job("missing").mode == "ENSEMBLING"
+
+
+# --- the data preflight says which mode AUTO will pick ------------------------------------------
+
+
+@pytest.fixture
+def s3_data() -> Iterator[Any]:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="data")
+        s3.put_object(Bucket="data", Key="train/part-1.csv", Body=b"a,y\n" + b"1,0\n" * 300)
+        s3.put_object(Bucket="data", Key="train/part-2.csv", Body=b"a,y\n" + b"2,1\n" * 300)
+        yield s3
+
+
+def auto_mode_warnings(s3: Any, request: dict[str, Any]) -> list[tuple[str, str, str]]:
+    result = run_preflight(s3, request)
+    assert result.errors == []
+    return [(w.path, w.code, w.message) for w in result.warnings if w.code == "preflight.auto_mode"]
+
+
+def test_the_preflight_warns_when_the_data_size_makes_auto_train_pipelines(
+    s3_data: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 2 x 1,204 bytes listed; a limit below that stands in for AWS's 100 MB.
+    monkeypatch.setattr(deploy_targets, "AUTO_ENSEMBLING_LIMIT_BYTES", 2408)
+    ((path, code, message),) = auto_mode_warnings(s3_data, auto_request("big"))
+    assert path == "AutoMLProblemTypeConfig.TabularJobConfig.Mode"
+    assert code == "preflight.auto_mode"
+    assert "HYPERPARAMETER_TUNING" in message and "Deployment.InstanceType" in message
+
+
+def test_the_preflight_stays_quiet_below_the_limit_or_with_an_explicit_mode(
+    s3_data: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deploy_targets, "AUTO_ENSEMBLING_LIMIT_BYTES", 2409)
+    assert auto_mode_warnings(s3_data, auto_request("small")) == []  # ENSEMBLING: one container
+    monkeypatch.setattr(deploy_targets, "AUTO_ENSEMBLING_LIMIT_BYTES", 1)
+    explicit = auto_request("explicit")
+    explicit["AutoMLProblemTypeConfig"]["TabularJobConfig"]["Mode"] = "ENSEMBLING"
+    assert auto_mode_warnings(s3_data, explicit) == []
+    assert auto_mode_warnings(s3_data, auto_request("auto")) != []

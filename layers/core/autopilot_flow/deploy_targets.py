@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from autopilot_flow import problem_types as pt
+from autopilot_flow.issues import Issue
 
 SERVERLESS: Final = "serverless"
 INSTANCE_CPU: Final = "instance-cpu"
@@ -297,6 +298,35 @@ def auto_mode_for_size(listed_bytes: int, complete: bool) -> str | None:
 
 def describe_size(size: int) -> str:
     return f"{size / (1024 * 1024):,.1f} MB"
+
+
+def auto_mode_hint(request: Mapping[str, Any], listed_bytes: int, complete: bool) -> Issue | None:
+    """The data preflight's warning (``preflight.auto_mode``) when the size of the data it
+    listed settles that AUTO trains HYPERPARAMETER_TUNING pipelines. ``listed_bytes``: the
+    objects listed under the S3Prefix channels; ``complete``: every object was listed."""
+    problem_config = request.get("AutoMLProblemTypeConfig")
+    config = problem_config.get(pt.TABULAR) if isinstance(problem_config, Mapping) else None
+    if not isinstance(config, Mapping) or config.get("Mode", "AUTO") != "AUTO":
+        return None
+    if config.get("GenerateCandidateDefinitionsOnly") is True:
+        return None
+    channels = request.get("AutoMLJobInputDataConfig")
+    prefixes_only = isinstance(channels, list) and all(
+        ((c.get("DataSource") or {}).get("S3DataSource") or {}).get("S3DataType", "S3Prefix")
+        == "S3Prefix"
+        for c in channels
+        if isinstance(c, Mapping)
+    )
+    if auto_mode_for_size(listed_bytes, complete and prefixes_only) != "HYPERPARAMETER_TUNING":
+        return None
+    return Issue(
+        ("AutoMLProblemTypeConfig", pt.TABULAR, "Mode"),
+        "preflight.auto_mode",
+        f"Mode is AUTO and the input data is at least {describe_size(listed_bytes)} (100 MB "
+        "or more): Autopilot will train in HYPERPARAMETER_TUNING mode, whose candidates are "
+        "inference pipelines that a serverless endpoint cannot host. Deploy with "
+        "Deployment.InstanceType, or set Mode: ENSEMBLING.",
+    )
 
 
 # --- from the job's result (FinalizeJob) ----------------------------------------------------------

@@ -38,6 +38,7 @@ from urllib.parse import unquote
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from autopilot_flow import problem_types as pt
+from autopilot_flow.deploy_targets import auto_mode_hint
 from autopilot_flow.issues import Issue, Loc, format_path, sort_in_document_order
 from autopilot_flow.policy import s3_allowed
 from autopilot_flow.sagemaker import THROTTLING_CODES, Backoff, error_code
@@ -86,6 +87,8 @@ CODES: Final[dict[str, str]] = {
     "preflight.manifest_locations_not_checked": "the locations inside a ManifestFile or "
     "AugmentedManifestFile could not all be checked against AllowedS3Prefixes (file too large, "
     "or the preflight is off)",
+    "preflight.auto_mode": "warning: tabular Mode AUTO with 100 MB of data or more trains "
+    "HYPERPARAMETER_TUNING inference pipelines, which serverless endpoints cannot host",
 }
 
 # What the deployment check reports (``check_deployment_endpoint``).
@@ -357,6 +360,9 @@ class _Preflight:
             self.problem = chosen[0]
             self.config = _mapping(request[PROBLEM_CONFIG][chosen[0]])
         self.headers: dict[str, _Header] = {}
+        # The sizes listed under S3Prefix channels: enough to tell the mode AUTO will pick.
+        self.listed_bytes = 0
+        self.listing_complete = True
 
     # reporting
 
@@ -505,6 +511,9 @@ class _Preflight:
         check_feature_specification(self, training)
         if parquet is not None and self.problem != pt.IMAGE_CLASSIFICATION:
             warn_parquet_columns_not_checked(self, parquet)
+        hint = auto_mode_hint(self.request, self.listed_bytes, self.listing_complete)
+        if hint is not None:
+            self.result.warnings.append(hint)
 
     def check_channel(self, channel: _Channel) -> None:
         located = parse_s3_uri(channel.uri)
@@ -598,6 +607,8 @@ def check_prefix_has_data(pf: _Preflight, channel: _Channel, bucket: str, prefix
                 f"prefix {prefix!r}.",
             )
         raise _Abort()
+    pf.listed_bytes += sum(int(i.get("Size", 0)) for i in data)
+    pf.listing_complete = pf.listing_complete and not truncated
     item = data[0]
     first = _Object(
         bucket,
