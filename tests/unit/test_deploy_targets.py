@@ -409,3 +409,21 @@ def test_the_rule_is_listed_with_its_aws_page() -> None:
     assert set(registered.codes) == {"target.pipeline", "target.vpc", "target.auto_mode"}
     assert "Serverless Inference" in registered.cite
     assert "feature exclusions" in registered.cite
+
+
+# --- the docs give the table ---------------------------------------------------------------------
+
+
+def test_the_operations_doc_and_the_readme_give_the_table() -> None:
+    doc = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = doc.split("\n## Deployment targets: what each can host\n")[1].split("\n## ")[0]
+    for key in (SERVERLESS, INSTANCE_CPU, INSTANCE_GPU, BATCH_TRANSFORM):
+        name = TARGETS[key].name.removeprefix("a ").removeprefix("an ")
+        assert name.lower() in section.lower(), name
+    codes_ = {"target.pipeline", "target.gpu", "target.vpc", "target.auto_mode"}
+    for code in codes_ | {"preflight.auto_mode", "deployment.problem_type"}:
+        assert f"`{code}`" in section, code
+    assert "Serverless Inference" in section and "PrimaryContainer" in section
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "docs/operations.md#deployment-targets-what-each-can-host" in readme
+    assert "`target.pipeline`" in readme and "`target.auto_mode`" in readme

@@ -162,8 +162,9 @@ def deployment_target(ctx: RuleContext) -> None:
 @rule(
     "deployment.problem_type",
     cite="Deployment (ours): text generation models need GPU instances (serverless endpoints "
-    "and CPU instance families have none); InferenceResponseKeys apply to classification "
-    "models only; a job that only generates candidate definitions has no model to deploy.",
+    f"have none: {targets.SERVERLESS_PAGE}, GPUs; nor do CPU instance families); "
+    "InferenceResponseKeys apply to classification models only; a job that only generates "
+    "candidate definitions has no model to deploy.",
 )
 def deployment_fits_problem(ctx: RuleContext) -> None:
     deployment = _deployment(ctx)
