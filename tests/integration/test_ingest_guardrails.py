@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
 from autopilot_flow.finalize import endpoint_key
@@ -207,6 +208,24 @@ def test_throttling_that_outlasts_the_backoff_keeps_the_manifest_queued(
     )
     harness.source.drain()
     assert [c["AutoMLJobName"] for c in harness.create_calls] == [JOB]
+
+
+def test_sagemaker_out_of_reach_keeps_the_manifest_queued(harness: IngestHarness) -> None:
+    def unreachable(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="https://api.sagemaker.us-east-1.amazonaws.com")
+
+    client = harness.service.ingestor.jobs.client
+    client.meta.events.register("before-send.sagemaker.DescribeEndpoint", unreachable)
+    harness.upload("manifests/x.json", json.dumps(churn(Deployment={})).encode())
+    received = harness.source.receive()
+    harness.source.deliver([m for m in received if "s3:TestEvent" in m["Body"]])
+    messages = [m for m in received if "s3:TestEvent" not in m["Body"]]
+    response = harness.source.deliver(messages)
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [
+        messages[0]["MessageId"]
+    ]
+    assert harness.create_calls == []
+    assert harness.keys("rejections/") == []
 
 
 def test_endpoint_names_outside_the_parameter_are_refused(aws_env: AutopilotSimulator) -> None:

@@ -1098,3 +1098,5 @@ def test_malformed_requests_never_raise(s3: Any, req: dict[str, Any]) -> None:
 def test_every_reported_code_is_documented() -> None:
     used = set(re.findall(r'"(preflight\.[a-z_0-9]+)"', Path(preflight.__file__).read_text()))
     assert used == set(CODES)
+    endpoint = set(re.findall(r'"(deployment\.[a-z_0-9]+)"', Path(preflight.__file__).read_text()))
+    assert endpoint == set(preflight.ENDPOINT_CODES)

@@ -390,7 +390,7 @@ PreflightRunner = Callable[[Any, dict[str, Any], Policy], tuple[list[Issue], lis
 
 
 class PreflightUnavailable(Exception):
-    """S3 could not be asked (throttled, unreachable): retry later, do not reject."""
+    """S3 or SageMaker could not be asked (throttled, unreachable): retry later, do not reject."""
 
 
 def default_preflight(
