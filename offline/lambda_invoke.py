@@ -35,7 +35,7 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
-from offline.lambda_runtime import Handler, context_for, load_handler
+from offline.lambda_runtime import Handler, context_for, load_handler, unload_handler
 from offline.provision import ACCOUNT, FunctionSpec, Stack
 
 ROLE_NAME = "autopilot-flow-offline-lambda"
@@ -101,6 +101,12 @@ class InProcessLambdas:
         if self._original is not None:
             LambdaFunction._invoke_lambda = self._original  # type: ignore[method-assign]
             self._original = None
+        # Unload the handlers imported here (the ones passed in belong to the caller).
+        given = {id(h) for h in (self.handlers or {}).values()}
+        for name, handler in list(self._loaded.items()):
+            if id(handler) not in given:
+                unload_handler(handler)
+                del self._loaded[name]
 
     def __enter__(self) -> InProcessLambdas:
         return self.install()

@@ -21,6 +21,13 @@ from offline.provision import FunctionSpec
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
+# The names under which load_handler registers handler modules in sys.modules.
+HANDLER_MODULE_PREFIX = "offline_fn_"
+
+# An SQS event source mapping without ScalingConfig starts with five concurrent batches
+# (each its own invocation, i.e. its own execution environment) and scales up from there.
+SQS_INITIAL_CONCURRENCY = 5
+
 # What every function sees on Lambda besides its own variables: credentials and a region.
 # Offline and in tests they are dummies (moto accepts any); logs stay at warnings.
 LAMBDA_ENVIRONMENT = {
@@ -81,7 +88,7 @@ def load_handler(spec: FunctionSpec, environ: Mapping[str, str] | None = None) -
         os.environ.update(environ)
     module_file, function_name = spec.handler.rsplit(".", 1)
     path = spec.code_dir / f"{module_file}.py"
-    module_name = f"offline_fn_{spec.logical_id}_{uuid.uuid4().hex[:8]}"
+    module_name = f"{HANDLER_MODULE_PREFIX}{spec.logical_id}_{uuid.uuid4().hex[:8]}"
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     if module_spec is None or module_spec.loader is None:
         raise ImportError(f"cannot load {path}")
@@ -91,6 +98,21 @@ def load_handler(spec: FunctionSpec, environ: Mapping[str, str] | None = None) -
     handler: Handler = getattr(module, function_name)
     handler.module = module  # type: ignore[attr-defined]  # tests reach the wiring through it
     return handler
+
+
+def unload_handler(handler: Handler) -> None:
+    """Forget a handler's module (``load_handler`` registered it in ``sys.modules``): a
+    stopped stack leaves nothing behind, however often stacks start."""
+    module = getattr(handler, "module", None)
+    if module is not None and sys.modules.get(module.__name__) is module:
+        del sys.modules[module.__name__]
+
+
+def sqs_concurrency(properties: Mapping[str, Any]) -> int:
+    """How many batches an SQS event source runs at once: Lambda's initial five, or fewer
+    when ``ScalingConfig.MaximumConcurrency`` caps it."""
+    cap = (properties.get("ScalingConfig") or {}).get("MaximumConcurrency")
+    return min(SQS_INITIAL_CONCURRENCY, int(cap)) if cap else SQS_INITIAL_CONCURRENCY
 
 
 @dataclass

@@ -10,10 +10,12 @@ Any AWS CLI or boto3 client pointed at ``endpoint_url`` sees the same resources.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import re
+import sys
 import threading
 import time
 import urllib.request
@@ -25,12 +27,29 @@ from typing import Any
 
 import boto3
 from moto.core.config import default_user_config
+from moto.core.models import botocore_stubber
+from moto.core.utils import unix_time
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.s3.models import S3Backend
 from moto.server import ThreadedMotoServer
+from moto.settings import moto_server_port
+from moto.sqs.models import SQSBackend
+from moto.stepfunctions.parser.asl.component.common.path import result_path
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from offline.autopilot_simulator import AutopilotSimulator, ScaledClock
 from offline.event_delivery import LambdaTargets
 from offline.http_api import LocalRestApi, routes_of
-from offline.lambda_runtime import Handler, SqsEventSource, context_for, load_handler
+from offline.lambda_runtime import (
+    Handler,
+    SqsEventSource,
+    context_for,
+    load_handler,
+    sqs_concurrency,
+    unload_handler,
+)
 from offline.moto_fixes import (
     EndpointLifecycle,
     install_atomic_dynamodb_writes,
@@ -67,6 +86,11 @@ DUMMY_CREDENTIALS = {
     "AWS_REGION": REGION,
 }
 
+# An idle SQS poller asks again after 50 ms, then less often, up to every half second
+# (Lambda's own batching window for the ingest queue is 2 s, so this adds no delay AWS lacks).
+SQS_IDLE_WAIT = 0.05
+SQS_IDLE_MAX_WAIT = 0.5
+
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|second|seconds)\)")
 
 
@@ -96,6 +120,159 @@ def _quiet() -> Callable[[], None]:
             cloudwatch.print = saved  # type: ignore[attr-defined]
 
     return undo
+
+
+def install_step_functions_caches() -> Callable[[], None]:
+    """Stop moto's Step Functions redoing, for every execution, work whose result never changes.
+
+    moto parses the whole definition with its ANTLR grammar (pure Python: about a quarter of a
+    second for FinalizeJob's) when each execution starts, compiles a JSONPath (a fresh yacc
+    parser) each time one is evaluated, and creates a boto3 client for every task it runs.
+    In a burst that was most of the offline stack's CPU. A parsed program is immutable (its
+    components hold declarations; an execution's state lives in its own Environment), compiled
+    JSONPaths too, and boto3 clients are thread-safe: so each is made once and shared.
+    Returns the undo."""
+    lock = threading.RLock()
+    programs: dict[str, Any] = {}
+    clients: dict[tuple[Any, ...], Any] = {}
+    make_client = boto_client.boto_client_for
+
+    # Made under the lock: a burst starts dozens of executions at once, and each would
+    # otherwise parse (or create) the same thing in parallel.
+    def evaluation_entrypoint(worker: Any) -> Any:
+        definition = worker._evaluation_details.state_machine_details.definition
+        with lock:
+            if definition not in programs:
+                programs[definition] = AmazonStateLanguageParser.parse(definition)[0]
+            return programs[definition]
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        # moto ignores state_credentials (every client signs as a dummy); the endpoint
+        # depends on the server's port and on whether mock_aws intercepts calls.
+        key = (region, service, moto_server_port(), botocore_stubber.enabled)
+        with lock:
+            if key not in clients:
+                clients[key] = make_client(region, service, state_credentials)
+            return clients[key]
+
+    replaced: list[tuple[Any, str, Any]] = [
+        (ExecutionWorker, "_get_evaluation_entrypoint", evaluation_entrypoint),
+        (json_path, "parse", functools.lru_cache(maxsize=4096)(json_path.parse)),
+        (result_path, "parse", functools.lru_cache(maxsize=4096)(result_path.parse)),
+    ]
+    # Task modules bound boto_client_for at import: replace every such binding.
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions.") and (
+            getattr(module, "boto_client_for", None) is make_client
+        ):
+            replaced.append((module, "boto_client_for", boto_client_for))
+    saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in replaced]
+    for owner, name, replacement in replaced:
+        setattr(owner, name, replacement)
+
+    def uninstall() -> None:
+        for owner, name, original in reversed(saved):
+            setattr(owner, name, original)
+
+    return uninstall
+
+
+def install_server_dispatch_cache() -> Callable[[], None]:
+    """moto's server finds the backend of every request by host under one lock, and for
+    each one lists moto's package directory (an ``isdir`` per service) and tries hundreds of
+    URL patterns. The answer depends on the host alone, so it is remembered. Returns the undo."""
+    original = DomainDispatcherApplication.get_backend_for_host
+    backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(app: Any, host: str | None) -> Any:
+        if host not in backends:
+            backends[host] = original(app, host)
+        return backends[host]
+
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        DomainDispatcherApplication.get_backend_for_host = original  # type: ignore[method-assign]
+
+    return uninstall
+
+
+class _KeysUnder:
+    """A bucket's key store as ``list_object_versions`` reads it, holding only the keys under
+    a prefix (the only ones it can return)."""
+
+    def __init__(self, keys: Any, prefix: str) -> None:
+        self._keys, self._prefix = keys, prefix
+
+    def iterlists(self) -> Any:
+        return ((k, v) for k, v in self._keys.iterlists() if k.startswith(self._prefix))
+
+
+class _BucketUnder:
+    def __init__(self, bucket: Any, prefix: str) -> None:
+        self._bucket = bucket
+        self.keys = _KeysUnder(bucket.keys, prefix)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bucket, name)
+
+
+class _BackendWithBucket:
+    def __init__(self, backend: Any, bucket: Any) -> None:
+        self._backend, self._bucket = backend, bucket
+
+    def get_bucket(self, bucket_name: str) -> Any:
+        return self._bucket
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+
+def install_s3_prefixed_version_listing() -> Callable[[], None]:
+    """moto's ListObjectVersions deep-copies every version of every key of the bucket before
+    it filters by prefix: the ingest handler lists one manifest's versions, so a burst cost
+    O(bucket) per manifest. Keys outside the prefix never reach the answer (the paging and
+    "is latest" logic work per key name), so they are left out before the copy. Returns the
+    undo."""
+    original = S3Backend.list_object_versions
+
+    def list_object_versions(backend: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
+        prefix = kwargs.get("prefix") or ""  # moto's response passes it by name
+        view = backend
+        if prefix and not args:
+            bucket = _BucketUnder(backend.get_bucket(bucket_name), prefix)
+            view = _BackendWithBucket(backend, bucket)
+        return original(view, bucket_name, *args, **kwargs)
+
+    S3Backend.list_object_versions = list_object_versions  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        S3Backend.list_object_versions = original  # type: ignore[method-assign]
+
+    return uninstall
+
+
+def install_sqs_retention_check() -> Callable[[], None]:
+    """moto's ReceiveMessage checks each message's retention period by computing every
+    attribute of the queue, the approximate counts included (each a pass over all its
+    messages), so receiving from a deep queue cost O(depth) per message. The check needs
+    the retention period alone. Returns the undo."""
+    original = SQSBackend.is_message_valid_based_on_retention_period
+
+    def is_message_valid_based_on_retention_period(
+        backend: Any, queue_name: str, message: Any
+    ) -> bool:
+        retention = backend.get_queue(queue_name).message_retention_period
+        return bool(int(retention) + message.sent_timestamp / 1000 > unix_time())
+
+    SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        is_message_valid_based_on_retention_period
+    )
+
+    def uninstall() -> None:
+        SQSBackend.is_message_valid_based_on_retention_period = original  # type: ignore[method-assign]
+
+    return uninstall
 
 
 def rate_seconds(expression: str) -> float:
@@ -136,6 +313,9 @@ class OfflineStack:
         self._stopping = threading.Event()
         self._undo: list[Any] = []
         self._saved_environ: dict[str, str] = {}
+        self._environ: dict[str, str] = {}  # what every handler sees besides its own
+        self._loaded: list[Handler] = []  # every handler module, unloaded at stop
+        self.event_sources: list[SqsEventSource] = []  # one per concurrent SQS poller
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -161,6 +341,10 @@ class OfflineStack:
         self._undo.append(install_s3_notification_versions())
         self._undo.append(install_endpoint_instance_types())
         self._undo.append(install_aws_sdk_error_names())
+        self._undo.append(install_step_functions_caches())
+        self._undo.append(install_server_dispatch_cache())
+        self._undo.append(install_s3_prefixed_version_listing())
+        self._undo.append(install_sqs_retention_check())
         self.endpoints = EndpointLifecycle(describes_until_ready=2).install()
         self._undo.append(self.endpoints.uninstall)
         self.simulator = AutopilotSimulator(
@@ -177,11 +361,10 @@ class OfflineStack:
         self.stack = Provisioner(
             session, parameters=parameters, endpoint_url=self.endpoint_url
         ).provision()
-        environ: dict[str, str] = {}
         if options.policy is not None:
-            environ["POLICY_DOCUMENT"] = options.policy.read_text(encoding="utf-8")
+            self._environ["POLICY_DOCUMENT"] = options.policy.read_text(encoding="utf-8")
         for logical_id, spec in self.stack.functions.items():
-            self.handlers[logical_id] = load_handler(spec, environ)
+            self.handlers[logical_id] = self._load(spec)
         self._install_lambda_invoke(session)
         for logical_id, spec in self.stack.functions.items():
             self._wire_events(session, logical_id, spec)
@@ -205,6 +388,11 @@ class OfflineStack:
         default_user_config["stepfunctions"]["execute_state_machine"] = False
         if self.server is not None:
             self.server.stop()
+        for handler in self._loaded:
+            unload_handler(handler)
+        self._loaded.clear()
+        self.handlers.clear()
+        self.event_sources.clear()
         os.environ.clear()
         os.environ.update(self._saved_environ)
 
@@ -243,6 +431,11 @@ class OfflineStack:
         assert self.stack is not None
         self._undo.append(lambda_invoke.install(session, self.stack, self.handlers))
 
+    def _load(self, spec: FunctionSpec) -> Handler:
+        handler = load_handler(spec, self._environ)
+        self._loaded.append(handler)
+        return handler
+
     def _wire_events(self, session: Any, logical_id: str, spec: FunctionSpec) -> None:
         handler = self.handlers[logical_id]
         context = context_for(spec)
@@ -252,15 +445,24 @@ class OfflineStack:
             if kind == "SQS":
                 queue_arn = props["Queue"]
                 queue = next(a for a in self.stack.resources.values() if a.get("Arn") == queue_arn)
-                source = SqsEventSource(
-                    sqs=session.client("sqs"),
-                    queue_url=queue["Ref"],
-                    queue_arn=queue_arn,
-                    handler=handler,
-                    context=context,
-                    batch_size=int(props.get("BatchSize", 10)),
-                )
-                self._loop(f"sqs-{logical_id}", lambda s=source: s.drain(max_batches=10), 0.05)
+                # Concurrent batches, as Lambda polls: each runs in an execution environment
+                # of its own (a handler loaded afresh), never two at once in one.
+                for index in range(sqs_concurrency(props)):
+                    source = SqsEventSource(
+                        sqs=session.client("sqs"),
+                        queue_url=queue["Ref"],
+                        queue_arn=queue_arn,
+                        handler=handler if index == 0 else self._load(spec),
+                        context=context,
+                        batch_size=int(props.get("BatchSize", 10)),
+                    )
+                    self.event_sources.append(source)
+                    self._loop(
+                        f"sqs-{logical_id}-{index}",
+                        lambda s=source: s.drain(max_batches=10),
+                        SQS_IDLE_WAIT,
+                        idle_max=SQS_IDLE_MAX_WAIT,
+                    )
             elif kind == "ScheduleV2":
                 period = rate_seconds(props["ScheduleExpression"]) / self.options.speed
                 self._loop(
@@ -287,16 +489,32 @@ class OfflineStack:
             self.api_url = api.start()
             self.apis.append(api)
 
-    def _loop(self, name: str, step: Any, period: float, *, always_sleep: bool = False) -> None:
+    def _loop(
+        self,
+        name: str,
+        step: Any,
+        period: float,
+        *,
+        always_sleep: bool = False,
+        idle_max: float | None = None,
+    ) -> None:
+        """Run ``step`` until the stack stops: again at once while it works, else after
+        ``period`` (doubling while idle, up to ``idle_max``), or always after ``period``."""
+
         def run() -> None:
+            wait = period
             while not self._stopping.is_set():
                 try:
                     worked = step()
                 except Exception:  # a failing invocation must not stop the stack
                     LOGGER.exception("%s failed", name)
                     worked = 0
-                if always_sleep or not worked:
-                    self._stopping.wait(period)
+                if worked and not always_sleep:
+                    wait = period
+                    continue
+                self._stopping.wait(wait)
+                if idle_max is not None:
+                    wait = min(wait * 2, idle_max)
 
         thread = threading.Thread(target=run, name=name, daemon=True)
         thread.start()

@@ -1,0 +1,309 @@
+"""The offline stack's speed fixes keep AWS's behaviour, and a stopped stack leaves nothing.
+
+Each moto speed fix (offline/stack.py) is checked twice: the answers are the ones moto gave
+without it, and the work it removes is really gone (the costs a burst measured: parsing the
+state machine per execution, copying the whole bucket per ListObjectVersions, computing the
+queue's attributes per received message, finding the backend per request).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.moto_server import werkzeug_app
+from moto.server import ThreadedMotoServer
+from moto.sqs.models import Queue, sqs_backends
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+from offline.lambda_runtime import (
+    HANDLER_MODULE_PREFIX,
+    SQS_INITIAL_CONCURRENCY,
+    lambda_environment,
+    sqs_concurrency,
+)
+from offline.moto_fixes import install_aws_sdk_error_names
+from offline.stack import (
+    OfflineOptions,
+    OfflineStack,
+    install_s3_prefixed_version_listing,
+    install_server_dispatch_cache,
+    install_sqs_retention_check,
+    install_step_functions_caches,
+)
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+def _handler_modules() -> list[str]:
+    return [name for name in sys.modules if name.startswith(HANDLER_MODULE_PREFIX)]
+
+
+@pytest.fixture
+def aws() -> Iterator[boto3.session.Session]:
+    with lambda_environment(), mock_aws():
+        yield boto3.session.Session(region_name=REGION)
+
+
+# --- the stack's life cycle ----------------------------------------------------------------
+
+
+def test_stacks_started_and_stopped_twice_leave_no_handler_modules(tmp_path: Path) -> None:
+    before = set(_handler_modules())
+    for run in range(2):
+        options = OfflineOptions(state_dir=tmp_path / f"state-{run}")
+        with OfflineStack(options) as stack:
+            loaded = set(_handler_modules()) - before
+            # every function, plus the ingest queue's extra concurrent environments
+            assert len(loaded) == len(stack.handlers) + SQS_INITIAL_CONCURRENCY - 1
+            ingest = [s for s in stack.event_sources if "IngestQueue" in s.queue_arn]
+            assert len(ingest) == SQS_INITIAL_CONCURRENCY
+            # each concurrent batch runs in an environment of its own, as on Lambda
+            modules = {id(source.handler.module) for source in ingest}  # type: ignore[attr-defined]
+            assert len(modules) == SQS_INITIAL_CONCURRENCY
+            assert all(source.batch_size == 10 for source in ingest)  # template's BatchSize
+        assert set(_handler_modules()) == before, f"run {run} left handler modules behind"
+        assert not stack.handlers and not stack.event_sources
+
+
+def test_sqs_concurrency_is_lambdas_initial_five_unless_capped() -> None:
+    assert sqs_concurrency({"BatchSize": 10}) == 5
+    assert sqs_concurrency({"ScalingConfig": {"MaximumConcurrency": 2}}) == 2
+    assert sqs_concurrency({"ScalingConfig": {"MaximumConcurrency": 50}}) == 5
+    assert sqs_concurrency({"ScalingConfig": {}}) == 5
+
+
+# --- Step Functions: one parse per definition, compiled paths, shared clients ----------------
+
+_DEFINITION = {
+    "StartAt": "Shape",
+    "States": {
+        "Shape": {
+            "Type": "Pass",
+            "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)", "name.$": "$.who.name"},
+            "ResultPath": "$.shaped",
+            "Next": "Tags",
+        },
+        "Tags": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:sqs:listQueues",
+            "Parameters": {},
+            "ResultSelector": {"count.$": "States.ArrayLength($.QueueUrls)"},
+            "ResultPath": "$.queues",
+            "End": True,
+        },
+    },
+}
+
+
+def _run_executions(inputs: list[dict[str, Any]]) -> list[Any]:
+    session = boto3.session.Session(region_name=REGION)
+    sfn, iam, sqs = session.client("stepfunctions"), session.client("iam"), session.client("sqs")
+    sqs.create_queue(QueueName="one")
+    role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    machine = sfn.create_state_machine(
+        name="cached", definition=json.dumps(_DEFINITION), roleArn=role
+    )["stateMachineArn"]
+    arns = [
+        sfn.start_execution(stateMachineArn=machine, name=f"run-{n}", input=json.dumps(i))[
+            "executionArn"
+        ]
+        for n, i in enumerate(inputs)
+    ]
+    outputs = []
+    for arn in arns:
+        for _ in range(400):
+            described = sfn.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING":
+                break
+            threading.Event().wait(0.05)
+        assert described["status"] == "SUCCEEDED", described
+        outputs.append(json.loads(described["output"]))
+    return outputs
+
+
+def test_executions_of_one_definition_parse_it_once_and_answer_as_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inputs = [{"n": n, "who": {"name": f"job-{n}"}} for n in range(4)]
+    expected = [
+        {**i, "shaped": {"doubled": 2 * i["n"], "name": i["who"]["name"]}, "queues": {"count": 1}}
+        for i in inputs
+    ]
+    parses: list[str] = []
+    original = AmazonStateLanguageParser.parse
+
+    def counting_parse(definition: str) -> Any:
+        parses.append(definition)
+        return original(definition)
+
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counting_parse))
+    undo = [install_aws_sdk_error_names(), install_step_functions_caches()]
+    try:
+        with (
+            lambda_environment(),
+            mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+        ):
+            assert _run_executions(inputs) == expected
+    finally:
+        for step in reversed(undo):
+            step()
+    # CreateStateMachine validates the definition once; four executions share one parse
+    # (moto alone parses at every execution: five in all).
+    assert len(parses) == 2
+
+
+def test_step_functions_caches_undo_restores_moto() -> None:
+    from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+    from moto.stepfunctions.parser.backend.execution_worker import (
+        ExecutionWorker,
+    )
+
+    before = (
+        ExecutionWorker.__dict__["_get_evaluation_entrypoint"],
+        json_path.parse,
+        boto_client.boto_client_for,
+    )
+    install_step_functions_caches()()
+    after = (
+        ExecutionWorker.__dict__["_get_evaluation_entrypoint"],
+        json_path.parse,
+        boto_client.boto_client_for,
+    )
+    assert after == before
+
+
+# --- S3: ListObjectVersions copies only the keys under the prefix ----------------------------
+
+
+def _versions(s3: Any, bucket: str, **kwargs: Any) -> list[tuple[str, bool]]:
+    pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, **kwargs)
+    return [(v["Key"], v["IsLatest"]) for page in pages for v in page.get("Versions", [])]
+
+
+def test_version_listing_by_prefix_answers_as_moto_and_copies_only_those_keys(
+    aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="versions")
+    s3.put_bucket_versioning(Bucket="versions", VersioningConfiguration={"Status": "Enabled"})
+    for key in ("manifests/a.json", "manifests/a.json", "manifests/a.json.bak", "other/x.json"):
+        s3.put_object(Bucket="versions", Key=key, Body=b"{}")
+    for n in range(30):
+        s3.put_object(Bucket="versions", Key=f"receipts/{n:03}.json", Body=b"{}")
+    queries: list[dict[str, Any]] = [
+        {"Prefix": "manifests/a.json"},
+        {"Prefix": "manifests/a.json", "PaginationConfig": {"PageSize": 1}},
+        {"Prefix": "manifests/", "Delimiter": "/"},
+        {"Prefix": "nothing/"},
+        {},
+    ]
+    moto_answers = [_versions(s3, "versions", **q) for q in queries]
+    assert moto_answers[0] == [
+        ("manifests/a.json", True),
+        ("manifests/a.json", False),
+        ("manifests/a.json.bak", True),
+    ]
+
+    copied: list[Any] = []
+    deepcopy = copy.deepcopy
+
+    def counting_deepcopy(value: Any, *args: Any) -> Any:
+        copied.append(value)
+        return deepcopy(value, *args)
+
+    undo = install_s3_prefixed_version_listing()
+    try:
+        assert [_versions(s3, "versions", **q) for q in queries] == moto_answers
+        monkeypatch.setattr(copy, "deepcopy", counting_deepcopy)
+        _versions(s3, "versions", Prefix="manifests/a.json")
+    finally:
+        monkeypatch.undo()
+        undo()
+    # the two keys under the prefix (each a list of its versions), not the 32 others
+    assert len(copied) == 2
+
+
+# --- SQS: receiving checks retention without computing every queue attribute ----------------
+
+
+def test_receive_skips_expired_messages_without_computing_queue_attributes(
+    aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="deep", Attributes={"MessageRetentionPeriod": "60"})[
+        "QueueUrl"
+    ]
+    for body in ("fresh", "expired"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    queue = sqs_backends[ACCOUNT][REGION].get_queue("deep")
+    expired = next(m for m in queue._messages if m.body == "expired")
+    expired.sent_timestamp -= 120_000  # sent two minutes ago: past the retention period
+
+    computed: list[int] = []
+    attributes = Queue.attributes
+
+    def counting_attributes(self: Queue) -> Any:
+        computed.append(1)
+        return attributes.fget(self)  # type: ignore[attr-defined]
+
+    undo = install_sqs_retention_check()
+    try:
+        monkeypatch.setattr(Queue, "attributes", property(counting_attributes))
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    finally:
+        monkeypatch.undo()
+        undo()
+    # the message past its retention period is not delivered, as before; and the queue's
+    # attributes were never computed for that (moto alone: twice per message received)
+    assert [m["Body"] for m in received] == ["fresh"]
+    assert computed == []
+
+
+# --- moto server: the backend of a host is found once -----------------------------------------
+
+
+def test_server_finds_each_hosts_backend_once_and_serves_every_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    listings: list[int] = []
+    modules = werkzeug_app.backends.list_of_moto_modules
+
+    def counting_modules() -> Any:
+        listings.append(1)
+        return modules()
+
+    monkeypatch.setattr(werkzeug_app.backends, "list_of_moto_modules", counting_modules)
+    undo = install_server_dispatch_cache()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        session = boto3.session.Session(
+            region_name=REGION, aws_access_key_id="offline", aws_secret_access_key="offline"
+        )
+
+        def client(service: str) -> Any:
+            return session.client(service, endpoint_url=f"http://{host}:{port}")
+
+        s3, sqs, dynamodb = client("s3"), client("sqs"), client("dynamodb")
+        s3.create_bucket(Bucket="dispatch")
+        sqs.create_queue(QueueName="dispatch")
+        for _ in range(5):
+            assert s3.list_objects_v2(Bucket="dispatch")["KeyCount"] == 0
+            assert sqs.list_queues()["QueueUrls"]
+            assert dynamodb.list_tables()["TableNames"] == []
+    finally:
+        server.stop()
+        undo()
+    # one lookup per distinct host (moto alone: one per request, 17 here)
+    assert 0 < len(listings) <= 3
