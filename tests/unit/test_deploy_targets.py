@@ -334,11 +334,17 @@ def test_serverless_under_a_policy_requiring_a_vpc_is_refused() -> None:
     )
     result = validate_document(churn(), policy=policy)
     assert found(result.errors) == [("Deployment.Serverless", "target.vpc")]
-    # Without a VPC the policy refuses the job itself.
-    bare = validate_document(
-        churn(), policy=Policy.from_document({"Guardrails": {"RequireVpc": True}})
-    )
-    assert ("SecurityConfig.VpcConfig", "policy.vpc_required") in found(bare.errors)
+    # Without a VPC the policy refuses the job itself, and says in the same answer that
+    # the job, once in its VPC, cannot deploy serverless.
+    requires = Policy.from_document({"Guardrails": {"RequireVpc": True}})
+    bare = validate_document(churn(), policy=requires)
+    assert found(bare.errors) == [
+        ("SecurityConfig.VpcConfig", "policy.vpc_required"),
+        ("Deployment.Serverless", "target.vpc"),
+    ]
+    on_instances = churn(SecurityConfig={"VpcConfig": VPC})
+    on_instances["Deployment"] = {"InstanceType": "ml.m5.large"}
+    assert validate_document(on_instances, policy=requires).errors == []
 
 
 def test_a_vpc_model_on_instances_is_valid() -> None:

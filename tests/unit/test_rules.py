@@ -2100,7 +2100,8 @@ POLICY_CASES = [
     policy_case(
         "vpc-missing",
         "tabular",
-        {},
+        # On instances: RequireVpc also refuses a serverless deployment (target.vpc).
+        ON_INSTANCES,
         {"Guardrails": {"RequireVpc": True}},
         "SecurityConfig.VpcConfig",
         "policy.vpc_required",

@@ -31,6 +31,8 @@ class RuleContext:
 
     request: dict[str, Any]
     sections: dict[str, Any] = field(default_factory=dict)
+    # The policy's RequireVpc: every job runs in a VPC, whatever the manifest says.
+    policy_requires_vpc: bool = False
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
 

@@ -228,7 +228,9 @@ def deployment_target_hosts_the_model(ctx: RuleContext) -> None:
         return
     target = targets.target_of(deployment)
     mode = ctx.tabular_mode() if ctx.problem == pt.TABULAR else None
-    vpc = bool(mapping(ctx.request.get("SecurityConfig")).get("VpcConfig"))
+    vpc = ctx.policy_requires_vpc or bool(
+        mapping(ctx.request.get("SecurityConfig")).get("VpcConfig")
+    )
     needs = targets.submit_needs(ctx.problem, mode, ctx.tabular_problem_type(), vpc)
     loc = _target_loc(deployment)
     for refusal in targets.refusals(target, needs):

@@ -90,7 +90,8 @@ def validate_document(
         _CHECKER.check(value, our_sections.SECTION_NODES[name], (name,), errors)
     _explain_unknown_top_level(errors)
 
-    ctx = RuleContext(request=request, sections=sections)
+    requires_vpc = policy is not None and policy.guardrails.get("RequireVpc") is True
+    ctx = RuleContext(request=request, sections=sections, policy_requires_vpc=requires_vpc)
     run_rules(ctx)
     if policy is not None:
         ctx.errors.extend(check_guardrails(request, sections, policy))
