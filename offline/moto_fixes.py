@@ -188,6 +188,9 @@ class EndpointLifecycle:
     Here an operation ends after ``describes_until_ready`` DescribeEndpoint calls (Step
     Functions polls in real time, so a count keeps tests fast and deterministic).
     ``fail_next(name, reason)`` makes the next create or update of that endpoint fail.
+    ``after_change`` callbacks get ``(operation, endpoint name)`` once a CreateEndpoint or
+    UpdateEndpoint was accepted (a test can, say, throttle the polls that follow).
+    Tags given to CreateEndpoint are kept (moto stores them: ListTags shows them).
     Patches ``SageMakerModelBackend.create_endpoint / describe_endpoint`` and adds
     ``update_endpoint`` (backend and response); ``uninstall`` restores them.
     """
@@ -197,6 +200,7 @@ class EndpointLifecycle:
         self.progress: dict[tuple[str, str, str], _EndpointProgress] = {}
         self.failures: dict[str, str] = {}
         self.calls: Counter[str] = Counter()
+        self.after_change: list[Callable[[str, str], None]] = []
         self._patches = ClassPatches()
         self._lock = threading.RLock()
 
@@ -249,6 +253,7 @@ class EndpointLifecycle:
                     failure_reason=reason,
                     describes_left=life.describes_until_ready,
                 )
+                life._changed("CreateEndpoint", endpoint_name)
                 return endpoint
 
         def describe_endpoint(backend: Any, endpoint_name: str) -> dict[str, Any]:
@@ -291,6 +296,7 @@ class EndpointLifecycle:
                     failure_reason=reason,
                     describes_left=life.describes_until_ready,
                 )
+                life._changed("UpdateEndpoint", endpoint_name)
                 return endpoint
 
         def response_update_endpoint(response: Any) -> Any:
@@ -306,6 +312,10 @@ class EndpointLifecycle:
         self._patch(SageMakerResponse, "update_endpoint", response_update_endpoint)
         self._install_hosting_rules()
         return self
+
+    def _changed(self, operation: str, endpoint_name: str) -> None:
+        for callback in list(self.after_change):
+            callback(operation, endpoint_name)
 
     def _finish(self, backend: Any, endpoint: Any, progress: _EndpointProgress) -> None:
         endpoint.last_modified_time = _utcnow()

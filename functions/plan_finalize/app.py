@@ -3,6 +3,10 @@
 Thin by design: settings are validated at start; the core library reads the registry and
 the live endpoint, decides (deploy, skip, already deployed by SageMaker, nothing) and shapes
 every request, record, event and message the state machine then sends as they are.
+
+The machine's failure paths call it too (``{"describe": "failure" | "notification", ...}``):
+the core maps Step Functions' raw error and cause to a stable code and a plain message for
+the registry and the events; the raw ones are logged here, under the job's name.
 """
 
 from __future__ import annotations
@@ -13,7 +17,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from autopilot_flow.finalize import PlanSettings, build_planner
+from autopilot_flow.finalize import (
+    PlanSettings,
+    build_planner,
+    describe_failure,
+    describe_notification_failure,
+)
 from autopilot_flow.observability import Handler, Telemetry, described_job
 
 logger = Logger()
@@ -25,6 +34,12 @@ planner = build_planner(settings)
 @logger.inject_lambda_context
 @telemetry.handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("describe") == "failure":
+        logger.error("finalize failed", extra={"failure": event.get("failure")})
+        return describe_failure(event.get("failure") or {})
+    if event.get("describe") == "notification":
+        logger.warning("notification failed", extra={"notification": event.get("notification")})
+        return describe_notification_failure(event.get("notification") or {})
     plan = planner.plan(event)
     logger.info(
         "plan",

@@ -28,6 +28,7 @@ from moto.events.models import EventPattern
 
 from autopilot_flow import events as ev
 from autopilot_flow.finalize import (
+    STACK_TAG_KEY,
     DeploymentBlocked,
     FinalizePlanner,
     endpoint_key,
@@ -54,7 +55,24 @@ PARAMETERS = {
     "EndpointPollSeconds": "1",
     "EndpointMaxPolls": "5",
 }
-DEPLOYMENT_EVENTS = [ev.MODEL_DEPLOYED, ev.DEPLOYMENT_SKIPPED, ev.DEPLOYMENT_FAILED]
+DEPLOYMENT_EVENTS = [
+    ev.MODEL_DEPLOYED,
+    ev.DEPLOYMENT_SKIPPED,
+    ev.DEPLOYMENT_FAILED,
+    ev.NOTIFICATION_FAILED,
+]
+# What an answer or an event must never carry (raw exception names, stack traces, paths).
+LEAKS = (
+    "Traceback",
+    "stackTrace",
+    'File "',
+    ".py",
+    "Exception",
+    "ConditionalCheckFailed",
+    "NotFound",
+    "requestId",
+    "botocore",
+)
 
 
 def manifest(example: str, job_name: str, **changes: Any) -> Manifest:
@@ -291,6 +309,7 @@ def harness(world: FinalizeHarness) -> FinalizeHarness:
         world.drain(queue)
     world.sim.clear_faults()
     world.endpoints.failures.clear()
+    world.endpoints.after_change.clear()
     # Ready at the first poll: one Wait per deployment (the loop itself is tested once).
     world.endpoints.describes_until_ready = 0
     return world
@@ -386,6 +405,12 @@ def test_completed_job_is_deployed_to_a_new_endpoint(harness: FinalizeHarness) -
     assert container["Image"] == best["InferenceContainers"][0]["Image"]
     assert container["Environment"]["SAGEMAKER_INFERENCE_OUTPUT"] == "predicted_label,probability"
     assert model["ExecutionRoleArn"] == job["RoleArn"]
+    # Everything created carries the stack's tag: the role may change nothing else.
+    for arn in (model["ModelArn"], config["EndpointConfigArn"], endpoint["EndpointArn"]):
+        tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+        assert tags[STACK_TAG_KEY] == harness.stack.name, arn
+        assert tags["autopilot-flow:job"] == name, arn
+        assert set(tags) == {STACK_TAG_KEY, "autopilot-flow:job", "autopilot-flow:candidate"}
 
     # The registry: the job's deployment, and the endpoint's live model.
     record = harness.registry.get(name) or {}
@@ -629,16 +654,20 @@ def test_endpoint_creation_failing_ends_in_a_failure_notification(
     detail = event["detail"]
     assert detail["stage"] == "deploy"
     assert detail["endpointName"] == "churn-broken"
-    assert detail["error"] == "EndpointFailed"
-    assert reason in detail["cause"]
+    # A stable code and a plain message (the endpoint's own reason is plain text).
+    assert detail["code"] == "endpoint.failed"
+    assert reason in detail["message"]
     assert detail["executionArn"] == execution.description["executionArn"]
     (message,) = harness.notifications("stack")
     assert message["Subject"] == f"Autopilot Flow: finalizing {name} failed"
     assert "at stage deploy" in message["Message"]
     assert reason in message["Message"]
+    assert "(endpoint.failed)" in message["Message"]
     record = harness.registry.get(name) or {}
     assert record["deployment"]["state"] == "FAILED"
     assert record["deployment"]["stage"] == "deploy"
+    assert record["deployment"]["code"] == "endpoint.failed"
+    assert reason in record["deployment"]["message"]
     # The claim is released: the next deployment to this endpoint may proceed.
     assert "pendingJob" not in (harness.endpoint_record("churn-broken") or {})
 
@@ -660,7 +689,8 @@ def test_a_failed_update_rolls_back_and_is_reported(harness: FinalizeHarness) ->
     assert after["EndpointConfigName"] == serving["EndpointConfigName"]
     assert after["FailureReason"] == "Insufficient capacity for the new variant"
     (event,) = harness.events()
-    assert event["detail"]["error"] == "EndpointUpdateRolledBack"
+    assert event["detail"]["code"] == "endpoint.rolled_back"
+    assert "the update failed and SageMaker kept the previous model" in event["detail"]["message"]
     assert event["detail"]["stage"] == "deploy"
     live = harness.endpoint_record("churn-rollback") or {}
     assert live["liveJob"] == first
@@ -756,6 +786,285 @@ def test_unmanaged_and_unfinished_jobs_start_nothing(harness: FinalizeHarness) -
     assert harness.wait_for_execution("still-running-Completed").status == "SUCCEEDED"
 
 
+# --- endpoint ownership (issue 11, item 1) --------------------------------------------------
+
+
+def foreign_endpoint(harness: FinalizeHarness, name: str) -> str:
+    """An endpoint made outside the stack (console, another team), InService; returns its
+    config name."""
+    sagemaker = harness.client("sagemaker")
+    sagemaker.create_model(
+        ModelName=f"{name}-model",
+        ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/someone-elses-role",
+        PrimaryContainer={"Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/theirs:1"},
+    )
+    variant = {
+        "VariantName": "AllTraffic",
+        "ModelName": f"{name}-model",
+        "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+    }
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=f"{name}-config", ProductionVariants=[variant]
+    )
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+    assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+    return f"{name}-config"
+
+
+def assert_not_taken_over(
+    harness: FinalizeHarness, execution: Execution, name: str, endpoint: str, config: str
+) -> None:
+    assert execution.status == "SUCCEEDED", execution.description
+    assert execution.output["action"] == "skip"
+    assert not {"ClaimEndpoint", "CreateModel", "CreateEndpoint", "UpdateEndpoint"} & set(
+        execution.entered()
+    )
+    after = harness.client("sagemaker").describe_endpoint(EndpointName=endpoint)
+    assert after["EndpointConfigName"] == config
+    (event,) = harness.events()
+    assert event["detail-type"] == ev.DEPLOYMENT_SKIPPED
+    assert event["detail"]["reason"] == "endpoint.not_owned"
+    assert event["detail"]["endpointName"] == endpoint
+    assert "was not created by this stack" in event["detail"]["message"]
+    record = harness.registry.get(name) or {}
+    assert record["deployment"]["state"] == "SKIPPED"
+    (message,) = harness.notifications("stack")
+    assert "skipped: endpoint" in message["Message"]
+
+
+def test_an_endpoint_made_outside_the_stack_is_never_taken_over(harness: FinalizeHarness) -> None:
+    config = foreign_endpoint(harness, "theirs-endpoint")
+    updates = harness.endpoints.calls["UpdateEndpoint"]
+
+    name = harness.submit(
+        churn(
+            "churn-takeover",
+            Deployment=deployment("theirs-endpoint", OnlyIfBetter=False),
+        )
+    )
+    execution = harness.finish(name)
+
+    assert_not_taken_over(harness, execution, name, "theirs-endpoint", config)
+    assert harness.endpoints.calls["UpdateEndpoint"] == updates
+    assert harness.endpoint_record("theirs-endpoint") is None
+
+
+def test_an_endpoint_recreated_outside_the_stack_under_our_name_is_not_ours(
+    harness: FinalizeHarness,
+) -> None:
+    """The registry still has the endpoint's record, but the endpoint there now is someone
+    else's (ours was deleted, theirs has no stack tag)."""
+    first = harness.submit(churn("churn-was-ours", "churn-recreated"))
+    assert harness.finish(first).status == "SUCCEEDED"
+    harness.events()
+    harness.drain("stack")
+    harness.client("sagemaker").delete_endpoint(EndpointName="churn-recreated")
+    config = foreign_endpoint(harness, "churn-recreated")
+
+    second = harness.submit(
+        churn("churn-not-ours", Deployment=deployment("churn-recreated", OnlyIfBetter=False))
+    )
+    execution = harness.finish(second)
+
+    assert_not_taken_over(harness, execution, second, "churn-recreated", config)
+    assert (harness.endpoint_record("churn-recreated") or {})["liveJob"] == first
+
+
+def test_only_if_better_false_replaces_this_stacks_own_endpoint(harness: FinalizeHarness) -> None:
+    first = harness.submit(churn("churn-a", "churn-replace"))
+    assert harness.finish(first).status == "SUCCEEDED"
+    harness.events()
+    set_live_value(harness, "churn-replace", 0.999)  # B would not beat it: replaced anyway
+    before = harness.client("sagemaker").describe_endpoint(EndpointName="churn-replace")
+
+    second = harness.submit(
+        churn("churn-b", Deployment=deployment("churn-replace", OnlyIfBetter=False))
+    )
+    execution = harness.finish(second)
+
+    assert execution.status == "SUCCEEDED", execution.description
+    assert "UpdateEndpoint" in execution.entered()
+    after = harness.client("sagemaker").describe_endpoint(EndpointName="churn-replace")
+    assert after["EndpointConfigName"] != before["EndpointConfigName"]
+    (event,) = harness.events()
+    assert event["detail-type"] == ev.MODEL_DEPLOYED
+    assert event["detail"]["operation"] == "update"
+    assert event["detail"]["replaced"]["jobName"] == first
+    live = harness.endpoint_record("churn-replace") or {}
+    assert live["liveJob"] == second
+    assert "pendingJob" not in live
+
+
+# --- nothing internal leaks (item 2) --------------------------------------------------------
+
+
+def get_job(harness: FinalizeHarness, name: str) -> dict[str, Any]:
+    """GET /jobs/{name} through the real JobsApi handler."""
+    event = json.loads((ROOT / "events" / "jobs_api" / "get-job.json").read_text())
+    event["path"] = f"/jobs/{name}"
+    event["pathParameters"] = {"name": name}
+    spec = harness.stack.functions["JobsApiFunction"]
+    response = harness.lambdas.handler("JobsApiFunction")(event, context_for(spec))
+    assert response["statusCode"] == 200, response
+    body: dict[str, Any] = json.loads(response["body"])
+    return body
+
+
+def assert_no_leak(*texts: str) -> None:
+    for text in texts:
+        for leak in LEAKS:
+            assert leak not in text, f"{leak!r} leaked into {text[:400]}"
+
+
+def test_a_failure_in_a_step_function_leaks_no_stack_trace(harness: FinalizeHarness) -> None:
+    """PlanFinalize raises (the endpoint is being updated): Step Functions' cause is the
+    Lambda's error with its stackTrace and file paths; the event, the registry, the API
+    answer and the SNS message get a code and a plain message."""
+    first = harness.submit(churn("churn-busy-live", "churn-busy"))
+    assert harness.finish(first).status == "SUCCEEDED"
+    harness.events()
+    harness.drain("stack")
+    sagemaker = harness.client("sagemaker")
+    config = sagemaker.describe_endpoint(EndpointName="churn-busy")["EndpointConfigName"]
+    harness.endpoints.describes_until_ready = 1000  # stays Updating
+    sagemaker.update_endpoint(EndpointName="churn-busy", EndpointConfigName=config)
+    harness.endpoints.describes_until_ready = 0
+
+    name = harness.submit(churn("churn-busy-new", "churn-busy"))
+    execution = harness.finish(name)
+
+    assert execution.status == "FAILED"
+    # The raw cause (the Lambda's error, with its stack trace) stays in the execution.
+    assert execution.description["error"] == "DeploymentBlocked"
+    assert "stackTrace" in execution.description["cause"]
+    (event,) = harness.events()
+    assert event["detail-type"] == ev.DEPLOYMENT_FAILED
+    detail = event["detail"]
+    assert (detail["stage"], detail["code"]) == ("plan", "endpoint.blocked")
+    assert detail["message"].startswith("endpoint churn-busy is Updating")
+    (message,) = harness.notifications("stack")
+    answer = get_job(harness, name)
+    assert answer["deployment"]["state"] == "FAILED"
+    assert answer["deployment"]["code"] == "endpoint.blocked"
+    assert answer["deployment"]["message"] == detail["message"]
+    assert_no_leak(json.dumps(event), message["Message"], json.dumps(answer))
+
+
+def test_a_lost_endpoint_claim_is_a_code_not_an_exception_name(harness: FinalizeHarness) -> None:
+    first = harness.submit(churn("churn-claimed-live", "churn-claimed"))
+    assert harness.finish(first).status == "SUCCEEDED"
+    harness.events()
+    harness.drain("stack")
+    # Another deployment holds the endpoint's claim.
+    harness.client("dynamodb").update_item(
+        TableName=harness.stack.physical("JobsTable"),
+        Key={"jobKey": {"S": endpoint_key("churn-claimed")}},
+        UpdateExpression="SET pendingJob = :job",
+        ExpressionAttributeValues={":job": {"S": "someone-else"}},
+    )
+
+    name = harness.submit(
+        churn("churn-claim-lost", Deployment=deployment("churn-claimed", OnlyIfBetter=False))
+    )
+    execution = harness.finish(name)
+
+    assert execution.status == "FAILED"
+    assert execution.description["error"] == "DynamoDB.ConditionalCheckFailedException"
+    (event,) = harness.events()
+    detail = event["detail"]
+    assert (detail["stage"], detail["code"]) == ("deploy", "endpoint.claimed")
+    assert "another deployment to endpoint churn-claimed" in detail["message"]
+    (message,) = harness.notifications("stack")
+    answer = get_job(harness, name)
+    assert answer["deployment"]["code"] == "endpoint.claimed"
+    assert_no_leak(json.dumps(event), message["Message"], json.dumps(answer))
+    # The other deployment's claim is left alone.
+    assert (harness.endpoint_record("churn-claimed") or {})["pendingJob"] == "someone-else"
+
+
+# --- throttling never decides an outcome (item 4) -------------------------------------------
+
+
+def test_a_throttled_endpoint_poll_never_fails_a_good_deployment(harness: FinalizeHarness) -> None:
+    """More throttled DescribeEndpoint calls in a row than one state's retries: the poll
+    loop waits and asks again within the deployment's budget; the endpoint is recorded."""
+    harness.endpoints.after_change.append(
+        lambda operation, endpoint: harness.sim.throttle_next(7, operation="DescribeEndpoint")
+    )
+    throttled = harness.sim.throttled["DescribeEndpoint"]
+    name = harness.submit(churn("churn-poll-throttled", "churn-poll-throttled"))
+    execution = harness.finish(name, timeout=90)
+
+    assert execution.status == "SUCCEEDED", execution.description
+    assert harness.sim.throttled["DescribeEndpoint"] == throttled + 7
+    states = execution.entered()
+    assert "CountThrottledCall" in states and "WaitAfterThrottling" in states
+    assert not [s for s in states if s.startswith("Failed")]
+    live = harness.endpoint_record("churn-poll-throttled") or {}
+    assert live["liveJob"] == name
+    (event,) = harness.events()
+    assert event["detail-type"] == ev.MODEL_DEPLOYED
+
+
+def test_throttling_past_the_budget_still_records_what_is_live(harness: FinalizeHarness) -> None:
+    """DescribeEndpoint throttled for the deployment's whole budget (EndpointMaxPolls rounds)
+    while the endpoint went InService with the new model: the last look at the endpoint finds
+    it live, and the registry records it (not a failure, and no endpoint without liveJob)."""
+    rounds = int(PARAMETERS["EndpointMaxPolls"])
+    calls_per_round = 4  # DescribeEndpoint's own Retry: the call and 3 retries
+    harness.endpoints.after_change.append(
+        lambda operation, endpoint: harness.sim.throttle_next(
+            rounds * calls_per_round, operation="DescribeEndpoint"
+        )
+    )
+    name = harness.submit(churn("churn-budget-spent", "churn-budget-spent"))
+    execution = harness.finish(name, timeout=150)
+
+    assert execution.status == "SUCCEEDED", execution.description
+    states = execution.entered()
+    assert states.count("CountThrottledCall") == rounds
+    assert "FailedAtDeploy" in states and "CheckWhatIsLive" in states
+    assert "DescribeFailure" not in states
+    live = harness.endpoint_record("churn-budget-spent") or {}
+    assert live["liveJob"] == name
+    assert "pendingJob" not in live
+    assert (harness.registry.get(name) or {})["deployment"]["state"] == "DEPLOYED"
+    (event,) = harness.events()
+    assert event["detail-type"] == ev.MODEL_DEPLOYED
+
+
+# --- notifications never decide an outcome (item 6) -----------------------------------------
+
+
+def test_a_missing_topic_never_decides_the_outcome(harness: FinalizeHarness) -> None:
+    """A topic the policy allows (team-*) but that does not exist: reported on its own; the
+    job, which asked for no deployment, still ends well and the other topics hear of it."""
+    missing = f"arn:aws:sns:{REGION}:{ACCOUNT}:team-does-not-exist"
+    team = f"arn:aws:sns:{REGION}:{ACCOUNT}:{TEAM_TOPIC}"
+    name = harness.submit(
+        manifest(
+            "house-prices-regression.json",
+            "houses-missing-topic",
+            Deployment=None,
+            Notifications={"TopicArns": [missing, team]},
+        )
+    )
+    execution = harness.finish(name)
+
+    assert execution.status == "SUCCEEDED", execution.description
+    assert execution.output["action"] == "none"
+    (event,) = harness.events()
+    assert event["detail-type"] == ev.NOTIFICATION_FAILED
+    detail = event["detail"]
+    assert (detail["channel"], detail["target"]) == ("sns", missing)
+    assert detail["code"] == "notification.topic_not_found"
+    assert detail["outcome"] == "none"
+    assert_no_leak(json.dumps(event))
+    assert len(harness.notifications("stack")) == 1
+    assert len(harness.notifications("team")) == 1
+    assert "deployment" not in (harness.registry.get(name) or {})
+
+
 # --- the decision, against moto (no state machine) ------------------------------------------
 
 
@@ -768,21 +1077,26 @@ def test_decisions_against_the_live_endpoint(harness: FinalizeHarness) -> None:
     live = (harness.endpoint_record("churn-decide") or {})["live"]
     new = {"candidateName": "c", "metricName": "F1", "objectiveType": "Maximize"}
     target = deployment("churn-decide")
+    stack = harness.stack.name
 
-    better = planner.decide(target, "churn-decide", {**new, "value": 0.999})
+    better = planner.decide(target, "churn-decide", {**new, "value": 0.999}, stack)
     assert (better.action, better.endpoint_exists, better.recorded_job) == ("deploy", True, name)
-    tie = planner.decide(target, "churn-decide", {**new, "value": live["value"]})
+    tie = planner.decide(target, "churn-decide", {**new, "value": live["value"]}, stack)
     assert (tie.action, tie.skip_code) == ("skip", "not-better")
     forced = planner.decide(
-        {**target, "OnlyIfBetter": False}, "churn-decide", {**new, "value": 0.1}
+        {**target, "OnlyIfBetter": False}, "churn-decide", {**new, "value": 0.1}, stack
     )
-    assert forced.action == "deploy"
+    # The claim is conditional on the recorded live job, on this path too.
+    assert (forced.action, forced.recorded_job) == ("deploy", name)
     other_metric = planner.decide(
-        target, "churn-decide", {**new, "metricName": "AUC", "value": 0.99}
+        target, "churn-decide", {**new, "metricName": "AUC", "value": 0.99}, stack
     )
     assert other_metric.skip_code == "not-comparable"
-    fresh = planner.decide(target, "churn-nowhere", {**new, "value": 0.1})
+    fresh = planner.decide(target, "churn-nowhere", {**new, "value": 0.1}, stack)
     assert (fresh.action, fresh.endpoint_exists, fresh.recorded_job) == ("deploy", False, "")
+    # The same endpoint seen from another stack (its tag names this one): not owned.
+    other_stack = planner.decide(target, "churn-decide", {**new, "value": 0.999}, "other-stack")
+    assert (other_stack.action, other_stack.skip_code) == ("skip", "endpoint.not_owned")
 
     # An endpoint in the middle of an update cannot take another one.
     sagemaker = harness.client("sagemaker")
@@ -790,7 +1104,7 @@ def test_decisions_against_the_live_endpoint(harness: FinalizeHarness) -> None:
     harness.endpoints.describes_until_ready = 2
     sagemaker.update_endpoint(EndpointName="churn-decide", EndpointConfigName=config)
     with pytest.raises(DeploymentBlocked, match="Updating"):
-        planner.decide(target, "churn-decide", {**new, "value": 0.999})
+        planner.decide(target, "churn-decide", {**new, "value": 0.999}, stack)
 
 
 # --- the trigger's rule pattern ------------------------------------------------------------

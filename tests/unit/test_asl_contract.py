@@ -20,6 +20,7 @@ import pytest
 
 from autopilot_flow import events as ev
 from autopilot_flow import observability as obs
+from autopilot_flow.finalize import STACK_TAG_KEY
 from offline.template import ROOT, load_template
 from tests.unit.test_template import RESOURCE_STAR_REQUIRED
 
@@ -264,7 +265,19 @@ def test_the_state_machine_role_is_least_privilege(path: Path) -> None:
 # --- the Deployments metric (FinalizeJob counts its own outcomes) -------------------------------
 
 
-def metric_tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def metric_tasks(
+    definition: dict[str, Any], metric: str = obs.MetricName.DEPLOYMENTS.value
+) -> dict[str, dict[str, Any]]:
+    return {
+        name: state
+        for machine in machines(definition)
+        for name, state in machine["States"].items()
+        if state.get("Resource") == PUT_METRIC_DATA
+        and state["Parameters"]["MetricData"][0]["MetricName"] == metric
+    }
+
+
+def all_metric_tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         name: state
         for machine in machines(definition)
@@ -307,17 +320,22 @@ def test_deployments_are_counted_with_the_metric_contract() -> None:
         outcomes[dimensions["Outcome"]] = name
     assert sorted(outcomes) == sorted(obs.DeploymentOutcome)
     assert len(tasks) == len(outcomes), "each Outcome is counted in one place"
+    # Every other PutMetricData of the machine is NotificationsFailed (no stray metric).
+    others = set(all_metric_tasks(definition)) - set(tasks)
+    assert others == set(metric_tasks(definition, obs.MetricName.NOTIFICATIONS_FAILED.value))
 
 
 def test_a_failing_metric_call_never_changes_the_outcome() -> None:
     """Every metric task catches everything into the state it would have gone to anyway,
     retries briefly, and writes only its own marker path."""
     definition = load(FINALIZE)
-    for name, state in metric_tasks(definition).items():
+    markers = {"Deployments": "$.deploymentMetric", "NotificationsFailed": "$.notificationMetric"}
+    for name, state in all_metric_tasks(definition).items():
         (catch,) = state["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"], name
         assert catch["Next"] == state["Next"], name
-        assert catch["ResultPath"] == state["ResultPath"] == "$.deploymentMetric", name
+        marker = markers[state["Parameters"]["MetricData"][0]["MetricName"]]
+        assert catch["ResultPath"] == state["ResultPath"] == marker, name
         for retrier in state.get("Retry", []):
             assert retrier["MaxAttempts"] <= 2, name
             assert retrier.get("MaxDelaySeconds", 60) <= 5, name
@@ -430,8 +448,8 @@ def test_which_failures_count_as_failed_deployments(state: dict[str, Any], count
         # A deployment holds the endpoint's claim: a failed record must release it, or every
         # later deployment to that endpoint would fail at ClaimEndpoint.
         ({"action": "deploy", "claim": {"key": "#endpoint#churn"}}, "ReleaseEndpointClaim"),
-        ({"action": "skip", "claim": None}, "PublishDeploymentFailed"),
-        ({"action": "none"}, "PublishDeploymentFailed"),
+        ({"action": "skip", "claim": None}, "DescribeFailure"),
+        ({"action": "none"}, "DescribeFailure"),
     ],
 )
 def test_a_failed_record_releases_the_endpoint_claim_it_holds(
@@ -441,5 +459,163 @@ def test_a_failed_record_releases_the_endpoint_claim_it_holds(
     choice = states[states["FailedAtRecord"]["Next"]]
     assert _choose(choice, {"plan": plan}) == next_state
     release = states["ReleaseEndpointClaim"]
-    assert release["Next"] == "PublishDeploymentFailed"
-    assert [c["Next"] for c in release["Catch"]] == ["PublishDeploymentFailed"]
+    assert release["Next"] == "DescribeFailure"
+    assert [c["Next"] for c in release["Catch"]] == ["DescribeFailure"]
+
+
+# --- nothing internal leaks; throttling and notifications decide nothing ----------------------
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_failures_are_described_before_anyone_is_told() -> None:
+    """The event, the registry record (what GET /jobs/{name} shows) and the SNS message carry
+    the described failure (stage, code, message), never Step Functions' raw error or cause;
+    every way into the failure report goes through DescribeFailure."""
+    definition = load(FINALIZE)
+    states = definition["States"]
+    assert predecessors(definition, "PublishDeploymentFailed") == {
+        "DescribeFailure",
+        "FailureUndescribed",
+    }
+    describe = states["DescribeFailure"]
+    assert describe["Parameters"]["FunctionName"] == "${PlanFinalizeFunctionArn}"
+    assert describe["Parameters"]["Payload"]["describe"] == "failure"
+    assert describe["Catch"][0]["Next"] == "FailureUndescribed"
+    detail = states["PublishDeploymentFailed"]["Parameters"]["Entries"][0]["Detail"]
+    assert {"stage.$", "code.$", "message.$"} <= set(detail)
+    assert not {"error.$", "cause.$"} & set(detail)
+    for name in ("PublishDeploymentFailed", "RecordFailure", "NotifyFailure"):
+        texts = _texts(states[name]["Parameters"])
+        raw = ("$.failure.error", "$.failure.cause", "$.error")
+        assert not [t for t in texts if any(r in t for r in raw)], name
+    record = states["RecordFailure"]["Parameters"]["ExpressionAttributeValues"][":deployment"]
+    assert set(record["M"]) == {"state", "stage", "code", "message", "executionArn"}
+
+
+def test_throttled_deployment_calls_loop_within_the_deployment_budget() -> None:
+    """Every SageMaker call of the deployment, once its own retries are spent, goes to the
+    throttle check: a throttle waits and calls again (the loop counts against the polls
+    budget), anything else fails the deployment."""
+    definition = load(FINALIZE)
+    states = definition["States"]
+    # (The failure path's own look at the endpoint, CheckWhatIsLive, is not a step to resume.)
+    deploy_tasks = [
+        name
+        for name in reachable(definition, "ClaimEndpoint", removed=frozenset({"FailedAtDeploy"}))
+        if is_sagemaker_task(states[name])
+    ]
+    assert set(deploy_tasks) >= {
+        "CreateModel",
+        "CreateModelInVpc",
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+        "UpdateEndpoint",
+        "DescribeEndpoint",
+    }
+    for name in deploy_tasks:
+        assert [c["Next"] for c in states[name]["Catch"]] == ["DeployCallThrottled"], name
+        # The loop resumes at the throttled step, so each one is reachable from the loop.
+        assert name in reachable(definition, "ResumeAfterThrottling"), name
+    check = states["DeployCallThrottled"]
+    assert check["Default"] == "FailedAtDeploy"
+    (throttled,) = check["Choices"]
+    patterns = {rule["StringMatches"] for rule in throttled["Or"]}
+    assert "*Throttl*" in patterns
+    budget = states[throttled["Next"]]
+    assert "States.MathAdd($.config.polls, 1)" in _texts(budget["Parameters"])
+    assert states[budget["Next"]]["Choices"][0]["Next"] == "FailedAtDeploy"
+
+
+def test_notifications_never_reach_the_failure_path() -> None:
+    """The outcome event, the stack's topic and the manifests' topics: a failure of any is
+    reported as AutoML Notification Failed and the run goes on to Done."""
+    definition = load(FINALIZE)
+    states = definition["States"]
+    failure_path = {"DescribeFailure", "PublishDeploymentFailed", "FinalizeFailed"}
+    for name in ("PublishOutcome", "NotifyStack", "NotifyTopics"):
+        for catch in states[name]["Catch"]:
+            after = reachable(definition, catch["Next"])
+            assert not after & failure_path, name
+            assert "Done" in after, name
+    assert "FailedAtNotify" not in states
+    inner = states["NotifyTopics"]["ItemProcessor"]
+    topic = inner["States"]["NotifyTopic"]
+    (catch,) = topic["Catch"]
+    assert "PublishTopicFailure" in reachable(inner, catch["Next"])
+    for machine in (definition, inner):
+        publishers = [
+            s
+            for s in machine["States"].values()
+            if s.get("Resource") == PUT_EVENTS
+            and s["Parameters"]["Entries"][0].get("DetailType") == ev.NOTIFICATION_FAILED
+        ]
+        assert publishers
+        for publisher in publishers:
+            detail = publisher["Parameters"]["Entries"][0]["Detail"]
+            assert {"code.$", "message.$", "channel.$", "target.$"} <= set(detail)
+            assert not [t for t in _texts(detail) if "$.error" in t]
+
+
+def test_everything_the_machine_creates_carries_the_stack_tag() -> None:
+    """One tag key in the core and the template; the plan's Tags (which carry it, from Init)
+    on every Create* call."""
+    definition = load(FINALIZE)
+    states = definition["States"]
+    substitutions = state_machine_resource(FINALIZE)["Properties"]["DefinitionSubstitutions"]
+    assert substitutions["StackTagKey"] == STACK_TAG_KEY
+    assert substitutions["StackTagValue"] == {"Ref": "AWS::StackName"}
+    assert states["Init"]["Parameters"]["stackTag"] == {
+        "Key": "${StackTagKey}",
+        "Value": "${StackTagValue}",
+    }
+    assert states["PlanFinalize"]["Parameters"]["Payload"]["stackTag.$"] == "$.config.stackTag"
+    for name in ("CountPoll", "CountThrottledCall"):
+        assert states[name]["Parameters"]["stackTag.$"] == "$.config.stackTag", name
+    creates = {
+        name: state
+        for name, state in states.items()
+        if is_sagemaker_task(state) and ":sagemaker:create" in state["Resource"]
+    }
+    assert set(creates) == {
+        "CreateModel",
+        "CreateModelInVpc",
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+    }
+    for name, state in creates.items():
+        assert state["Parameters"]["Tags.$"].startswith("$.plan."), name
+
+
+def test_a_failed_deployment_looks_at_what_is_live_before_giving_up_the_claim() -> None:
+    """After SageMaker accepted Create/UpdateEndpoint, a failure (a timeout, throttling past
+    the budget) looks at the endpoint once more: InService on the new config is recorded as
+    live (the registry stays true to what serves); anything else releases the claim."""
+    states = load(FINALIZE)["States"]
+    assert states["FailedAtDeploy"]["Next"] == "EndpointWasChanged"
+    changed = states["EndpointWasChanged"]
+    assert changed["Choices"] == [
+        {"Variable": "$.progress.endpoint", "IsPresent": True, "Next": "CheckWhatIsLive"}
+    ]
+    assert changed["Default"] == "ReleaseEndpointClaim"
+    check = states["CheckWhatIsLive"]
+    assert check["Resource"].endswith(":sagemaker:describeEndpoint")
+    assert [c["Next"] for c in check["Catch"]] == ["ReleaseEndpointClaim"]
+    live = states[check["Next"]]
+    (rule,) = live["Choices"]
+    assert rule["Next"] == "RecordLiveEndpoint"
+    assert {"Variable": "$.endpoint.EndpointStatus", "StringEquals": "InService"} in rule["And"]
+    assert {
+        "Variable": "$.endpoint.EndpointConfigName",
+        "StringEqualsPath": "$.plan.endpointConfigName",
+    } in rule["And"]
+    assert live["Default"] == "ReleaseEndpointClaim"
+    # Only Create/UpdateEndpoint write the marker the check looks for.
+    writers = {n for n, s in states.items() if s.get("ResultPath") == "$.progress.endpoint"}
+    assert writers == {"CreateEndpoint", "UpdateEndpoint"}

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from autopilot_flow import leaderboard as lb
 from autopilot_flow.finalize import (
+    FAILURE_CODES,
     NONE,
+    NOTIFICATION_CODES,
+    STACK_TAG_KEY,
     UnsupportedResponseKeys,
     apply_response_keys,
     attribute_map,
     choose_containers,
     deployment_names,
+    describe_failure,
+    describe_notification_failure,
     endpoint_arn,
     endpoint_key,
     execution_name,
     production_variant,
+    stack_tag_of,
     summarize,
 )
 
@@ -281,3 +289,177 @@ def test_subject_is_short_printable_ascii() -> None:
     assert len(subject) <= 100
     assert all(32 <= ord(ch) < 127 for ch in subject)
     assert subject.endswith("...")
+
+
+# --- failures: stage, stable code, plain message ---------------------------------------------
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SAMPLES = Path(__file__).resolve().parents[2] / "events" / "plan_finalize"
+LAMBDA_CAUSE = json.dumps(
+    {
+        "errorMessage": "endpoint churn is Updating: another deployment is in progress",
+        "errorType": "DeploymentBlocked",
+        "requestId": "5f2d7c1e-0000-4000-8000-000000000001",
+        "stackTrace": [
+            '  File "/var/task/app.py", line 28, in lambda_handler\n',
+            "    plan = planner.plan(event)\n",
+        ],
+    }
+)
+RAW = ("stackTrace", 'File "', "/var/task", "requestId", "Exception", "DeploymentBlocked")
+
+
+@pytest.mark.parametrize(
+    ("stage", "error", "cause", "code"),
+    [
+        ("plan", "DeploymentBlocked", LAMBDA_CAUSE, "endpoint.blocked"),
+        (
+            "deploy",
+            "EndpointFailed",
+            "Endpoint churn is Failed: ping health check",
+            "endpoint.failed",
+        ),
+        (
+            "deploy",
+            "EndpointUpdateRolledBack",
+            "Endpoint churn is InService on c1",
+            "endpoint.rolled_back",
+        ),
+        (
+            "deploy",
+            "EndpointNotInService",
+            "Endpoint churn did not reach InService",
+            "endpoint.not_in_service",
+        ),
+        (
+            "deploy",
+            "DynamoDB.ConditionalCheckFailedException",
+            "The conditional request failed (Service: DynamoDb, Request ID: ABC)",
+            "endpoint.claimed",
+        ),
+        ("record", "DynamoDB.ConditionalCheckFailedException", "...", "registry.conflict"),
+        ("record", "DynamoDB.InternalServerErrorException", "...", "registry.unavailable"),
+        ("deploy", "SageMaker.ResourceLimitExceededException", "...", "sagemaker.quota"),
+        (
+            "deploy",
+            "SageMaker.SageMakerException",
+            "User: arn:aws:sts::1:assumed-role/x is not authorized to perform: "
+            "sagemaker:UpdateEndpoint (Service: SageMaker, Status Code: 400, Request ID: R)",
+            "sagemaker.not_authorized",
+        ),
+        (
+            "deploy",
+            "SageMaker.SageMakerException",
+            "Rate exceeded (Request ID: R)",
+            "sagemaker.throttled",
+        ),
+        ("deploy", "SageMaker.SageMakerException", "Could not find model", "sagemaker.refused"),
+        (
+            "plan",
+            "SageMakerThrottled",
+            json.dumps({"errorMessage": "Rate exceeded"}),
+            "sagemaker.throttled",
+        ),
+        ("leaderboard", "States.Timeout", "", "timeout"),
+        (
+            "leaderboard",
+            "KeyError",
+            json.dumps({"errorMessage": "'x'", "stackTrace": []}),
+            "internal",
+        ),
+        ("plan", "Lambda.Unknown", "The function crashed (Request ID: R)", "internal"),
+    ],
+)
+def test_failures_become_a_stable_code_and_a_plain_message(
+    stage: str, error: str, cause: str, code: str
+) -> None:
+    described = describe_failure(
+        {"stage": stage, "error": error, "cause": cause, "endpointName": "churn"}
+    )
+    assert described["stage"] == stage
+    assert described["code"] == code
+    assert code in FAILURE_CODES
+    assert described["message"]
+    for raw in RAW:
+        assert raw not in described["message"], raw
+    assert "Request ID" not in described["message"]
+
+
+def test_own_failure_messages_are_kept_and_foreign_ones_point_to_the_logs() -> None:
+    blocked = describe_failure(
+        {"stage": "plan", "error": "DeploymentBlocked", "cause": LAMBDA_CAUSE}
+    )
+    assert blocked["message"] == "endpoint churn is Updating: another deployment is in progress"
+    claimed = describe_failure(
+        {"stage": "deploy", "error": "DynamoDB.ConditionalCheckFailedException", "cause": "x"}
+    )
+    assert "FinalizeJob's logs" in claimed["message"]
+    # No endpoint name (the plan never got that far): still a sentence.
+    assert describe_failure({})["code"] == "internal"
+
+
+def test_failure_codes_are_the_schemas() -> None:
+    failed = json.loads((SCHEMAS / "automl-deployment-failed.json").read_text())
+    assert set(failed["properties"]["detail"]["properties"]["code"]["enum"]) == FAILURE_CODES
+    notified = json.loads((SCHEMAS / "automl-notification-failed.json").read_text())
+    codes = notified["properties"]["detail"]["properties"]["code"]["enum"]
+    assert set(codes) == NOTIFICATION_CODES
+    skipped = json.loads((SCHEMAS / "automl-deployment-skipped.json").read_text())
+    assert "endpoint.not_owned" in skipped["properties"]["detail"]["properties"]["reason"]["enum"]
+
+
+@pytest.mark.parametrize(
+    ("channel", "error", "cause", "code"),
+    [
+        (
+            "sns",
+            "SNS.NotFoundException",
+            "Topic does not exist (Request ID: R)",
+            "notification.topic_not_found",
+        ),
+        ("sns", "SNS.AuthorizationErrorException", "not authorized", "notification.not_authorized"),
+        ("sns", "SNS.KMSAccessDeniedException", "...", "notification.not_authorized"),
+        ("sns", "SNS.KMSDisabledException", "...", "notification.topic_key"),
+        ("sns", "States.Runtime", "...", "notification.failed"),
+        ("events", "EventBridge.FailedEntry", "...", "notification.event_not_published"),
+    ],
+)
+def test_notification_failures_become_codes(
+    channel: str, error: str, cause: str, code: str
+) -> None:
+    target = "arn:aws:sns:eu-west-1:111122223333:team-ml"
+    described = describe_notification_failure(
+        {"channel": channel, "target": target, "error": error, "cause": cause}
+    )
+    assert described["code"] == code
+    assert described["channel"] == channel and described["target"] == target
+    assert "outcome is unchanged" in described["message"]
+    assert error not in described["message"] and "Request ID" not in described["message"]
+
+
+def test_the_stack_tag_comes_from_the_state_machine() -> None:
+    tag = {"Key": STACK_TAG_KEY, "Value": "autopilot-flow"}
+    assert stack_tag_of({"stackTag": tag}) == tag
+    for wrong in (
+        {},
+        {"stackTag": {"Key": "other", "Value": "x"}},
+        {"stackTag": {"Key": STACK_TAG_KEY}},
+    ):
+        with pytest.raises(ValueError, match=STACK_TAG_KEY):
+            stack_tag_of(wrong)
+
+
+@pytest.mark.parametrize("sample", ["describe-failure.json", "describe-notification.json"])
+def test_the_sample_failures_leak_nothing(sample: str) -> None:
+    """events/plan_finalize: what the machine's failure paths send PlanFinalize (raw Step
+    Functions errors, a Lambda stack trace among them) and what comes back."""
+    event = json.loads((SAMPLES / sample).read_text())
+    if event["describe"] == "failure":
+        described = describe_failure(event["failure"])
+        assert described["code"] == "endpoint.blocked"
+    else:
+        described = describe_notification_failure(event["notification"])
+        assert described["code"] == "notification.topic_not_found"
+    text = json.dumps(described)
+    for raw in (*RAW, "NotFound", "Request ID", "/opt/python"):
+        assert raw not in text, raw

@@ -44,6 +44,7 @@ CONTRACT = {
     "StateChanges": ("Count", {"service"}),
     "WatcherTicks": ("Count", {"service"}),
     "Deployments": ("Count", {"service", "Outcome"}),
+    "NotificationsFailed": ("Count", {"service"}),
     "HandlerLatency": ("Milliseconds", {"service", "Handler"}),
     "ColdStart": ("Count", {"service", "function_name"}),
 }

@@ -546,6 +546,92 @@ def test_kms_use_on_any_key_is_only_through_s3() -> None:
         }, name
 
 
+# --- endpoint ownership: tag-conditioned SageMaker permissions ----------------------------------
+
+STACK_TAG = "autopilot-flow:stack"
+ENDPOINT_MUTATIONS = {
+    "sagemaker:CreateModel",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:UpdateEndpoint",
+    "sagemaker:DeleteEndpoint",
+    "sagemaker:DeleteEndpointConfig",
+    "sagemaker:DeleteModel",
+    "sagemaker:AddTags",
+}
+
+
+def _arn_kinds(statement: dict[str, Any]) -> set[str]:
+    """model, endpoint-config, endpoint... of a statement's SageMaker resource ARNs."""
+    kinds = set()
+    for resource in as_list(statement["Resource"]):
+        text = resource.get("Fn::Sub") if isinstance(resource, dict) else resource
+        if not isinstance(text, str):
+            kinds.add("?")  # a Ref or an If: not a SageMaker ARN pattern of ours
+            continue
+        kinds.add(text.rsplit(":", 1)[-1].split("/")[0])
+    return kinds
+
+
+def test_endpoints_are_created_and_changed_only_with_the_stack_tag() -> None:
+    """Whoever may create, tag, update or delete a model, endpoint config or endpoint: only
+    with this stack's tag in the request (creating) or on the resource (updating); nobody may
+    delete one. UpdateEndpoint is authorized on the endpoint and on the config it switches
+    to, so both carry the condition; tags are added only by the Create* calls themselves."""
+    stack = {"Ref": "AWS::StackName"}
+    found: dict[str, dict[str, Any]] = {}
+    for name, statement in policy_statements():
+        actions = set(as_list(statement["Action"])) & ENDPOINT_MUTATIONS
+        if not actions or statement["Effect"] != "Allow":
+            continue
+        if not _arn_kinds(statement) & {"model", "endpoint-config", "endpoint", "*"}:
+            continue  # e.g. tagging AutoML jobs
+        assert name == "FinalizeJobStateMachine", f"{name} may change endpoints: {actions}"
+        assert not {a for a in actions if ":Delete" in a}, statement["Sid"]
+        for action in actions:
+            found[action] = statement
+    assert set(found) == {
+        "sagemaker:CreateModel",
+        "sagemaker:CreateEndpointConfig",
+        "sagemaker:CreateEndpoint",
+        "sagemaker:UpdateEndpoint",
+        "sagemaker:AddTags",
+    }
+    tag_keys = ["autopilot-flow:stack", "autopilot-flow:job", "autopilot-flow:candidate"]
+    for action in ("sagemaker:CreateModel", "sagemaker:CreateEndpointConfig"):
+        condition = found[action]["Condition"]
+        assert condition["StringEquals"][f"aws:RequestTag/{STACK_TAG}"] == stack, action
+        assert condition["ForAllValues:StringEquals"]["aws:TagKeys"] == tag_keys, action
+    create = found["sagemaker:CreateEndpoint"]
+    assert _arn_kinds(create) >= {"endpoint", "endpoint-config"}
+    assert create["Condition"]["StringEquals"][f"aws:RequestTag/{STACK_TAG}"] == stack
+    tagging = found["sagemaker:AddTags"]
+    assert tagging["Condition"]["StringEquals"]["sagemaker:TaggingAction"] == [
+        "CreateModel",
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+    ]
+    assert tagging["Condition"]["StringEquals"][f"aws:RequestTag/{STACK_TAG}"] == stack
+    update = found["sagemaker:UpdateEndpoint"]
+    assert as_list(update["Action"]) == ["sagemaker:UpdateEndpoint"]
+    assert _arn_kinds(update) == {"endpoint", "endpoint-config"}
+    assert update["Condition"] == {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}}
+    # The tag the conditions name is the one the machine puts on what it creates.
+    substitutions = RESOURCES["FinalizeJobStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    assert (substitutions["StackTagKey"], substitutions["StackTagValue"]) == (STACK_TAG, stack)
+
+
+def test_plan_finalize_may_read_endpoint_tags() -> None:
+    """Ownership needs the endpoint's tags (ListTags), read-only."""
+    (live,) = [
+        s
+        for n, s in policy_statements()
+        if n == "PlanFinalizeFunction" and s["Sid"] == "LiveEndpoint"
+    ]
+    assert set(as_list(live["Action"])) == {"sagemaker:DescribeEndpoint", "sagemaker:ListTags"}
+    assert _arn_kinds(live) == {"endpoint"}
+
+
 SUBMITTING_DOORS = ("IngestManifestRole", "JobsApiFunction")
 ENDPOINTS_OF_THIS_ACCOUNT = {
     "Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:endpoint/*"

@@ -23,6 +23,7 @@ JOB_STATE_CHANGE = "AutoML Job State Change"
 MODEL_DEPLOYED = "AutoML Model Deployed"
 DEPLOYMENT_SKIPPED = "AutoML Deployment Skipped"
 DEPLOYMENT_FAILED = "AutoML Deployment Failed"
+NOTIFICATION_FAILED = "AutoML Notification Failed"
 
 
 class PublishError(Exception):

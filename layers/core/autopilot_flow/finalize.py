@@ -13,7 +13,8 @@ Actions:
 - ``deploy``: create the endpoint, or update it when it is live (and, with ``OnlyIfBetter``,
   the new objective value beats the one recorded for the live model);
 - ``skip``: a deployment was asked for but does not happen (``not-better``,
-  ``not-comparable``, ``no-best-candidate``): an "AutoML Deployment Skipped" event says why;
+  ``not-comparable``, ``no-best-candidate``, ``endpoint.not_owned``): an "AutoML Deployment
+  Skipped" event says why;
 - ``sagemaker``: the job used ``ModelDeployConfig``, SageMaker deployed the model itself;
   the endpoint of ``ModelDeployResult`` is recorded and announced, nothing is deployed again;
 - ``none``: nothing to deploy (no ``Deployment`` section, or the job did not complete).
@@ -21,6 +22,15 @@ Actions:
 Endpoints are recorded in the jobs table under the key ``#endpoint#<endpoint name>`` (lower
 case: endpoint names are case-insensitive; job names cannot contain ``#``): which job's
 candidate is live there, with which objective value, and which deployment holds it.
+
+Ownership: the stack changes only endpoints it created. An existing endpoint is this stack's
+when the registry has its endpoint record AND it carries the tag ``STACK_TAG_KEY`` = the
+stack name (every model, endpoint config and endpoint the machine creates carries it, and the
+machine's IAM role may update only resources with it). Any other endpoint is skipped
+(``endpoint.not_owned``), never created over, updated or deleted.
+
+Failures: answers and events carry ``{stage, code, message}`` (``describe_failure``, the one
+table from error names to stable codes); raw error names and causes stay in the logs.
 """
 
 from __future__ import annotations
@@ -42,11 +52,18 @@ from autopilot_flow.deploy_targets import candidate_refusal, is_gpu_instance
 from autopilot_flow.leaderboard import better
 from autopilot_flow.problem_types import objective_type
 from autopilot_flow.registry import Registry, job_key
-from autopilot_flow.sagemaker import Backoff, error_code
+from autopilot_flow.sagemaker import THROTTLING_CODES, Backoff, error_code
 from autopilot_flow.sections import deployment_endpoint_name
 from autopilot_flow.settings import SettingsError, _Reader
 
 ENDPOINT_KEY_PREFIX = "#endpoint#"
+# The tag that marks what this stack created (value: the stack name). template.yaml passes
+# the same key to the state machine (DefinitionSubstitutions StackTagKey) and conditions the
+# machine's SageMaker permissions on it; a template test keeps the two equal.
+STACK_TAG_KEY = "autopilot-flow:stack"
+JOB_TAG_KEY = "autopilot-flow:job"
+CANDIDATE_TAG_KEY = "autopilot-flow:candidate"
+TAG_VALUE_MAX = 256
 VARIANT_NAME = "AllTraffic"
 DEFAULT_MEMORY_MB = 2048
 DEFAULT_MAX_CONCURRENCY = 5
@@ -59,6 +76,8 @@ SUBJECT_MAX = 100
 # The claim's "no live job" value (job names never are "-"; DynamoDB needs a non-empty value).
 NO_LIVE_JOB = "-"
 BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+
+NOT_OWNED = "endpoint.not_owned"
 
 DEPLOY = "deploy"
 SKIP = "skip"
@@ -75,6 +94,11 @@ class DeploymentBlocked(Exception):
 
 class UnsupportedResponseKeys(Exception):
     """``InferenceResponseKeys`` the best candidate's containers cannot produce."""
+
+
+class SageMakerThrottled(Exception):
+    """SageMaker kept throttling PlanFinalize's reads past its backoff: the state machine
+    retries the whole step (throttling never decides an outcome)."""
 
 
 # --- names ------------------------------------------------------------------------------------
@@ -287,9 +311,17 @@ class FinalizePlanner:
 
     # --- reads --------------------------------------------------------------------------------
 
+    def _read(self, call: Any) -> Any:
+        try:
+            return self.backoff.call(call)
+        except ClientError as exc:
+            if error_code(exc) in THROTTLING_CODES:
+                raise SageMakerThrottled(str(exc)) from exc
+            raise
+
     def describe_endpoint(self, name: str) -> dict[str, Any] | None:
         try:
-            response: dict[str, Any] = self.backoff.call(
+            response: dict[str, Any] = self._read(
                 lambda: self.sagemaker.describe_endpoint(EndpointName=name)
             )
         except ClientError as exc:
@@ -299,6 +331,27 @@ class FinalizePlanner:
                 return None
             raise
         return response
+
+    def endpoint_tags(self, arn: str) -> dict[str, str]:
+        """The endpoint's tags (DescribeEndpoint has none), every page."""
+        tags: dict[str, str] = {}
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
+            if token:
+                kwargs["NextToken"] = token
+            response = self._read(lambda kwargs=kwargs: self.sagemaker.list_tags(**kwargs))
+            tags.update({t["Key"]: t["Value"] for t in response.get("Tags") or []})
+            token = response.get("NextToken")
+            if not token:
+                return tags
+
+    def owns(self, endpoint: dict[str, Any], record: dict[str, Any] | None, stack: str) -> bool:
+        """This stack created the endpoint: it has the stack's endpoint record and tag."""
+        if record is None:
+            return False
+        tags = self.endpoint_tags(str(endpoint["EndpointArn"]))
+        return tags.get(STACK_TAG_KEY) == stack
 
     def endpoint_record(self, name: str) -> dict[str, Any] | None:
         item = self.dynamodb.get_item(
@@ -316,7 +369,9 @@ class FinalizePlanner:
         deployment: dict[str, Any],
         endpoint_name: str,
         candidate: dict[str, Any],
+        stack: str,
     ) -> Decision:
+        """``stack``: the stack's name, the value of its ``STACK_TAG_KEY`` tag."""
         endpoint = self.describe_endpoint(endpoint_name)
         record = self.endpoint_record(endpoint_name)
         live = (record or {}).get("live") if record else None
@@ -326,6 +381,16 @@ class FinalizePlanner:
                 DEPLOY,
                 f"endpoint {endpoint_name} does not exist: creating it",
                 recorded_job=recorded,
+            )
+        if not self.owns(endpoint, record, stack):
+            return Decision(
+                SKIP,
+                f"endpoint {endpoint_name} exists and was not created by this stack "
+                f"(no registry record of it, or no {STACK_TAG_KEY} tag of this stack): "
+                "the service never changes an endpoint it did not create. "
+                "Name another endpoint in the manifest's Deployment.EndpointName",
+                skip_code=NOT_OWNED,
+                endpoint_exists=True,
             )
         status = str(endpoint.get("EndpointStatus"))
         if status in BUSY:
@@ -345,6 +410,8 @@ class FinalizePlanner:
                 "OnlyIfBetter is false: replacing the live model",
                 endpoint_exists=True,
                 live=live,
+                # The claim is conditional on the live job: without it, it always failed.
+                recorded_job=recorded,
             )
         live_value = _number((live or {}).get("value"))
         if not live or live_value is None:
@@ -390,8 +457,10 @@ class FinalizePlanner:
         """The plan for one FinalizeJob execution.
 
         ``event``: ``{"job": <DescribeAutoMLJobV2>, "leaderboard": <LeaderboardWriter.write>,
-        "executionId": <$$.Execution.Id>}``. Every key of the result is always present
-        (``None`` when it does not apply), so the machine's JSONPaths never miss."""
+        "executionId": <$$.Execution.Id>, "stackTag": {"Key": STACK_TAG_KEY, "Value": <stack
+        name>}}``. Every key of the result is always present (``None`` when it does not
+        apply), so the machine's JSONPaths never miss."""
+        stack_tag = stack_tag_of(event)
         job = event["job"]
         leaderboard = event.get("leaderboard") or {}
         name = str(job["AutoMLJobName"])
@@ -465,7 +534,7 @@ class FinalizePlanner:
                 skip_code = unhostable.code
                 decision = Decision(SKIP, unhostable.message, skip_code)
             else:
-                decision = self.decide(deployment, endpoint_name, candidate)
+                decision = self.decide(deployment, endpoint_name, candidate, stack_tag["Value"])
                 skip_code = decision.skip_code
                 plan.update(
                     action=decision.action,
@@ -481,6 +550,7 @@ class FinalizePlanner:
                     job=job,
                     event=event,
                     recorded_job=decision.recorded_job,
+                    stack_tag=stack_tag,
                 )
             if decision.action == SKIP:
                 plan["event"] = {
@@ -536,6 +606,7 @@ class FinalizePlanner:
         job: dict[str, Any],
         event: dict[str, Any],
         recorded_job: str,
+        stack_tag: dict[str, str],
     ) -> dict[str, Any]:
         name = plan["jobName"]
         resource_name = deployment_names(name, str(event.get("executionId") or name))
@@ -543,9 +614,12 @@ class FinalizePlanner:
             choose_containers(best, deployment.get("InstanceType")),
             list(deployment.get("InferenceResponseKeys") or []),
         )
+        # The stack's tag comes from the state machine (substituted from template.yaml, as
+        # in the IAM conditions that require it), so the two can never disagree.
         tags = [
-            {"Key": "autopilot-flow:job", "Value": name},
-            {"Key": "autopilot-flow:candidate", "Value": str(best.get("CandidateName"))[:256]},
+            stack_tag,
+            {"Key": JOB_TAG_KEY, "Value": name},
+            {"Key": CANDIDATE_TAG_KEY, "Value": str(best.get("CandidateName"))[:TAG_VALUE_MAX]},
         ]
         model: dict[str, Any] = {
             "ModelName": resource_name,
@@ -602,6 +676,16 @@ class FinalizePlanner:
             "serving": serving,
         }
         return {"deployment": attribute_map(deployment), "live": attribute_map(live)}
+
+
+def stack_tag_of(event: Mapping[str, Any]) -> dict[str, str]:
+    """The stack's tag as the state machine passes it; anything else is a deployment error
+    (a definition out of step with this library would create untagged resources)."""
+    tag = event.get("stackTag") or {}
+    key, value = tag.get("Key"), tag.get("Value")
+    if key != STACK_TAG_KEY or not isinstance(value, str) or not value:
+        raise ValueError(f"the state machine passed no {STACK_TAG_KEY} tag: {tag!r}")
+    return {"Key": key, "Value": value}
 
 
 def _event_candidate(candidate: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -703,6 +787,135 @@ def summarize(
         lines += ["", f"Leaderboard: {leaderboard['markdown']} (JSON: {leaderboard.get('json')})"]
     lines += ["", _outcome_line(plan, serving)]
     return {"subject": subject, "message": "\n".join(lines) + "\n"}
+
+
+# --- failures: a stage, a stable code, a plain message -----------------------------------------
+
+# Errors whose cause is our own plain text (the machine's Pass states, or the message of
+# an exception of this module raised in PlanFinalize).
+OWN_FAILURE_CODES = {
+    "EndpointFailed": "endpoint.failed",
+    "EndpointUpdateRolledBack": "endpoint.rolled_back",
+    "EndpointNotInService": "endpoint.not_in_service",
+    DeploymentBlocked.__name__: "endpoint.blocked",
+    UnsupportedResponseKeys.__name__: "deployment.unsupported_response_keys",
+}
+FAILURE_CODES = frozenset(
+    {
+        *OWN_FAILURE_CODES.values(),
+        "endpoint.claimed",
+        "registry.conflict",
+        "registry.unavailable",
+        "sagemaker.quota",
+        "sagemaker.not_authorized",
+        "sagemaker.throttled",
+        "sagemaker.refused",
+        "timeout",
+        "internal",
+    }
+)
+NOTIFICATION_CODES = frozenset(
+    {
+        "notification.topic_not_found",
+        "notification.not_authorized",
+        "notification.topic_key",
+        "notification.event_not_published",
+        "notification.failed",
+    }
+)
+MESSAGE_MAX = 1024
+_DETAIL_IN_LOGS = "the detail is in FinalizeJob's logs under the job's name"
+
+
+def _own_message(cause: str) -> str:
+    """Our own text: a Lambda error's ``errorMessage`` (never its type or stack trace), or the
+    cause as the machine wrote it."""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(parsed, dict):
+        return str(parsed.get("errorMessage") or "")
+    return cause
+
+
+def _denied(error: str, cause: str) -> bool:
+    return "AccessDenied" in error or "not authorized" in cause or "AccessDenied" in cause
+
+
+def _throttled(error: str, cause: str) -> bool:
+    return "Throttl" in error or "Throttl" in cause or "Rate exceeded" in cause
+
+
+def _failure_code(stage: str, error: str, cause: str, endpoint: str) -> tuple[str, str]:
+    if error in OWN_FAILURE_CODES:
+        return OWN_FAILURE_CODES[error], _own_message(cause)
+    if error.endswith("ConditionalCheckFailedException"):
+        if stage == "deploy":
+            return "endpoint.claimed", (
+                f"another deployment to endpoint {endpoint} is in progress, or another model "
+                "went live there after this deployment was planned; nothing was changed"
+            )
+        return "registry.conflict", "the job registry changed while the outcome was recorded"
+    if error.startswith("DynamoDB."):
+        return "registry.unavailable", f"the job registry could not be written at stage {stage}"
+    if error == SageMakerThrottled.__name__:
+        return "sagemaker.throttled", "SageMaker throttled the calls for longer than allowed"
+    if error.startswith("SageMaker."):
+        if "ResourceLimitExceeded" in error:
+            return "sagemaker.quota", (
+                "a SageMaker quota (endpoints, instances or concurrency) is exhausted"
+            )
+        if _denied(error, cause):
+            return "sagemaker.not_authorized", (
+                "this stack may not make that SageMaker call: it changes only models, "
+                f"endpoint configs and endpoints tagged {STACK_TAG_KEY} with its own name"
+            )
+        if _throttled(error, cause):
+            return "sagemaker.throttled", "SageMaker throttled the calls for longer than allowed"
+        return "sagemaker.refused", f"SageMaker refused a request at stage {stage}"
+    if error == "States.Timeout":
+        return "timeout", f"stage {stage} took longer than allowed"
+    return "internal", f"an internal error at stage {stage}"
+
+
+def describe_failure(failure: Mapping[str, Any]) -> dict[str, str]:
+    """``{stage, error, cause, endpointName}`` (Step Functions' error name and cause) ->
+    ``{stage, code, message}`` for the registry, the event, the API and the message to
+    people. The one place that maps error names to stable codes; the raw ones go to logs."""
+    stage = str(failure.get("stage") or "unknown")
+    error = str(failure.get("error") or "")
+    cause = str(failure.get("cause") or "")
+    endpoint = str(failure.get("endpointName") or "the endpoint")
+    code, message = _failure_code(stage, error, cause, endpoint)
+    if code not in OWN_FAILURE_CODES.values():
+        message = f"{message} ({_DETAIL_IN_LOGS})"
+    message = message.strip() or f"stage {stage} failed ({_DETAIL_IN_LOGS})"
+    return {"stage": stage, "code": code, "message": message[:MESSAGE_MAX]}
+
+
+def describe_notification_failure(failure: Mapping[str, Any]) -> dict[str, str]:
+    """``{channel, target, error, cause}`` of a publication that failed (SNS topic or the
+    outcome event) -> ``{channel, target, code, message}``."""
+    channel = str(failure.get("channel") or "sns")
+    target = str(failure.get("target") or "")
+    error = str(failure.get("error") or "")
+    cause = str(failure.get("cause") or "")
+    if channel == "events":
+        code = "notification.event_not_published"
+        message = f"the outcome event could not be put on the bus {target}"
+    elif "NotFound" in error or "does not exist" in cause:
+        code, message = "notification.topic_not_found", f"topic {target} does not exist"
+    elif "AuthorizationError" in error or _denied(error, cause):
+        code = "notification.not_authorized"
+        message = f"this stack may not publish to topic {target}"
+    elif "KMS" in error:
+        code = "notification.topic_key"
+        message = f"the KMS key of topic {target} refused the message"
+    else:
+        code, message = "notification.failed", f"could not publish to topic {target}"
+    message = f"{message}; the deployment outcome is unchanged ({_DETAIL_IN_LOGS})"
+    return {"channel": channel, "target": target, "code": code, "message": message[:MESSAGE_MAX]}
 
 
 # --- starting FinalizeJob ---------------------------------------------------------------------

@@ -21,6 +21,7 @@ ObjectsIgnored             Count         service              IngestManifest
 StateChanges               Count         service              WatchJobs
 WatcherTicks               Count         service              WatchJobs (1 per good tick)
 Deployments                Count         service, Outcome     FinalizeJob state machine
+NotificationsFailed        Count         service              FinalizeJob state machine
 HandlerLatency             Milliseconds  service, Handler     every function
 ColdStart                  Count         service,             every function (first
                                          function_name        invocation of an environment)
@@ -42,6 +43,10 @@ code, so that ``ErrorCode`` does not reach the other metrics).
 state machine itself with PutMetricData tasks: a state machine has no stdout, so it cannot
 write EMF (see ``statemachines/finalize_job.asl.json``). Its ``service`` is the literal
 ``SERVICE`` (the definition has no substitution for the stack name).
+
+``NotificationsFailed`` is counted by the same machine in the same way: one per SNS topic or
+outcome event that could not be published (an "AutoML Notification Failed" event says
+which); it never changes the deployment's outcome.
 
 ``ColdStart`` is Powertools' metric (same name and dimensions as ``capture_cold_start_metric``)
 but emitted here: Powertools prints its own even when metrics are disabled, and keeps one
@@ -99,6 +104,7 @@ class MetricName(StrEnum):
     STATE_CHANGES = "StateChanges"
     WATCHER_TICKS = "WatcherTicks"
     DEPLOYMENTS = "Deployments"
+    NOTIFICATIONS_FAILED = "NotificationsFailed"
     HANDLER_LATENCY = "HandlerLatency"
     COLD_START = "ColdStart"
 
@@ -155,6 +161,7 @@ METRICS: Mapping[MetricName, MetricSpec] = {
         _spec(MetricName.STATE_CHANGES),
         _spec(MetricName.WATCHER_TICKS),
         _spec(MetricName.DEPLOYMENTS, COUNT, Dimension.OUTCOME),
+        _spec(MetricName.NOTIFICATIONS_FAILED),
         _spec(MetricName.HANDLER_LATENCY, MILLISECONDS, Dimension.HANDLER),
         _spec(MetricName.COLD_START, COUNT, Dimension.FUNCTION_NAME),
     )
