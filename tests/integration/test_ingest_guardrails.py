@@ -136,6 +136,18 @@ def test_the_default_endpoint_name_is_checked_too(harness: IngestHarness) -> Non
     ]
 
 
+def test_sagemakers_own_deployment_to_a_foreign_endpoint_is_refused(
+    harness: IngestHarness,
+) -> None:
+    create_endpoint_outside_the_stack(harness)
+    document = churn(ModelDeployConfig={"AutoGenerateEndpointName": False, "EndpointName": FOREIGN})
+    errors = rejection(harness, upload(harness, document))
+    assert [(e["path"], e["code"]) for e in errors] == [
+        ("ModelDeployConfig.EndpointName", "deployment.endpoint_not_owned")
+    ]
+    assert errors[0]["message"].endswith("Name another endpoint in ModelDeployConfig.EndpointName.")
+
+
 def test_an_endpoint_this_stack_recorded_may_be_deployed_again(harness: IngestHarness) -> None:
     create_endpoint_outside_the_stack(harness, "churn-classifier")
     # What FinalizeJob's ClaimEndpoint/RecordLiveEndpoint leave in the jobs table.

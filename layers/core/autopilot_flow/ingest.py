@@ -440,15 +440,14 @@ class Ingestor:
             else:  # nobody reads manifest files: refused where the policy limits S3
                 prefixes = self.policy.allowed_s3_prefixes()
                 errors, warnings = pf.manifest_files_not_read(result.request, prefixes), []
+            # Never deploy over someone else's endpoint.
             deployment = result.manifest.deployment if result.manifest else None
-            if isinstance(deployment, dict):  # never deploy over someone else's endpoint
-                endpoint = deployment.get("EndpointName") or result.job_name or ""
-                owner = pf.check_deployment_endpoint(
-                    self.jobs.client, self.jobs.backoff, self.registry, str(endpoint)
-                )
-                if owner.retryable:
-                    raise PreflightUnavailable("; ".join(i.message for i in owner.errors))
-                errors = [*errors, *owner.errors]
+            owner = pf.check_deployment_endpoints(
+                self.jobs.client, self.jobs.backoff, self.registry, result.request, deployment
+            )
+            if owner.retryable:
+                raise PreflightUnavailable("; ".join(i.message for i in owner.errors))
+            errors = [*errors, *owner.errors]
             result.errors.extend(errors)
             result.warnings.extend(warnings)
         return result

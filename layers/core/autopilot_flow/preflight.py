@@ -93,10 +93,11 @@ CODES: Final[dict[str, str]] = {
 
 # What the deployment check reports (``check_deployment_endpoint``).
 ENDPOINT_CODES: Final[dict[str, str]] = {
-    "deployment.endpoint_not_owned": "the Deployment's endpoint exists but this stack did not "
-    "create it: the service never changes an endpoint it did not create",
-    "deployment.endpoint_unverified": "whether the Deployment's endpoint belongs to this stack "
-    "could not be checked (SageMaker refused to describe it): refused, not assumed",
+    "deployment.endpoint_not_owned": "an endpoint the job would deploy to (Deployment or "
+    "ModelDeployConfig) exists but this stack did not create it: the service never changes an "
+    "endpoint it did not create",
+    "deployment.endpoint_unverified": "whether such an endpoint belongs to this stack could not "
+    "be checked (SageMaker refused to describe it): refused, not assumed",
     "deployment.endpoint_unavailable": "SageMaker throttled or could not be reached while the "
     "endpoint was checked: retry later",
 }
@@ -1374,10 +1375,41 @@ def warn_parquet_columns_not_checked(pf: _Preflight, channel: _Channel) -> None:
 # --- Deployment: the endpoint must be this stack's, or not exist yet --------------------------
 
 
-def check_deployment_endpoint(
-    sagemaker: Any, backoff: Backoff, registry: Any, endpoint_name: str
+def check_deployment_endpoints(
+    sagemaker: Any,
+    backoff: Backoff,
+    registry: Any,
+    request: dict[str, Any],
+    deployment: dict[str, Any] | None,
 ) -> PreflightResult:
-    """The endpoint a manifest's ``Deployment`` targets must not belong to someone else.
+    """``check_deployment_endpoint`` for every endpoint the job may deploy to: FinalizeJob's
+    (``Deployment.EndpointName``, default the job name) and SageMaker's own
+    (``ModelDeployConfig.EndpointName``)."""
+    targets: list[tuple[Loc, Any]] = []
+    if isinstance(deployment, dict):
+        name = deployment.get("EndpointName") or request.get("AutoMLJobName")
+        targets.append((("Deployment", "EndpointName"), name))
+    model_deploy = request.get("ModelDeployConfig")
+    if isinstance(model_deploy, dict):
+        targets.append((("ModelDeployConfig", "EndpointName"), model_deploy.get("EndpointName")))
+    result = PreflightResult()
+    for loc, name in targets:
+        if isinstance(name, str) and name:
+            found = check_deployment_endpoint(sagemaker, backoff, registry, name, loc=loc)
+            result.errors.extend(found.errors)
+            result.checked.extend(found.checked)
+    return result
+
+
+def check_deployment_endpoint(
+    sagemaker: Any,
+    backoff: Backoff,
+    registry: Any,
+    endpoint_name: str,
+    *,
+    loc: Loc = ("Deployment", "EndpointName"),
+) -> PreflightResult:
+    """An endpoint the job would deploy to (named at ``loc``) must not be someone else's.
 
     It is this stack's when the jobs table holds its endpoint record (FinalizeJob writes it
     before it creates or updates an endpoint); otherwise it must not exist (DescribeEndpoint
@@ -1390,7 +1422,6 @@ def check_deployment_endpoint(
     from autopilot_flow.finalize import endpoint_key  # noqa: PLC0415 - the record's one key
 
     result = PreflightResult()
-    loc: Loc = ("Deployment", "EndpointName")
     if registry.get(endpoint_key(endpoint_name)) is not None:
         result.checked.append(f"endpoint {endpoint_name}: recorded as this stack's")
         return result
@@ -1441,7 +1472,7 @@ def check_deployment_endpoint(
             "deployment.endpoint_not_owned",
             f"the endpoint {endpoint_name} exists but was not created by this service (it has "
             "no deployment record here); the service never creates, updates or deletes an "
-            "endpoint it did not create. Name another endpoint in Deployment.EndpointName.",
+            f"endpoint it did not create. Name another endpoint in {format_path(loc)}.",
         )
     )
     return result
