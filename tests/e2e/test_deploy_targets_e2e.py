@@ -204,3 +204,44 @@ def test_plain_boto3_against_the_offline_endpoint_is_refused_as_on_aws(
             )
         assert caught.value.response["Error"]["Code"] == "ValidationException"
         assert code in caught.value.response["Error"]["Message"]
+
+
+def test_models_in_a_vpc_deploy_on_instances_one_container_or_a_pipeline(
+    stack: OfflineStack, deployments: str
+) -> None:
+    """The four CreateModel shapes: here the two in a VPC (the churn example's ENSEMBLING
+    model as a PrimaryContainer, an AUTO pipeline as Containers), both with the VpcConfig."""
+    assert stack.simulator is not None
+    stack.simulator.auto_ensembling_limit_bytes = 1
+    bucket = stack.describe()["resources"]["ManifestsBucket"]
+    vpc = {"SecurityGroupIds": ["sg-0abc"], "Subnets": ["subnet-0abc"]}
+    pipeline = yaml.safe_load(
+        auto_manifest(
+            "vpc-pipeline", {"EndpointName": "vpc-pipeline", "InstanceType": "ml.m5.large"}
+        )
+    )
+    one = yaml.safe_load((EXAMPLES / "churn-tabular.yaml").read_text())
+    one["AutoMLJobName"] = "vpc-one"
+    one["Deployment"] = {"EndpointName": "vpc-one", "InstanceType": "ml.m5.large"}
+    s3 = stack.client("s3")
+    for document in (pipeline, one):
+        document["SecurityConfig"] = {"VpcConfig": vpc}
+        s3.put_object(
+            Bucket=bucket,
+            Key=f"manifests/targets/{document['AutoMLJobName']}.yaml",
+            Body=yaml.safe_dump(document).encode(),
+        )
+    events = final_events(stack, deployments, {"vpc-pipeline", "vpc-one"})
+    sagemaker = stack.client("sagemaker")
+    for name, containers in (("vpc-pipeline", 3), ("vpc-one", 1)):
+        event = events[name]
+        validate_event(event)
+        assert event["detail-type"] == "AutoML Model Deployed", event["detail"]
+        model = sagemaker.describe_model(ModelName=event["detail"]["modelName"])
+        assert model["VpcConfig"] == vpc
+        if containers == 1:
+            assert model["PrimaryContainer"]["Image"]
+            assert not model.get("Containers")  # moto describes an empty list
+        else:
+            assert len(model["Containers"]) == containers
+            assert not model.get("PrimaryContainer")

@@ -401,7 +401,9 @@ def test_completed_job_is_deployed_to_a_new_endpoint(harness: FinalizeHarness) -
     (variant,) = config["ProductionVariants"]
     assert variant["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
     model = sagemaker.describe_model(ModelName=variant["ModelName"])
-    (container,) = model["Containers"]  # an ENSEMBLING model: one container
+    # An ENSEMBLING model: one container, the PrimaryContainer (Containers: pipelines only).
+    assert not model.get("Containers")  # moto describes an empty list
+    container = model["PrimaryContainer"]
     assert container["Image"] == best["InferenceContainers"][0]["Image"]
     assert container["Environment"]["SAGEMAKER_INFERENCE_OUTPUT"] == "predicted_label,probability"
     assert model["ExecutionRoleArn"] == job["RoleArn"]

@@ -586,6 +586,8 @@ def test_everything_the_machine_creates_carries_the_stack_tag() -> None:
     assert set(creates) == {
         "CreateModel",
         "CreateModelInVpc",
+        "CreatePipelineModel",
+        "CreatePipelineModelInVpc",
         "CreateEndpointConfig",
         "CreateEndpoint",
     }

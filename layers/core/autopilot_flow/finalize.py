@@ -48,7 +48,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from autopilot_flow import events as ev
-from autopilot_flow.deploy_targets import candidate_refusal, is_gpu_instance
+from autopilot_flow.deploy_targets import candidate_refusal, container_fields, is_gpu_instance
 from autopilot_flow.leaderboard import better
 from autopilot_flow.problem_types import objective_type
 from autopilot_flow.registry import Registry, job_key
@@ -624,7 +624,7 @@ class FinalizePlanner:
         model: dict[str, Any] = {
             "ModelName": resource_name,
             "ExecutionRoleArn": job["RoleArn"],
-            "Containers": containers,
+            **container_fields(containers),
             "Tags": tags,
         }
         vpc = (job.get("SecurityConfig") or {}).get("VpcConfig")
