@@ -35,7 +35,13 @@ from hypothesis import strategies as st
 from autopilot_flow import problem_types as pt
 from autopilot_flow.api_model import request_model
 from autopilot_flow.issues import Loc, format_path
-from autopilot_flow.manifest import MAX_DEPTH, MAX_MANIFEST_BYTES, parse_document
+from autopilot_flow.manifest import (
+    MAX_DEPTH,
+    MAX_MANIFEST_BYTES,
+    parse_document,
+    plain_scalar_tag,
+    yaml_1_1_problem,
+)
 from autopilot_flow.sections import SECTION_NODES
 from autopilot_flow.structure import compiled
 from offline.demo_data import DATA_BUCKET, OUTPUT_BUCKET
@@ -194,6 +200,19 @@ class _Dumper(yaml.SafeDumper):
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    # PyYAML leaves text such as 09, 0o17 or 1e3 unquoted (text in YAML 1.1, which it
+    # speaks); manifests are read as YAML 1.2 and refuse YAML 1.1 forms: quote those, so a
+    # case's text stays text and its damage is only the damage it was made with.
+    node = dumper.represent_str(text)
+    if yaml_1_1_problem(text) is not None or plain_scalar_tag(text) != "tag:yaml.org,2002:str":
+        node.style = "'"
+    return node
+
+
+_Dumper.add_representer(str, _represent_text)
 
 
 def to_yaml(document: Any, **options: Any) -> str:

@@ -500,6 +500,9 @@ def _with_criterion(line: bytes) -> bytes:
         pytest.param(b"MaxCandidates: 1_0", "MaxCandidates", ["without _ (10)"], id="underscore"),
         pytest.param(b"MaxCandidates: 1_", "MaxCandidates", ["without _ (1)"], id="trailing-_"),
         pytest.param(b"MaxCandidates: +010", "MaxCandidates", ["write 10"], id="signed-octal"),
+        pytest.param(b"MaxCandidates: -010", "MaxCandidates", ["write -10"], id="negative-octal"),
+        pytest.param(b"MaxCandidates: 09", "MaxCandidates", ["write 9"], id="not-octal-either"),
+        pytest.param(b"MaxCandidates: -1:30", "MaxCandidates", ["base-60"], id="negative-base-60"),
         pytest.param(
             b"MaxCandidates: 1_0.5", "MaxCandidates", ["without _"], id="underscore-float"
         ),
@@ -590,6 +593,8 @@ def test_yaml_1_1_values_in_lists_name_their_item() -> None:
         pytest.param("0x", "0x", id="bare-0x"),
         pytest.param("_1", "_1", id="leading-underscore"),  # not a number in YAML 1.1 either
         pytest.param("12:30:ab", "12:30:ab", id="not-base-60"),
+        pytest.param("0:30", "0:30", id="not-base-60-either"),  # YAML 1.1 wants 1-9 first
+        pytest.param("1_e5", "1_e5", id="not-a-number-either"),
         pytest.param("arn:aws:iam::1:role/a", "arn:aws:iam::1:role/a", id="arn"),
         pytest.param("'010'", "010", id="quoted-octal"),
         pytest.param('"4:00:00"', "4:00:00", id="quoted-sexagesimal"),

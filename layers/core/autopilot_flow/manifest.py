@@ -88,8 +88,15 @@ _CORE_FLOAT = re.compile(
 )
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
 _PREFIXED = re.compile(r"[-+]?0(?:[xX][0-9a-fA-F_]+|[oO][0-7_]+|[bB][01_]+)")
-_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
-_UNDERSCORED = re.compile(r"[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?")
+# PyYAML's YAML 1.1 numbers (its resolver's patterns, less .inf and .nan, read alike in 1.2).
+_YAML_1_1_INT = re.compile(
+    r"[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
+    r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+"
+)
+_YAML_1_1_FLOAT = re.compile(
+    r"[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+    r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*"
+)
 # Dates stay dates (as in YAML 1.1): no field takes one, so they are reported, never lost.
 _TIMESTAMP = yaml.resolver.Resolver.yaml_implicit_resolvers["1"][-1][1]
 _TAG = "tag:yaml.org,2002:"
@@ -110,17 +117,19 @@ def yaml_1_1_problem(value: str) -> str | None:
             f"differently: write it in decimal, or '{value}' in quotes if it is text"
         )
     if _LEADING_ZERO.fullmatch(value):
-        decimal = value.replace("_", "").lstrip("+-").lstrip("0") or "0"
+        sign = "-" if value.startswith("-") else ""
+        decimal = sign + (value.replace("_", "").lstrip("+-").lstrip("0") or "0")
         return (
             f"{value} has a leading zero, which YAML 1.1 reads as an octal number: write "
             f"{decimal}, or '{value}' in quotes if it is text"
         )
-    if _SEXAGESIMAL.fullmatch(value):
+    yaml_1_1_number = _YAML_1_1_INT.fullmatch(value) or _YAML_1_1_FLOAT.fullmatch(value)
+    if ":" in value and yaml_1_1_number:
         return (
             f"{value} is a base-60 number in YAML 1.1 (4:00:00 is 14400) but text in YAML 1.2: "
             f"write the number itself (e.g. seconds), or '{value}' in quotes if it is text"
         )
-    if "_" in value and _UNDERSCORED.fullmatch(value):
+    if "_" in value and yaml_1_1_number:
         return (
             f"{value} is a number in YAML 1.1 but text in YAML 1.2: write it without _ "
             f"({value.replace('_', '')}), or '{value}' in quotes if it is text"
@@ -128,7 +137,7 @@ def yaml_1_1_problem(value: str) -> str | None:
     return None
 
 
-def _plain_scalar_tag(value: str) -> str:
+def plain_scalar_tag(value: str) -> str:
     """The YAML 1.2 core schema's tag for a plain scalar (dates kept from YAML 1.1)."""
     if value in _NULLS:
         return _TAG + "null"
@@ -247,7 +256,7 @@ def _node_for(event: Any, loc: Loc, ambiguous: list[str]) -> Any:
             if problem is not None:
                 where = f" ({format_path(loc)})" if loc else ""
                 ambiguous.append(f"line {start.line + 1}{where}: {problem}")
-            tag = _plain_scalar_tag(event.value)
+            tag = plain_scalar_tag(event.value)
         return yaml.ScalarNode(tag, event.value, start, end, style=event.style)
     if isinstance(event, yaml.SequenceStartEvent):
         tag = _TAG + "seq" if tag in (None, "!") else tag
