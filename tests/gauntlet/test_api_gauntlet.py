@@ -1,4 +1,4 @@
-"""The HTTP door: 2,000 generated malformed manifests POSTed to /jobs.
+"""The HTTP door: 2,100 generated malformed manifests POSTed to /jobs.
 
 Each is an API Gateway proxy event for the real JobsApi handler (JSON or YAML, as text or
 base64 as API Gateway passes binary bodies). Every answer must be a 422 problem

@@ -1,4 +1,4 @@
-"""The S3 door: 2,000 generated malformed manifests dropped into the bucket, one at a time.
+"""The S3 door: 2,100 generated malformed manifests dropped into the bucket, one at a time.
 
 Each travels bucket -> S3 notification -> ingest queue -> the real IngestManifest handler.
 Every one must be answered, not retried: no failed batch item, a rejection report under
