@@ -191,6 +191,10 @@ class EndpointLifecycle:
     ``after_change`` callbacks get ``(operation, endpoint name)`` once a CreateEndpoint or
     UpdateEndpoint was accepted (a test can, say, throttle the polls that follow).
     Tags given to CreateEndpoint are kept (moto stores them: ListTags shows them).
+    ``owner_tag`` (key, value) models FinalizeJob's IAM condition on UpdateEndpoint (IAM is
+    not emulated offline): an update is refused as AWS refuses it, AccessDenied, unless the
+    endpoint and the new endpoint config both carry that tag. Creation is not checked: a
+    test's own setup creates "foreign" endpoints, and moto sees no caller to tell apart.
     Patches ``SageMakerModelBackend.create_endpoint / describe_endpoint`` and adds
     ``update_endpoint`` (backend and response); ``uninstall`` restores them.
     """
@@ -201,6 +205,7 @@ class EndpointLifecycle:
         self.failures: dict[str, str] = {}
         self.calls: Counter[str] = Counter()
         self.after_change: list[Callable[[str, str], None]] = []
+        self.owner_tag: tuple[str, str] | None = None
         self._patches = ClassPatches()
         self._lock = threading.RLock()
 
@@ -285,6 +290,7 @@ class EndpointLifecycle:
                         message=f'Cannot update in-progress endpoint "{endpoint.arn}".'
                     )
                 backend.describe_endpoint_config(endpoint_config_name)  # must exist
+                life._authorize_update(backend, endpoint, endpoint_config_name)
                 reason = life.failures.pop(endpoint_name.lower(), None)
                 endpoint.endpoint_status = "Updating"
                 endpoint.failure_reason = None
@@ -312,6 +318,23 @@ class EndpointLifecycle:
         self._patch(SageMakerResponse, "update_endpoint", response_update_endpoint)
         self._install_hosting_rules()
         return self
+
+    def _authorize_update(self, backend: Any, endpoint: Any, config_name: str) -> None:
+        if self.owner_tag is None:
+            return
+        from moto.core.exceptions import JsonRESTError  # noqa: PLC0415
+
+        key, value = self.owner_tag
+        config = backend.endpoint_configs[config_name]
+        for arn, tags in ((endpoint.arn, endpoint.tags), (config.arn, config.tags)):
+            if {"Key": key, "Value": value} not in (tags or []):
+                # What IAM answers when the role's aws:ResourceTag condition does not hold.
+                raise JsonRESTError(
+                    "AccessDeniedException",
+                    f"User: arn:aws:sts::{backend.account_id}:assumed-role/FinalizeJob is not "
+                    f"authorized to perform: sagemaker:UpdateEndpoint on resource: {arn} "
+                    "because no identity-based policy allows the sagemaker:UpdateEndpoint action",
+                )
 
     def _changed(self, operation: str, endpoint_name: str) -> None:
         for callback in list(self.after_change):

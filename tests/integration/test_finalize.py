@@ -256,6 +256,8 @@ def world() -> Iterator[FinalizeHarness]:
         session = boto3.session.Session(region_name=REGION)
         session.client("s3").create_bucket(Bucket=OUTPUT_BUCKET)
         stack = Provisioner(session, parameters=PARAMETERS).provision()
+        # The role's IAM condition on UpdateEndpoint (IAM itself is not emulated offline).
+        endpoints.owner_tag = (STACK_TAG_KEY, stack.name)
         with InProcessLambdas(session, stack) as lambdas:
             # The template's rule, delivering to StartFinalizeJob as EventBridge would.
             spec = stack.functions["StartFinalizeFunction"]
@@ -870,6 +872,47 @@ def test_an_endpoint_recreated_outside_the_stack_under_our_name_is_not_ours(
 
     assert_not_taken_over(harness, execution, second, "churn-recreated", config)
     assert (harness.endpoint_record("churn-recreated") or {})["liveJob"] == first
+
+
+def test_an_endpoint_swapped_after_the_plan_is_refused_by_the_role(
+    harness: FinalizeHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan found this stack's endpoint; before UpdateEndpoint, someone replaced it with
+    their own under the same name. The role's tag condition (modelled offline by
+    EndpointLifecycle.owner_tag) refuses the update: their endpoint is untouched, and the
+    failure is a code, not IAM's raw answer."""
+    first = harness.submit(churn("churn-swap-live", "churn-swapped"))
+    assert harness.finish(first).status == "SUCCEEDED"
+    harness.events()
+    harness.drain("stack")
+    planner = harness.lambdas.handler("PlanFinalizeFunction").module.planner  # type: ignore[attr-defined]
+    plan = planner.plan
+    swapped: list[str] = []
+
+    def plan_then_swap(event: dict[str, Any]) -> dict[str, Any]:
+        decided: dict[str, Any] = plan(event)
+        if decided["jobName"] == "churn-swap-new" and not swapped:
+            harness.client("sagemaker").delete_endpoint(EndpointName="churn-swapped")
+            swapped.append(foreign_endpoint(harness, "churn-swapped"))
+        return decided
+
+    monkeypatch.setattr(planner, "plan", plan_then_swap)
+    name = harness.submit(
+        churn("churn-swap-new", Deployment=deployment("churn-swapped", OnlyIfBetter=False))
+    )
+    execution = harness.finish(name)
+
+    assert execution.status == "FAILED"
+    assert "UpdateEndpoint" in execution.entered()
+    after = harness.client("sagemaker").describe_endpoint(EndpointName="churn-swapped")
+    assert after["EndpointConfigName"] == swapped[0]
+    (event,) = harness.events()
+    detail = event["detail"]
+    assert (detail["stage"], detail["code"]) == ("deploy", "sagemaker.not_authorized")
+    assert_no_leak(json.dumps(event))
+    assert "AccessDenied" not in json.dumps(event)
+    live = harness.endpoint_record("churn-swapped") or {}
+    assert live["liveJob"] == first and "pendingJob" not in live
 
 
 def test_only_if_better_false_replaces_this_stacks_own_endpoint(harness: FinalizeHarness) -> None:
