@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -1108,6 +1109,45 @@ def test_a_missing_topic_never_decides_the_outcome(harness: FinalizeHarness) -> 
     assert len(harness.notifications("stack")) == 1
     assert len(harness.notifications("team")) == 1
     assert "deployment" not in (harness.registry.get(name) or {})
+
+
+def notifications_failed(harness: FinalizeHarness) -> float:
+    """The NotificationsFailed metric in moto's CloudWatch (service = the stack name)."""
+    now = datetime.now(UTC)
+    points = harness.client("cloudwatch").get_metric_statistics(
+        Namespace="AutopilotFlow",
+        MetricName="NotificationsFailed",
+        Dimensions=[{"Name": "service", "Value": harness.stack.name}],
+        StartTime=now - timedelta(hours=1),
+        EndTime=now + timedelta(hours=1),
+        Period=3600,
+        Statistics=["Sum"],
+        Unit="Count",
+    )["Datapoints"]
+    return float(sum(point["Sum"] for point in points))
+
+
+def test_a_missing_topic_leaves_a_deployment_deployed(harness: FinalizeHarness) -> None:
+    missing = f"arn:aws:sns:{REGION}:{ACCOUNT}:team-gone"
+    before = notifications_failed(harness)
+    name = harness.submit(
+        churn(
+            "churn-topic-gone",
+            "churn-topic-gone",
+            Notifications={"TopicArns": [missing]},
+        )
+    )
+    execution = harness.finish(name)
+
+    assert execution.status == "SUCCEEDED", execution.description
+    assert execution.output["action"] == "deploy"
+    events = {e["detail-type"]: e["detail"] for e in harness.events()}
+    assert set(events) == {ev.MODEL_DEPLOYED, ev.NOTIFICATION_FAILED}
+    failed = events[ev.NOTIFICATION_FAILED]
+    assert (failed["outcome"], failed["target"]) == ("deploy", missing)
+    assert (harness.registry.get(name) or {})["deployment"]["state"] == "DEPLOYED"
+    assert (harness.endpoint_record("churn-topic-gone") or {})["liveJob"] == name
+    assert notifications_failed(harness) == before + 1
 
 
 # --- the decision, against moto (no state machine) ------------------------------------------
