@@ -197,28 +197,32 @@ def main() -> int:
         futures = [uploads.submit(upload, manifest) for manifest in burst]
 
         def progress() -> bool:
-            """Print a line; True once the burst has settled."""
+            """Print a line; True once the burst has settled. FinalizeJob's executions are
+            listed only once every manifest is answered and every job has ended (listing a
+            thousand executions every few seconds would slow the burst it measures)."""
             receipts, rejections = observer.answers()
             statuses = observer.job_statuses()
             dlq = observer.queue_depth("IngestDeadLetterQueue")
             ended = sum(status in TERMINAL for status in statuses.values())
-            executions = observer.executions()
-            running = sum(e["status"] == "RUNNING" for e in executions)
             answered = len(receipts) + len(rejections)
-            print(
-                f"[{time.monotonic() - start:7.1f} s] uploaded {observer.uploaded}/"
-                f"{len(burst)}  answered {answered} ({len(receipts)} receipts, "
-                f"{len(rejections)} rejections)  jobs {len(statuses)} ({ended} ended)  "
-                f"finalize {len(executions) - running}/{len(executions)}  in DLQ {dlq}",
-                flush=True,
-            )
-            return (
+            ingested = (
                 observer.uploaded == len(burst)
                 and answered + dlq >= len(burst)
                 and ended == len(statuses)
-                and running == 0
-                and len(executions) >= ended
             )
+            line = (
+                f"[{time.monotonic() - start:7.1f} s] uploaded {observer.uploaded}/"
+                f"{len(burst)}  answered {answered} ({len(receipts)} receipts, "
+                f"{len(rejections)} rejections)  jobs created {len(statuses)} ({ended} ended)"
+                f"  in DLQ {dlq}"
+            )
+            if not ingested:
+                print(line, flush=True)
+                return False
+            executions = observer.executions()
+            running = sum(e["status"] == "RUNNING" for e in executions)
+            print(f"{line}  FinalizeJob {len(executions) - running} done, {running} running")
+            return running == 0 and len(executions) >= ended
 
         deadline = start + args.timeout
         while True:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+import botocore.session
 
 from offline.provision import FunctionSpec
 
@@ -80,6 +83,42 @@ def context_for(spec: FunctionSpec) -> LambdaContext:
     )
 
 
+class _SearchPaths(list[str]):
+    """A shared loader's search paths: boto3 appends its own data directory for every
+    Session it creates; once is enough."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+_LOADERS: dict[str | None, Any] = {}
+_LOADERS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _shared_botocore_data() -> Iterator[None]:
+    """Sessions created meanwhile share one botocore loader. Every handler creates its
+    sessions and clients at import, and each new session would otherwise read and parse
+    the service models' JSON again (most of a stack's start). The loader only reads the
+    files botocore ships, and caches what it read, so sharing it changes no answer."""
+    original = botocore.session.create_loader
+
+    def create_loader(search_path_string: str | None = None) -> Any:
+        with _LOADERS_LOCK:
+            if search_path_string not in _LOADERS:
+                loader = original(search_path_string)
+                loader._search_paths = _SearchPaths(loader.search_paths)
+                _LOADERS[search_path_string] = loader
+            return _LOADERS[search_path_string]
+
+    botocore.session.create_loader = create_loader
+    try:
+        yield
+    finally:
+        botocore.session.create_loader = original
+
+
 def load_handler(spec: FunctionSpec, environ: Mapping[str, str] | None = None) -> Handler:
     """Import ``spec``'s handler with its environment applied to ``os.environ`` first
     (settings are read at import, as on Lambda). Each call imports afresh (a cold start)."""
@@ -94,7 +133,8 @@ def load_handler(spec: FunctionSpec, environ: Mapping[str, str] | None = None) -
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[module_name] = module
-    module_spec.loader.exec_module(module)
+    with _shared_botocore_data():
+        module_spec.loader.exec_module(module)
     handler: Handler = getattr(module, function_name)
     handler.module = module  # type: ignore[attr-defined]  # tests reach the wiring through it
     return handler
