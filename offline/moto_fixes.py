@@ -375,7 +375,9 @@ class EndpointLifecycle:
           15 containers on an instance endpoint);
         - target.vpc, target.kms_key, target.network_isolation, target.multiple_variants,
           target.data_capture: the same serverless page (VPC configuration, KMS keys, network
-          isolation, multiple production variants, data capture).
+          isolation, multiple production variants, data capture);
+        - target.serverless_update, at UpdateEndpoint: the same page (an instance-based
+          endpoint cannot be converted to a serverless one).
 
         GPUs (also excluded there) are not checked: nothing in a request says a container
         needs one. AWS does not document its wording per exclusion; the message starts with
@@ -384,9 +386,13 @@ class EndpointLifecycle:
         from moto.sagemaker.models import SageMakerModelBackend  # noqa: PLC0415
         from moto.sagemaker.responses import SageMakerResponse  # noqa: PLC0415
 
-        from autopilot_flow.deploy_targets import endpoint_config_refusals  # noqa: PLC0415
+        from autopilot_flow.deploy_targets import (  # noqa: PLC0415
+            endpoint_config_refusals,
+            runs_on_instances,
+        )
 
         original_config = SageMakerModelBackend.create_endpoint_config
+        original_update = SageMakerModelBackend.update_endpoint
         original_model = SageMakerResponse.create_model
         original_endpoint = SageMakerResponse.create_endpoint
 
@@ -443,7 +449,25 @@ class EndpointLifecycle:
                 )
             return original_endpoint(response)
 
+        def update_endpoint(backend: Any, endpoint_name: str, endpoint_config_name: str) -> Any:
+            endpoint = next(
+                (e for n, e in backend.endpoints.items() if n.lower() == endpoint_name.lower()),
+                None,
+            )
+            new = backend.endpoint_configs.get(endpoint_config_name)
+            if endpoint is not None and new is not None:
+                old = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+                serving = old.production_variants if old is not None else []
+                if runs_on_instances(serving) and not runs_on_instances(new.production_variants):
+                    raise ValidationError(
+                        message="One or more endpoint features are not supported using this "
+                        f"configuration: endpoint {endpoint_name} runs on instances and cannot "
+                        "be converted to a serverless endpoint (target.serverless_update)"
+                    )
+            return original_update(backend, endpoint_name, endpoint_config_name)
+
         self._patch(SageMakerModelBackend, "create_endpoint_config", create_endpoint_config)
+        self._patch(SageMakerModelBackend, "update_endpoint", update_endpoint)
         self._patch(SageMakerResponse, "create_model", response_create_model)
         self._patch(SageMakerResponse, "create_endpoint", response_create_endpoint)
 

@@ -506,11 +506,8 @@ class OfflineStack:
             while not self._stopping.is_set():
                 try:
                     worked = step()
-                except Exception as exc:  # a failing invocation must not stop the stack
-                    # One line on the terminal (a burst with throttling fails many ticks);
-                    # the traceback at debug level.
-                    LOGGER.warning("%s failed: %s: %s", name, type(exc).__name__, exc)
-                    LOGGER.debug("%s failed", name, exc_info=True)
+                except Exception:  # a failing invocation must not stop the stack
+                    LOGGER.exception("%s failed", name)
                     worked = 0
                 if worked and not always_sleep:
                     wait = period

@@ -245,3 +245,37 @@ def test_models_in_a_vpc_deploy_on_instances_one_container_or_a_pipeline(
         else:
             assert len(model["Containers"]) == containers
             assert not model.get("PrimaryContainer")
+
+
+def test_an_endpoint_on_instances_is_not_turned_serverless(
+    stack: OfflineStack, deployments: str
+) -> None:
+    """SageMaker cannot convert an instance-based endpoint to serverless (UpdateEndpoint
+    refuses it): FinalizeJob skips with the table's reason and the live model stays."""
+    bucket = stack.describe()["resources"]["ManifestsBucket"]
+    s3, sagemaker = stack.client("s3"), stack.client("sagemaker")
+
+    def upload(name: str, deployment: dict[str, Any]) -> None:
+        document = yaml.safe_load((EXAMPLES / "churn-tabular.yaml").read_text())
+        document["AutoMLJobName"] = name
+        document["Deployment"] = {"EndpointName": "convert-me", **deployment}
+        s3.put_object(
+            Bucket=bucket,
+            Key=f"manifests/targets/{name}.yaml",
+            Body=yaml.safe_dump(document).encode(),
+        )
+
+    upload("convert-first", {"InstanceType": "ml.m5.large"})
+    first = final_events(stack, deployments, {"convert-first"})["convert-first"]
+    assert first["detail-type"] == "AutoML Model Deployed", first["detail"]
+    live_config = sagemaker.describe_endpoint(EndpointName="convert-me")["EndpointConfigName"]
+
+    upload("convert-then", {"Serverless": {"MemorySizeInMB": 2048}, "OnlyIfBetter": False})
+    skipped = final_events(stack, deployments, {"convert-then"})["convert-then"]
+    validate_event(skipped)
+    assert skipped["detail-type"] == "AutoML Deployment Skipped", skipped["detail"]
+    assert skipped["detail"]["reason"] == "target.serverless_update"
+    assert "runs on instances" in skipped["detail"]["message"]
+    endpoint = sagemaker.describe_endpoint(EndpointName="convert-me")
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointConfigName"] == live_config

@@ -151,6 +151,35 @@ def test_every_other_serverless_exclusion_is_refused(sagemaker: Any) -> None:
     assert sagemaker.list_endpoint_configs()["EndpointConfigs"] == []
 
 
+def test_an_instance_endpoint_is_never_updated_to_serverless(sagemaker: Any) -> None:
+    sagemaker.create_model(ModelName="one", ExecutionRoleArn=ROLE, PrimaryContainer=container("a"))
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="instances", ProductionVariants=[instance_variant("one")]
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="instances-2", ProductionVariants=[instance_variant("one")]
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="serverless", ProductionVariants=[serverless_variant("one")]
+    )
+    sagemaker.create_endpoint(EndpointName="on-instances", EndpointConfigName="instances")
+    sagemaker.create_endpoint(EndpointName="on-serverless", EndpointConfigName="serverless")
+    for name in ("on-instances", "on-serverless"):
+        # EndpointLifecycle: Creating at the first describe, InService at the second.
+        statuses = [sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] for _ in "ab"]
+        assert statuses == ["Creating", "InService"]
+    message = refused(
+        sagemaker.update_endpoint, EndpointName="on-instances", EndpointConfigName="serverless"
+    )
+    assert "target.serverless_update" in message
+    described = sagemaker.describe_endpoint(EndpointName="on-instances")
+    assert described["EndpointStatus"] == "InService"
+    assert described["EndpointConfigName"] == "instances"
+    # Instances to instances, and serverless to instances, are ordinary updates.
+    sagemaker.update_endpoint(EndpointName="on-instances", EndpointConfigName="instances-2")
+    sagemaker.update_endpoint(EndpointName="on-serverless", EndpointConfigName="instances")
+
+
 def test_a_config_made_before_the_rules_is_refused_at_create_endpoint() -> None:
     with mock_aws():
         sagemaker = boto3.client("sagemaker", region_name=REGION)

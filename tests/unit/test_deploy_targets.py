@@ -59,7 +59,7 @@ def test_serverless_row_hosts_one_cpu_container_outside_any_vpc() -> None:
         network_isolation=True,
         variants=2,
         data_capture=True,
-    ) == [exclusion.code for exclusion in targets.EXCLUSIONS]
+    ) == [e.code for e in targets.EXCLUSIONS if e.code != "target.serverless_update"]
 
 
 def test_cpu_instance_row_hosts_pipelines_of_up_to_15_containers_but_no_gpu_model() -> None:
@@ -119,6 +119,38 @@ def test_refusal_messages_say_the_way_out() -> None:
     assert "ml.g5.2xlarge" in gpu.message
     (wide,) = targets.refusals(TARGETS[INSTANCE_CPU], Needs(containers=16))
     assert "at most 15 containers, not 16" in wide.message
+
+
+def test_only_instance_targets_replace_an_instance_endpoint() -> None:
+    assert not TARGETS[SERVERLESS].replaces_instance_endpoint
+    assert TARGETS[INSTANCE_CPU].replaces_instance_endpoint
+    assert TARGETS[INSTANCE_GPU].replaces_instance_endpoint
+
+
+def test_an_endpoint_on_instances_is_never_updated_to_serverless() -> None:
+    on_instances = {
+        "EndpointName": "churn",
+        "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": 1}],
+    }
+    serverless_now = {
+        "EndpointName": "churn",
+        "ProductionVariants": [
+            {"VariantName": "AllTraffic", "CurrentServerlessConfig": {"MemorySizeInMB": 2048}}
+        ],
+    }
+    refusal = targets.update_refusal(on_instances, {"Serverless": {}})
+    assert refusal is not None and refusal.code == "target.serverless_update"
+    assert "endpoint churn runs on instances" in refusal.message
+    assert "Deployment.InstanceType" in refusal.message
+    assert targets.update_refusal(on_instances, {"InstanceType": "ml.m5.large"}) is None
+    # Serverless to instances (or to serverless) is an ordinary update.
+    assert targets.update_refusal(serverless_now, {"InstanceType": "ml.m5.large"}) is None
+    assert targets.update_refusal(serverless_now, {}) is None
+    # No variants described: nothing to tell.
+    assert targets.update_refusal({"EndpointName": "x"}, {}) is None
+    assert targets.runs_on_instances([{"InstanceType": "ml.m5.large"}])
+    assert not targets.runs_on_instances([{"ServerlessConfig": {}}])
+    assert not targets.runs_on_instances([])
 
 
 # --- choosing a target ------------------------------------------------------------------------
@@ -426,7 +458,13 @@ def test_the_operations_doc_and_the_readme_give_the_table() -> None:
     for key in (SERVERLESS, INSTANCE_CPU, INSTANCE_GPU, BATCH_TRANSFORM):
         name = TARGETS[key].name.removeprefix("a ").removeprefix("an ")
         assert name.lower() in section.lower(), name
-    codes_ = {"target.pipeline", "target.gpu", "target.vpc", "target.auto_mode"}
+    codes_ = {
+        "target.pipeline",
+        "target.gpu",
+        "target.vpc",
+        "target.auto_mode",
+        "target.serverless_update",
+    }
     for code in codes_ | {"preflight.auto_mode", "deployment.problem_type"}:
         assert f"`{code}`" in section, code
     assert "Serverless Inference" in section and "PrimaryContainer" in section

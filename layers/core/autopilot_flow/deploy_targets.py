@@ -76,6 +76,8 @@ class Target:
     network_isolation: bool
     multiple_variants: bool
     data_capture: bool
+    # Whether an endpoint that runs on instances can be updated to this target.
+    replaces_instance_endpoint: bool
     # False: in the table for completeness, but FinalizeJob does not deploy to it (yet).
     deployed_by_finalize: bool
     source: str
@@ -98,6 +100,7 @@ TARGETS: Final[dict[str, Target]] = {
         network_isolation=False,
         multiple_variants=False,
         data_capture=False,
+        replaces_instance_endpoint=False,
         deployed_by_finalize=True,
         source=SERVERLESS_PAGE,
     ),
@@ -112,6 +115,7 @@ TARGETS: Final[dict[str, Target]] = {
         network_isolation=True,
         multiple_variants=True,
         data_capture=True,
+        replaces_instance_endpoint=True,
         deployed_by_finalize=True,
         source=PIPELINE_PAGE,
     ),
@@ -126,6 +130,7 @@ TARGETS: Final[dict[str, Target]] = {
         network_isolation=True,
         multiple_variants=True,
         data_capture=True,
+        replaces_instance_endpoint=True,
         deployed_by_finalize=True,
         source=PIPELINE_PAGE,
     ),
@@ -140,6 +145,7 @@ TARGETS: Final[dict[str, Target]] = {
         network_isolation=True,
         multiple_variants=False,
         data_capture=False,
+        replaces_instance_endpoint=False,  # a transform job is no endpoint
         deployed_by_finalize=False,
         source=PIPELINE_PAGE,
     ),
@@ -185,6 +191,11 @@ EXCLUSIONS: Final[tuple[Exclusion, ...]] = (
     Exclusion("target.network_isolation", f"{SERVERLESS_PAGE} (network isolation)"),
     Exclusion("target.multiple_variants", f"{SERVERLESS_PAGE} (multiple production variants)"),
     Exclusion("target.data_capture", f"{SERVERLESS_PAGE} (data capture)"),
+    Exclusion(
+        "target.serverless_update",
+        f"{SERVERLESS_PAGE}: an instance-based real-time endpoint cannot be converted to a "
+        "serverless one (UpdateEndpoint answers a validation error)",
+    ),
 )
 
 _INSTEAD = "deploy with Deployment.InstanceType (e.g. ml.m5.large)"
@@ -366,6 +377,32 @@ def container_fields(containers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     if len(containers) == 1:
         return {"PrimaryContainer": dict(containers[0])}
     return {"Containers": [dict(c) for c in containers]}
+
+
+def runs_on_instances(variants: Iterable[Mapping[str, Any]]) -> bool:
+    """An endpoint's (DescribeEndpoint) or config's variants run on instances, not serverless."""
+    variants = list(variants)
+    serverless = ("ServerlessConfig", "CurrentServerlessConfig", "DesiredServerlessConfig")
+    return bool(variants) and not any(key in v for v in variants for key in serverless)
+
+
+def update_refusal(
+    endpoint: Mapping[str, Any], deployment: Mapping[str, Any] | None
+) -> Refusal | None:
+    """Why ``endpoint`` (a DescribeEndpoint answer) cannot be updated to the target
+    ``deployment`` chooses, or None: an endpoint on instances never becomes serverless."""
+    target = target_of(deployment)
+    if target.replaces_instance_endpoint or not runs_on_instances(
+        endpoint.get("ProductionVariants") or []
+    ):
+        return None
+    name = endpoint.get("EndpointName")
+    return Refusal(
+        "target.serverless_update",
+        f"endpoint {name} runs on instances, and SageMaker cannot convert an instance-based "
+        f"endpoint to {target.name}; deploy with Deployment.InstanceType, or name another "
+        "endpoint in Deployment.EndpointName",
+    )
 
 
 # --- a CreateEndpointConfig request (the offline endpoint simulation) --------------------------

@@ -48,7 +48,12 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from autopilot_flow import events as ev
-from autopilot_flow.deploy_targets import candidate_refusal, container_fields, is_gpu_instance
+from autopilot_flow.deploy_targets import (
+    candidate_refusal,
+    container_fields,
+    is_gpu_instance,
+    update_refusal,
+)
 from autopilot_flow.leaderboard import better
 from autopilot_flow.problem_types import objective_type
 from autopilot_flow.registry import Registry, job_key
@@ -403,6 +408,15 @@ class FinalizePlanner:
             raise DeploymentBlocked(
                 f"endpoint {endpoint_name} is {status} ({reason}); it cannot be updated. "
                 "Delete it, or name another endpoint in the manifest's Deployment section"
+            )
+        unconvertible = update_refusal(endpoint, deployment)  # deploy_targets' table
+        if unconvertible is not None:
+            return Decision(
+                SKIP,
+                unconvertible.message,
+                skip_code=unconvertible.code,
+                endpoint_exists=True,
+                live=live,
             )
         if deployment.get("OnlyIfBetter", True) is False:
             return Decision(
