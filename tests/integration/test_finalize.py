@@ -757,6 +757,7 @@ def test_a_repeated_event_starts_nothing_new(harness: FinalizeHarness) -> None:
         "region": REGION,
         "resources": [],
         "detail": {
+            "schemaVersion": ev.schema_version(ev.JOB_STATE_CHANGE),
             "jobName": name,
             "jobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:automl-job/{name}",
             "managed": True,

@@ -25,6 +25,23 @@ DEPLOYMENT_SKIPPED = "AutoML Deployment Skipped"
 DEPLOYMENT_FAILED = "AutoML Deployment Failed"
 NOTIFICATION_FAILED = "AutoML Notification Failed"
 
+# Every event's detail carries ``schemaVersion``: its schema's version, major.minor (the
+# ``const`` of ``detail.schemaVersion`` in schemas/; a test keeps the two equal). Additions
+# bump the minor; removing, retyping or newly requiring a field bumps the major (a test
+# compares schemas/ with schemas/released/). FinalizeJob's own putEvents states write the
+# same values (statemachines/finalize_job.asl.json).
+_schema_versions = {  # lower case: the module's upper-case names are the detail-types
+    JOB_SUBMITTED: "1.0",
+    JOB_REJECTED: "1.0",
+    JOB_WAITING_FOR_CAPACITY: "1.0",
+    JOB_SUBMISSION_FAILED: "1.0",
+    JOB_STATE_CHANGE: "1.0",
+    MODEL_DEPLOYED: "1.0",
+    DEPLOYMENT_SKIPPED: "1.0",
+    DEPLOYMENT_FAILED: "1.0",
+    NOTIFICATION_FAILED: "1.0",
+}
+
 
 class PublishError(Exception):
     """Some events could not be put on the bus after every retry."""
@@ -32,6 +49,15 @@ class PublishError(Exception):
 
 def schema_file_name(detail_type: str) -> str:
     return detail_type.lower().replace(" ", "-") + ".json"
+
+
+def schema_version(detail_type: str) -> str:
+    return _schema_versions[detail_type]
+
+
+def versioned(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """``detail`` with its schema's version first (the one place events get it)."""
+    return {"schemaVersion": schema_version(detail_type), **detail}
 
 
 @dataclass
@@ -54,7 +80,7 @@ class EventPublisher:
             {
                 "Source": SOURCE,
                 "DetailType": detail_type,
-                "Detail": json.dumps(detail, default=str),
+                "Detail": json.dumps(versioned(detail_type, detail), default=str),
                 "Resources": resources,
                 "EventBusName": self.bus_name,
             }

@@ -603,6 +603,9 @@ class FinalizePlanner:
                     "leaderboard": leaderboard.get("markdown"),
                 },
             }
+        if plan["event"]:  # FinalizeJob's PublishOutcome state puts this detail as it is
+            event_out = plan["event"]
+            event_out["detail"] = ev.versioned(event_out["detailType"], event_out["detail"])
         if plan["action"] != NONE:
             plan["records"] = self._records(plan, candidate, serving)
         on_status = notifications.get("OnStatus") or list(NOTIFY_STATUSES)
