@@ -810,3 +810,35 @@ def test_a_version_uploaded_while_an_older_one_is_being_answered_keeps_the_plain
     harness.source.drain()
     assert harness.read_json("receipts/catalog.yaml.json")["manifest"]["versionId"] == newer[0]
     assert harness.keys("rejections/") == [f"rejections/catalog.yaml.versions/{first}.json"]
+
+
+def test_two_versions_answered_at_once_leave_the_newest_answer_at_the_plain_path(
+    harness: IngestHarness,
+) -> None:
+    valid = (EXAMPLES / "product-categories-multiclass.yaml").read_bytes()
+    second_instance = harness.new_instance()
+    for round_number in range(4):
+        key = f"manifests/both-{round_number}.yaml"
+        relative = key.removeprefix("manifests/")
+        # An older rejected version and a newer valid one, or the other way round.
+        bodies = [b"AutoMLJobName: [\n", valid]
+        if round_number % 2:
+            bodies.reverse()
+        versions = [harness.upload(key, body)["VersionId"] for body in bodies]
+        notifications = _notifications(harness)
+        threads = [
+            threading.Thread(target=lambda s=s, m=m: s.deliver([m]))
+            for s, m in zip([harness.source, second_instance], notifications.values(), strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        newest_kind, older_kind = (
+            ("receipts/", "rejections/") if bodies[1] == valid else ("rejections/", "receipts/")
+        )
+        answer = harness.read_json(f"{newest_kind}{relative}.json")
+        assert answer["manifest"]["versionId"] == versions[1]
+        assert harness.keys(f"{older_kind}{relative}.json") == []
+        older = harness.read_json(f"{older_kind}{relative}.versions/{versions[0]}.json")
+        assert older["manifest"]["versionId"] == versions[0]
