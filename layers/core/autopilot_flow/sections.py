@@ -253,8 +253,8 @@ def deployment_target_hosts_the_model(ctx: RuleContext) -> None:
             "100 MB of data and HYPERPARAMETER_TUNING (inference pipelines, which "
             f"{target.name} cannot host) from 100 MB; FinalizeJob then skips the deployment "
             "(target.pipeline). Set Mode: ENSEMBLING, or deploy with InstanceType. The data "
-            "preflight says which mode the data implies when its size settles it "
-            "(preflight.auto_mode).",
+            "preflight warns again (preflight.auto_mode) when the data it lists is 100 MB or "
+            "more.",
         )
 
 
