@@ -224,10 +224,10 @@ class VersionedAnswers:
 
     ``receipts/<key>.json`` / ``rejections/<key>.json`` hold the answer for the key's newest
     version and only one of the two exists; every other version's answer is at its own
-    ``.versions/<versionId>.json`` path. Newest is S3's order (ListObjectVersions lists a
-    key's versions newest first), never the order of processing: notifications for two
-    versions arrive in any order, or at once. Every write and delete of the two shared paths
-    is conditional on what was read (ETag), so a concurrent answer is never lost: the loser
+    ``.versions/<versionId>.json`` path. Newest is S3's order (the key's current version),
+    never the order of processing: notifications for two versions arrive in any order, or
+    at once. Every write and delete of the two shared paths is conditional on what was read
+    (If-Match / If-None-Match on the ETag), so a concurrent answer is never lost: the loser
     looks again. An answer that is replaced is first kept at its own version's path.
     """
 
@@ -261,15 +261,17 @@ class VersionedAnswers:
         return self._keep(prefix, version_id, body)
 
     def newest_version(self) -> str | None:
-        """The key's newest version that is not a delete marker (None: no version left)."""
-        paginator = self.s3.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.key):
-            for version in page.get("Versions", []):
-                if version.get("Key") == self.key:
-                    return str(version["VersionId"])
-                if str(version.get("Key", "")) > self.key:
-                    return None  # listed in key order: the key's own versions came first
-        return None
+        """The key's current version (None: none, the newest is a delete marker). A HEAD
+        without a version id names it: one cheap call, and it needs no listing of keys that
+        may hold characters XML cannot carry."""
+        try:
+            head = self.s3.head_object(Bucket=self.bucket, Key=self.key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return None
+            raise
+        version = head.get("VersionId")
+        return str(version) if version and version != "null" else None
 
     def _keep(self, prefix: str, version_id: str, body: bytes) -> str:
         key = answer_key(prefix, self.key, version_id)
