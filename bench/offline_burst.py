@@ -7,8 +7,9 @@ every manifest is answered, every job has ended and FinalizeJob has settled, the
 - jobs created (must equal N), duplicates (SageMaker jobs beyond one per manifest version:
   must be 0), unanswered (manifest versions with neither a receipt nor a rejection: 0),
   manifests in the ingest DLQ;
-- FinalizeJob: executions failed, and deployments done / skipped / failed, with the failed
-  ones whose cause was throttling (the registry's `deployment` record, code
+- FinalizeJob: executions failed, ended jobs it never started for (when no execution starts
+  or ends for --finalize-stall seconds), and deployments done / skipped / failed, with the
+  failed ones whose cause was throttling (the registry's `deployment` record, code
   `sagemaker.throttled`, or a throttling error in the execution's failure);
 - manifests/s end to end and SageMaker API calls per job (every call the simulator received,
   throttled ones included).
@@ -16,8 +17,8 @@ every manifest is answered, every job has ended and FinalizeJob has settled, the
     .venv/bin/python bench/offline_burst.py [--manifests 1000] [--throttle-rate 0.2]
         [--quota 50] [--speed 6000] [--deploy-share 0.0] [--progress-every 5]
 
-Exit status 0 when jobs == N and duplicates, unanswered, DLQ and throttled deployment
-failures are all 0.
+Exit status 0 when jobs == N and duplicates, unanswered, DLQ, ended jobs never finalized
+and throttled deployment failures are all 0.
 """
 
 from __future__ import annotations
@@ -166,6 +167,12 @@ def main() -> int:
     )
     parser.add_argument("--progress-every", type=float, default=5.0, help="seconds")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds")
+    parser.add_argument(
+        "--finalize-stall",
+        type=float,
+        default=120,
+        help="seconds without a new or finished FinalizeJob execution, once every job ended",
+    )
     args = parser.parse_args()
     if not 0.0 <= args.deploy_share <= 1.0:
         parser.error("--deploy-share must be between 0 and 1")
@@ -222,8 +229,22 @@ def main() -> int:
             executions = observer.executions()
             running = sum(e["status"] == "RUNNING" for e in executions)
             print(f"{line}  FinalizeJob {len(executions) - running} done, {running} running")
-            return running == 0 and len(executions) >= ended
+            if running == 0 and len(executions) >= ended:
+                return True
+            # Every job has ended: FinalizeJob should start for each within a few watcher
+            # ticks. When nothing moves for --finalize-stall seconds, stop waiting and report.
+            state = (len(executions), running)
+            if state != finalize_seen["state"]:
+                finalize_seen.update(state=state, since=time.monotonic())
+            elif time.monotonic() - finalize_seen["since"] > args.finalize_stall:
+                print(
+                    f"FinalizeJob did not move for {args.finalize_stall:.0f} s: "
+                    f"{ended - len(executions)} ended jobs have no execution"
+                )
+                return True
+            return False
 
+        finalize_seen: dict[str, Any] = {"state": None, "since": 0.0}
         deadline = start + args.timeout
         while True:
             if progress():
@@ -292,6 +313,13 @@ def main() -> int:
                 if code == THROTTLED_CODE or any(throttling(t) for t in texts):
                     throttled_deployments += 1
         throttled_finalize = sum(throttling(t) for t in failure_text.values())
+        # Ended jobs that FinalizeJob never saw, by the registry's status of the job.
+        finalized = {e["name"].rsplit("-", 1)[0].lower() for e in executions}
+        unfinalized: Counter[str] = Counter(
+            str(items.get(name.lower(), {}).get("status", {}).get("S", "no record"))
+            for name, status in statuses.items()
+            if status in TERMINAL and name.lower() not in finalized
+        )
 
     jobs = len(statuses)
     per_job = calls / max(1, jobs)
@@ -308,6 +336,10 @@ def main() -> int:
         f"({throttled_finalize} by throttling); trigger failures queued: {trigger_failures}"
     )
     print(
+        f"ended, never finalized:  {sum(unfinalized.values())} "
+        f"(registry status: {dict(unfinalized) or '-'})"
+    )
+    print(
         f"deployments:             {outcomes['DEPLOYED']} done, {outcomes['SKIPPED']} skipped, "
         f"{outcomes['FAILED']} failed ({throttled_deployments} by throttling), "
         f"{outcomes['PENDING']} without an outcome"
@@ -320,6 +352,7 @@ def main() -> int:
     )
     ok = (
         jobs == len(burst)
+        and not unfinalized
         and duplicates == 0
         and not unanswered
         and dlq == 0
