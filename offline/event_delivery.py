@@ -1,10 +1,11 @@
-"""EventBridge delivery to Lambda targets, which moto lacks.
+"""EventBridge delivery to Lambda targets, which moto lacks, and replays as AWS does them.
 
 moto's rules deliver to SQS, log groups, archives, buses and API destinations; a Lambda or
 Step Functions target raises ``NotImplementedError`` (platform-facts.md). On AWS a rule invokes
 a Lambda target asynchronously with the matched event; ``LambdaTargets`` does the same
 in-process: a matched event for a registered function ARN is handed to that function's handler
-on a worker thread. Other targets keep moto's own delivery.
+on a worker thread. Other targets keep moto's own delivery. ``install()`` also makes
+StartReplay honour its time window and ``FilterArns`` (``install_replay_window``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
-from moto.events.models import Rule
+from moto.core.utils import unix_time
+from moto.events.models import Archive, Replay, ReplayState, Rule, events_backends
+from moto.moto_api._internal import mock_random
 from moto.utilities.arns import parse_arn
 
 LOGGER = logging.getLogger(__name__)
@@ -33,6 +37,7 @@ class LambdaTargets:
         self.failures: list[tuple[str, BaseException]] = []
         self._original: Callable[..., Any] | None = None
         self._lock = threading.Lock()
+        self._undo_replays: Callable[[], None] = lambda: None
 
     def register(self, arn: str, invoke: Invoke) -> None:
         self.functions[arn] = invoke
@@ -64,12 +69,14 @@ class LambdaTargets:
                         rule.targets = saved
 
         Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+        self._undo_replays = install_replay_window()
         return self
 
     def uninstall(self) -> None:
         if self._original is not None:
             Rule.send_to_targets = self._original  # type: ignore[method-assign]
             self._original = None
+            self._undo_replays()
         self.pool.shutdown(wait=True)
 
     def deliver(self, arn: str, event: dict[str, Any]) -> None:
@@ -98,3 +105,47 @@ class LambdaTargets:
 
     def __exit__(self, *exc: object) -> None:
         self.uninstall()
+
+
+def _epoch(value: Any) -> float:
+    """An archived event's ``time`` or a replay's window bound, as moto stores them (epoch
+    seconds, or an ISO 8601 string), in epoch seconds."""
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value)
+    try:
+        return float(text)
+    except ValueError:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def install_replay_window() -> Callable[[], None]:
+    """StartReplay as AWS does it. moto 5.2.5 re-delivers every archived event to every rule
+    of the bus; AWS replays only the events of [EventStartTime, EventEndTime], and with
+    ``Destination.FilterArns`` only to those rules (``autopilot-flow replay`` relies on it so
+    that FinalizeJob's own rule never sees a replay). Each replayed event gets a new id and
+    ``replay-name``, as in moto and on AWS. Returns the undo."""
+    original = Replay.replay_events
+
+    def replay_events(replay: Replay, archive: Archive) -> None:
+        start, end = _epoch(replay.event_start_time), _epoch(replay.event_end_time)
+        only = set(replay.destination.get("FilterArns") or [])
+        backend = events_backends[replay.account_id][replay.region]
+        bus = backend.describe_event_bus(replay.destination["Arn"].split("/")[-1])
+        for event in list(archive.events):
+            if not start <= _epoch(event.get("time", 0)) <= end:
+                continue
+            for rule in list(bus.rules.values()):
+                if only and rule.arn not in only:
+                    continue
+                replayed = {**event, "id": str(mock_random.uuid4()), "replay-name": replay.name}
+                rule.send_to_targets(replayed, transform_input=False)  # type: ignore[arg-type]
+        replay.state = ReplayState.COMPLETED
+        replay.end_time = unix_time()
+
+    Replay.replay_events = replay_events  # type: ignore[method-assign]
+
+    def undo() -> None:
+        Replay.replay_events = original  # type: ignore[method-assign]
+
+    return undo

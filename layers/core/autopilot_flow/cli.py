@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from autopilot_flow import __version__, client
+from autopilot_flow import __version__, client, subscribe_cli
 from autopilot_flow import problem_types as pt
 from autopilot_flow.issues import Issue
 from autopilot_flow.policy import Policy, PolicyError
@@ -176,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # submit, status, list, candidates, stop, watch: the deployed (or offline) stack.
     client.add_commands(commands)
+    # subscribe, unsubscribe, replay: the stack's bus and archive (docs/subscribing.md).
+    subscribe_cli.add_commands(commands)
 
     offline = commands.add_parser(
         "offline", help="the whole service on this machine (moto + the Autopilot simulator)"
