@@ -30,6 +30,14 @@ DETAIL_TYPES = tuple(
 )
 TARGET_SERVICES = ("sqs", "lambda", "sns", "events")
 REPLAY_DONE = ("COMPLETED", "FAILED", "CANCELLED")
+# Error codes meaning "no such rule, function, topic or queue": a usage error, exit 2.
+MISSING = (
+    "ResourceNotFoundException",
+    "NotFound",
+    "NotFoundException",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+)
 _RULE_NAME = re.compile(r"^[\.\-_A-Za-z0-9]{1,64}$")
 
 
@@ -182,6 +190,7 @@ class Subscriber:
         name = rule_name or default_rule_name(target_arn, pattern)
         _check_rule_name(self.bus, name)
         events = self.client("events")
+        existed = self._rule_exists(name)
         rule_arn = _aws(
             lambda: events.put_rule(
                 Name=name,
@@ -192,16 +201,39 @@ class Subscriber:
             )["RuleArn"],
             f"cannot create the rule {name}",
         )
+        try:
+            permission = self._connect(target, rule_arn, name, role_arn)
+        except SubscriptionError:
+            if not existed:  # no rule left behind without its target
+                _ignore_missing(lambda: events.delete_rule(Name=name, EventBusName=self.bus.name))
+            raise
+        return Subscription(name, rule_arn, target_arn, pattern, permission)
+
+    def _rule_exists(self, name: str) -> bool:
+        try:
+            _aws(
+                lambda: self.client("events").describe_rule(Name=name, EventBusName=self.bus.name),
+                "",
+            )
+        except SubscriptionError as exc:
+            if exc.usage:
+                return False
+            raise
+        return True
+
+    def _connect(self, target: Arn, rule_arn: str, name: str, role_arn: str | None) -> str:
+        """The target's permission (when in this account), then the target itself."""
         if target.account == self.caller_account:
             permission = self._grant(target, rule_arn, name)
         else:
             permission = (
-                f"{target_arn} is in account {target.account}: its owner must let "
+                f"{target.text} is in account {target.account}: its owner must let "
                 f"events.amazonaws.com deliver from {rule_arn}"
             )
-        entry: dict[str, Any] = {"Id": "subscriber", "Arn": target_arn}
+        entry: dict[str, Any] = {"Id": "subscriber", "Arn": target.text}
         if role_arn:
             entry["RoleArn"] = role_arn
+        events = self.client("events")
         answer = _aws(
             lambda: events.put_targets(Rule=name, EventBusName=self.bus.name, Targets=[entry]),
             f"cannot add the target to the rule {name}",
@@ -211,28 +243,25 @@ class Subscriber:
             raise SubscriptionError(
                 f"the rule {name} refused the target: {failed.get('ErrorMessage')}", usage=False
             )
-        return Subscription(name, rule_arn, target_arn, pattern, permission)
+        return permission
 
     def _grant(self, target: Arn, rule_arn: str, rule_name: str) -> str:
         sid = _statement_id(rule_name)
         arn = target.text
         if target.service == "lambda":
             lam = self.client("lambda")
-
-            def add() -> None:
-                lam.add_permission(
+            # Subscribing again replaces the statement (AWS refuses a second one of this Sid).
+            self._revoke_invoke(arn, sid)
+            _aws(
+                lambda: lam.add_permission(
                     FunctionName=arn,
                     StatementId=sid,
                     Action="lambda:InvokeFunction",
                     Principal="events.amazonaws.com",
                     SourceArn=rule_arn,
-                )
-
-            try:
-                _aws(add, f"cannot let the rule invoke {arn}")
-            except SubscriptionError:
-                self._revoke_invoke(arn, sid)
-                _aws(add, f"cannot let the rule invoke {arn}")
+                ),
+                f"cannot let the rule invoke {arn}",
+            )
             return f"lambda permission {sid} on {arn}"
         if target.service == "events":
             return "the target bus is reached with the given role"
@@ -351,7 +380,7 @@ def _aws(call: Callable[[], Any], what: str) -> Any:
         return call()
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message") or "refused"
-        missing = _error_code(exc) in ("ResourceNotFoundException", "NotFound", "NotFoundException")
+        missing = _error_code(exc) in MISSING
         raise SubscriptionError(f"{what}: {message}", usage=missing) from None
     except BotoCoreError as exc:
         raise SubscriptionError(f"{what}: {exc}", usage=False) from None
