@@ -32,7 +32,7 @@ Manifests, both doors (the S3 ingest and ``POST /jobs``; not the dry run ``POST
 ``ManifestsReceived`` and once in exactly one of ``JobsCreated``, ``ManifestsRejected``,
 ``DuplicateDeliveries`` (the same manifest again: a redelivered object version, a resent
 body, an idempotent replay), ``JobsWaitingForCapacity`` (AutoML quota full, retried later) or
-``SubmissionsFailed`` (quota still full at the last attempt: dead-letter queue). So
+``SubmissionsFailed`` (quota still full at the last attempt: answered ``capacity.exhausted``). So
 ``ManifestsReceived`` is the sum of those five. Not counted: objects that are not manifests
 (``ObjectsIgnored``), and deliveries that fail before an answer and are retried (data
 preflight unavailable, throttling), which count when they are answered. A rejected manifest
