@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from autopilot_flow.manifest import derive_job_name, parse_document
+from autopilot_flow.subscriptions import Bus, Subscriber
 from offline.demo_data import upload_example_data
+from offline.provision import ACCOUNT
 from offline.stack import OfflineStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,20 +107,23 @@ def _flows() -> list[Flow]:
     return flows
 
 
-def _subscribe(stack: OfflineStack) -> str:
-    sqs, events = stack.client("sqs"), stack.client("events")
+def _subscribe(stack: OfflineStack) -> tuple[str, str]:
+    """The demo's queue, subscribed to every event as `autopilot-flow subscribe` does it (the
+    same code: a rule on the bus and the queue policy for that rule)."""
+    sqs = stack.client("sqs")
     url: str = sqs.create_queue(QueueName=f"demo-subscriber-{int(time.time())}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    bus = stack.describe()["resources"]["EventBus"].split("/")[-1]
-    events.put_rule(
-        Name="demo-subscriber",
-        EventBusName=bus,
-        EventPattern=json.dumps({"source": ["autopilot-flow"]}),
+    resources = stack.describe()["resources"]
+    bus = Bus(
+        name=resources["EventBus"].split("/")[-1],
+        arn=resources["EventBus"],
+        archive_arn=resources.get("EventArchive"),
+        stack_name=stack.stack.name if stack.stack else "autopilot-flow",
     )
-    events.put_targets(Rule="demo-subscriber", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-    return url
+    Subscriber(stack.client, bus, ACCOUNT).subscribe(arn, rule_name="demo-subscriber")
+    return url, arn
 
 
 def _describe_event(event: dict[str, Any]) -> str:
@@ -140,14 +145,17 @@ def run_demo(stack: OfflineStack, out: TextIO, timeout: float = 55.0) -> int:
     start = time.monotonic()
     s3 = stack.client("s3")
     upload_example_data(s3)
-    subscriber = _subscribe(stack)
+    subscriber, subscriber_arn = _subscribe(stack)
     bucket = stack.describe()["resources"]["ManifestsBucket"]
     flows = _flows()
     by_name = {f.job_name.lower(): f for f in flows}
     finalizes = "FinalizeJobStateMachine" in stack.describe()["resources"]
     out.write(
         f"Offline stack at {stack.endpoint_url}; dropping {len(flows)} manifests into "
-        f"s3://{bucket}/manifests/examples/\n\n"
+        f"s3://{bucket}/manifests/examples/\n"
+        f"Every event goes to the queue {subscriber_arn}, subscribed as\n"
+        f"  autopilot-flow subscribe --offline --target-arn {subscriber_arn}"
+        " --rule-name demo-subscriber\n\n"
     )
     for flow in flows:
         if flow.expect_rejection:
@@ -183,6 +191,14 @@ def run_demo(stack: OfflineStack, out: TextIO, timeout: float = 55.0) -> int:
             out.write(f"  {name}: {'; '.join(problems)}\n")
         return 1
     out.write(f"\nAll {len(flows)} flows ended as expected in {elapsed:.1f}s.\n")
+    out.write(
+        "\nSubscribe your own queue, function, topic or bus (here with `autopilot-flow offline "
+        "up` running,\nor against a deployed stack without --offline; docs/subscribing.md):\n"
+        "  autopilot-flow subscribe --offline --target-arn ARN "
+        "[--detail-type 'AutoML Job Submitted' ...] [--job NAME]\n"
+        "  autopilot-flow replay --offline --since 1h        # catch up from the archive\n"
+        "  autopilot-flow unsubscribe --offline --rule-name NAME\n"
+    )
     return 0
 
 

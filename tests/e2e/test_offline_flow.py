@@ -64,6 +64,7 @@ def test_every_example_flows_to_the_end(stack: OfflineStack) -> None:
     notifications = _subscribe_queue_to_topic(stack, resources["NotificationsTopic"])
     out = io.StringIO()
     assert run_demo(stack, out, timeout=90) == 0, out.getvalue()
+    assert "autopilot-flow subscribe --offline --target-arn" in out.getvalue()  # how to join
 
     sagemaker = stack.client("sagemaker")
     s3 = stack.client("s3")

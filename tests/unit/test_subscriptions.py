@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -232,3 +233,18 @@ def test_times_are_iso_or_back_from_now() -> None:
     assert parse_time("2026-12-01T08:00:00+01:00") == datetime(2026, 12, 1, 7, tzinfo=UTC)
     with pytest.raises(SubscriptionError, match="is not a time"):
         parse_time("last week")
+
+
+def test_the_patterns_of_the_subscribing_guide_are_valid() -> None:
+    from moto.events.models import EventPattern
+
+    from offline.template import ROOT
+
+    doc = (ROOT / "docs" / "subscribing.md").read_text(encoding="utf-8")
+    patterns = [json.loads(b) for b in re.findall(r"```json\n(.*?)\n```", doc, flags=re.DOTALL)]
+    assert len(patterns) == 4
+    failure = {"source": "autopilot-flow", "detail-type": ev.JOB_REJECTED, "detail": {}}
+    for pattern in patterns:
+        assert pattern["source"] == [ev.SOURCE]
+        EventPattern.load(json.dumps(pattern))  # moto's parser, the one its rules use
+    assert EventPattern.load(json.dumps(patterns[1])).matches_event(failure)
