@@ -13,6 +13,7 @@ import json
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,12 @@ from offline.moto_fixes import install_aws_sdk_error_names
 from offline.stack import (
     OfflineOptions,
     OfflineStack,
+    copy_json,
     install_s3_prefixed_version_listing,
     install_server_dispatch_cache,
     install_sqs_retention_check,
     install_step_functions_caches,
+    install_step_functions_json_copies,
 )
 
 REGION = "us-east-1"
@@ -147,7 +150,11 @@ def test_executions_of_one_definition_parse_it_once_and_answer_as_before(
         return original(definition)
 
     monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counting_parse))
-    undo = [install_aws_sdk_error_names(), install_step_functions_caches()]
+    undo = [
+        install_aws_sdk_error_names(),
+        install_step_functions_caches(),
+        install_step_functions_json_copies(),
+    ]
     try:
         with (
             lambda_environment(),
@@ -180,6 +187,26 @@ def test_step_functions_caches_undo_restores_moto() -> None:
         boto_client.boto_client_for,
     )
     assert after == before
+
+
+def test_json_copies_are_deep_and_equal_and_leave_other_values_to_deepcopy() -> None:
+    when = datetime(2026, 12, 4, tzinfo=UTC)
+    value = {"a": [1, 2.5, {"b": None, "c": True}], "d": "text", "e": when, "f": (1, [2])}
+    copied = copy_json(value)
+    assert copied == value
+    copied["a"][2]["b"] = "changed"
+    copied["f"][1].append(3)
+    assert value["a"][2]["b"] is None and value["f"] == (1, [2])
+    assert copied["a"] is not value["a"] and copied["f"][1] is not value["f"][1]
+
+
+def test_step_functions_json_copies_undo_restores_copy() -> None:
+    from moto.stepfunctions.parser.asl.eval import states
+
+    undo = install_step_functions_json_copies()
+    assert states.copy is not copy
+    undo()
+    assert states.copy is copy
 
 
 # --- S3: ListObjectVersions copies only the keys under the prefix ----------------------------
