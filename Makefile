@@ -12,7 +12,7 @@ STAMP := .make
 BUILD_DIR := .aws-sam/build
 
 .PHONY: demo test setup lint typecheck unit template-lint security-scan build package-size \
-	bench clean api-model openapi
+	bench clean api-model openapi event-schemas
 
 demo: $(STAMP)/venv
 	@echo "== 1. Validate every example manifest =="
@@ -99,6 +99,10 @@ api-model: $(STAMP)/venv
 # Regenerate openapi.json from the HTTP API's routes and models (a test checks it is current).
 openapi: $(STAMP)/venv
 	$(BIN)/python -m autopilot_flow.http_api --write
+
+# Regenerate template.yaml's Schema Registry resources from schemas/*.json (a test checks them).
+event-schemas: $(STAMP)/venv
+	$(BIN)/python scripts/event_schemas.py --write
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(STAMP) .pytest_cache .mypy_cache .ruff_cache \
