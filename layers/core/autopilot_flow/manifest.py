@@ -98,7 +98,11 @@ _YAML_1_1_FLOAT = re.compile(
     r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*"
 )
 # Dates stay dates (as in YAML 1.1): no field takes one, so they are reported, never lost.
-_TIMESTAMP = yaml.resolver.Resolver.yaml_implicit_resolvers["1"][-1][1]
+_TIMESTAMP = next(
+    pattern
+    for tag, pattern in yaml.resolver.Resolver.yaml_implicit_resolvers["2"]
+    if tag == "tag:yaml.org,2002:timestamp"
+)
 _TAG = "tag:yaml.org,2002:"
 
 
@@ -113,8 +117,9 @@ def yaml_1_1_problem(value: str) -> str | None:
         return "<< is a YAML 1.1 merge key: write the fields out"
     if _PREFIXED.fullmatch(value):
         return (
-            f"{value} is a hexadecimal, octal or binary number, which YAML versions read "
-            f"differently: write it in decimal, or '{value}' in quotes if it is text"
+            f"{value} is a hexadecimal, octal or binary number, which JSON and the YAML "
+            f"versions do not all read alike: write it in decimal, or '{value}' in quotes if "
+            "it is text"
         )
     if _LEADING_ZERO.fullmatch(value):
         sign = "-" if value.startswith("-") else ""
