@@ -124,6 +124,16 @@ class SubmitAccepted(_Model):
     links: LinksModel
 
 
+class ExistingJobModel(_Model):
+    """The job that already holds the manifest's job name."""
+
+    jobName: str
+    lifecycle: str | None = Field(description="Registry status; null for a job not recorded")
+    status: str | None = Field(description="AutoMLJobStatus as last observed")
+    createdAt: str | None
+    links: LinksModel
+
+
 class DryRunResult(_Model):
     valid: bool
     errors: list[IssueModel]
@@ -132,6 +142,11 @@ class DryRunResult(_Model):
     defaultsApplied: list[str]
     request: dict[str, Any] | None = Field(
         description="The CreateAutoMLJobV2 request exactly as it would be sent (policy applied)"
+    )
+    existingJob: ExistingJobModel | None = Field(
+        default=None,
+        description="The job already holding this job name (error job_name.taken, or the "
+        "warning job_name.submitted when this manifest became that job)",
     )
 
 
@@ -475,7 +490,7 @@ def build_resolver(
         ] = None,
     ) -> Response[str]:
         media = media_of(content_type())
-        return respond(jobs().dry_run(body(), media, manifest_name))
+        return respond(jobs().dry_run(body(), media, manifest_name, caller()))
 
     @app.get(
         "/jobs",

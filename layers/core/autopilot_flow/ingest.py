@@ -524,7 +524,9 @@ class Ingestor:
         if claim.state == "other_source" and _same_manifest(obj, digest, claim.item):
             return self._duplicate(obj, job_name, claim.item, result, last_attempt)
         if claim.state == "other_source":
-            return self._reject(obj, job_name, [_name_taken(job_name, claim.item)], result.warnings)
+            return self._reject(
+                obj, job_name, [name_taken_issue(job_name, claim.item)], result.warnings
+            )
         if claim.state == "same_source" and claim.item.get("status") == CREATED_STATUS:
             # A redelivery of a manifest that already became a job: answer again, create nothing.
             arn = str(claim.item.get("jobArn", ""))
@@ -547,7 +549,11 @@ class Ingestor:
             arn = self._existing_arn(job_name) if claim.state == "same_source" else ""
             if not arn:
                 return self._reject(
-                    obj, job_name, [_name_taken(job_name, None)], result.warnings, registered=True
+                    obj,
+                    job_name,
+                    [name_taken_issue(job_name, None)],
+                    result.warnings,
+                    registered=True,
                 )
         except CapacityExceeded as exc:
             return self._wait_for_capacity(obj, job_name, str(exc), last_attempt)
@@ -775,7 +781,7 @@ def _capacity_issue(message: str) -> Issue:
     return Issue((), CAPACITY_EXHAUSTED, message)
 
 
-def _name_taken(job_name: str, item: dict[str, Any] | None) -> Issue:
+def name_taken_issue(job_name: str, item: dict[str, Any] | None) -> Issue:
     if item and item.get("source"):
         source = item["source"]
         if source.get("type") == "api":

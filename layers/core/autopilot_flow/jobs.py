@@ -44,7 +44,10 @@ from autopilot_flow.ingest import (
     Ingestor,
     PreflightUnavailable,
     WaitingForCapacity,
+    name_taken_issue,
 )
+from autopilot_flow.issues import Issue
+from autopilot_flow.manifest import derive_job_name
 from autopilot_flow.sagemaker import THROTTLING_CODES, Backoff, error_code
 from autopilot_flow.validate import ValidationResult
 from autopilot_flow.watcher import EXTERNAL, TERMINAL, best_candidate_summary
@@ -578,7 +581,13 @@ class JobsService:
 
     # --- POST /jobs/validate --------------------------------------------------------------
 
-    def dry_run(self, body: bytes, media: str, manifest_name: str | None = None) -> ApiAnswer:
+    def dry_run(
+        self,
+        body: bytes,
+        media: str,
+        manifest_name: str | None = None,
+        caller: Caller | None = None,
+    ) -> ApiAnswer:
         manifest_name = check_manifest_name(manifest_name)
         source = ApiSubmission(self.bucket, "dry-run", "", media, manifest_name)
         try:
@@ -588,6 +597,30 @@ class JobsService:
                 "the input data could not be checked right now; try again later.",
                 self.capacity_retry_seconds,
             ) from None
+        existing = None
+        if result.valid and result.request is not None:
+            # POST /jobs would claim this name next: say now if it cannot.
+            job_name = result.job_name or derive_job_name(source.source_name, body)
+            holder = self._name_holder(job_name, caller.base_path if caller else "")
+            if holder is not None:
+                record, existing = holder
+                own = (
+                    caller is not None
+                    and record is not None
+                    and record.get("sourceId")
+                    == submission_source_id(caller.principal, media, manifest_name, body)
+                )
+                if own:
+                    result.warnings.append(
+                        Issue(
+                            ("AutoMLJobName",),
+                            "job_name.submitted",
+                            f"this manifest already became the job {job_name!r}; POST /jobs "
+                            "answers with that job (created=false) and creates nothing.",
+                        )
+                    )
+                else:
+                    result.errors.append(name_taken_issue(job_name, record))
         return ApiAnswer(
             200,
             {
@@ -595,8 +628,38 @@ class JobsService:
                 "jobName": result.job_name,
                 "defaultsApplied": result.defaults_applied,
                 "request": result.request,
+                "existingJob": existing,
             },
         )
+
+    def _name_holder(
+        self, job_name: str, base_path: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any]] | None:
+        """Who already holds ``job_name``: (the registry record or None, the job as the dry run
+        reports it), or None when the name is free. The registry's record unless it released
+        the name (REJECTED, SUBMISSION_FAILED); else SageMaker's job of that name (names are
+        unique per account, forever)."""
+        record = self.ingestor.registry.get(job_name)
+        if record is not None and record.get("status") not in reg.RELEASED:
+            name = str(record.get("jobName") or job_name)
+            return record, {
+                "jobName": name,
+                "lifecycle": record.get("status"),
+                "status": record.get("jobStatus"),
+                "createdAt": record.get("createdAt"),
+                "links": links(name, base_path),
+            }
+        described = self._describe(job_name)
+        if described is None:
+            return None
+        name = str(described.get("AutoMLJobName") or job_name)
+        return None, {
+            "jobName": name,
+            "lifecycle": None,
+            "status": described.get("AutoMLJobStatus"),
+            "createdAt": _iso(described.get("CreationTime")),
+            "links": links(name, base_path),
+        }
 
     # --- GET /jobs ------------------------------------------------------------------------------
 
