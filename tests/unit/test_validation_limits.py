@@ -43,6 +43,18 @@ def test_only_the_first_problems_get_a_suggestion_but_all_are_reported() -> None
         assert "Allowed here: MaxCandidates" in error.message
 
 
+def test_unknown_top_level_fields_past_the_cap_get_no_suggestion() -> None:
+    document = copy.deepcopy(EXAMPLE)
+    misspelt = [f"AutoMLJobNam{i:04d}" for i in range(SUGGESTIONS_UP_TO + 50)]
+    document.update(dict.fromkeys(misspelt, 1))
+    result = validate_document(document)
+    unknown = [e for e in result.errors if e.code == "unknown_field"]
+    assert [e.path for e in unknown] == misspelt
+    suggested = [e for e in unknown if "Did you mean" in e.message]
+    assert suggested == unknown[:SUGGESTIONS_UP_TO]
+    assert all("Allowed at the top level: " in e.message for e in unknown)
+
+
 def test_wrong_enum_values_past_the_cap_still_say_what_is_allowed() -> None:
     document = copy.deepcopy(EXAMPLE)
     wrong = [f"xgbost{i}" for i in range(SUGGESTIONS_UP_TO + 20)]

@@ -21,7 +21,7 @@ from autopilot_flow.manifest import (
 )
 from autopilot_flow.policy import Policy, apply_defaults, check_guardrails
 from autopilot_flow.rules import STRUCTURAL_CHECKS, RuleContext, run_rules
-from autopilot_flow.structure import StructureChecker, suggest
+from autopilot_flow.structure import SUGGESTIONS_UP_TO, StructureChecker, suggest
 
 _CHECKER = StructureChecker(STRUCTURAL_CHECKS)
 
@@ -115,7 +115,8 @@ def _explain_unknown_top_level(errors: list[Issue]) -> None:
     for index, issue in enumerate(errors):
         if issue.code == "unknown_field" and len(issue.loc) == 1:
             name = str(issue.loc[0])
-            hint = suggest(name, top_level)
+            # As in the structural walk: past the first problems, a document is noise.
+            hint = suggest(name, top_level) if index < SUGGESTIONS_UP_TO else None
             more = f" Did you mean {hint!r}?" if hint else ""
             errors[index] = Issue(
                 issue.loc,
