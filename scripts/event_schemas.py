@@ -1,7 +1,7 @@
 """The event schemas of ``schemas/`` in the EventBridge Schema Registry, and their contract.
 
     .venv/bin/python scripts/event_schemas.py --write     # make event-schemas
-    .venv/bin/python scripts/event_schemas.py --check     # exit 1 when template.yaml is stale
+    .venv/bin/python scripts/event_schemas.py --check     # exit 1: template stale, or a break
     .venv/bin/python scripts/event_schemas.py --release   # copy schemas/ to schemas/released/
 
 ``--write`` rewrites the block of ``AWS::EventSchemas::Schema`` resources in template.yaml
@@ -251,6 +251,24 @@ def breaking_changes(released: dict[str, Any], current: dict[str, Any]) -> list[
     return list(_walk(released, current, "event"))
 
 
+def compatibility_problems(
+    released: dict[str, dict[str, Any]], current: dict[str, dict[str, Any]]
+) -> list[str]:
+    """Every way ``current`` (schemas by file name) breaks the ``released`` contract without
+    saying so: an event removed, a major version gone back, or a breaking change under the
+    same major version."""
+    problems: list[str] = []
+    for file_name, old in sorted(released.items()):
+        new = current.get(file_name)
+        if new is None:
+            problems.append(f"{file_name}: a released event was removed")
+        elif major(new) < major(old):
+            problems.append(f"{file_name}: the major version went back")
+        elif major(new) == major(old):
+            problems += [f"{file_name}: {change}" for change in breaking_changes(old, new)]
+    return problems
+
+
 def release(schemas: Path = SCHEMAS, released: Path = RELEASED) -> None:
     """Snapshot schemas/*.json as the last released contract."""
     released.mkdir(exist_ok=True)
@@ -264,7 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write", action="store_true", help="rewrite template.yaml's block")
-    action.add_argument("--check", action="store_true", help="exit 1 when it is out of date")
+    action.add_argument(
+        "--check", action="store_true", help="exit 1 when it is stale or a change breaks"
+    )
     action.add_argument("--release", action="store_true", help="snapshot schemas/ as released")
     args = parser.parse_args(argv)
     if args.release:
@@ -275,10 +295,14 @@ def main(argv: list[str] | None = None) -> int:
         changed = write()
         print("template.yaml " + ("updated" if changed else "already up to date"))
         return 0
+    status = 0
     if current_block() != template_block(load_schemas()):
         print("template.yaml's event schemas differ from schemas/: run make event-schemas")
-        return 1
-    return 0
+        status = 1
+    for problem in compatibility_problems(load_schemas(RELEASED), load_schemas()):
+        print(f"breaking change without a new major version: {problem}")
+        status = 1
+    return status
 
 
 if __name__ == "__main__":
