@@ -213,7 +213,7 @@ class Subscriber:
         try:
             _aws(
                 lambda: self.client("events").describe_rule(Name=name, EventBusName=self.bus.name),
-                "",
+                f"cannot read the rule {name}",
             )
         except SubscriptionError as exc:
             if exc.usage:
