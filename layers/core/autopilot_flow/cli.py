@@ -12,20 +12,19 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import yaml
-
-from autopilot_flow import __version__, client, subscribe_cli
+from autopilot_flow import __version__
 from autopilot_flow import problem_types as pt
-from autopilot_flow.issues import Issue
-from autopilot_flow.policy import Policy, PolicyError
-from autopilot_flow.rules import RULES
-from autopilot_flow.schema import manifest_schema
-from autopilot_flow.skeleton import skeleton
-from autopilot_flow.validate import ValidationResult, validate_bytes
 
+if TYPE_CHECKING:
+    from autopilot_flow.validate import ValidationResult
+
+# Each command imports what it needs when it runs: local ones (validate, skeleton, schema,
+# rules, --version) must start in less than half the time boto3 takes to import
+# (bench/cli_startup.py), and never import boto3 or botocore.
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+LOCAL_COMMANDS = ("validate", "skeleton", "schema", "rules", "--version")
 
 
 class _Style:
@@ -75,10 +74,16 @@ def _print_human(name: str, result: ValidationResult, style: _Style, out: TextIO
 
 
 def _unreadable(name: str, reason: str) -> ValidationResult:
+    from autopilot_flow.issues import Issue  # noqa: PLC0415
+    from autopilot_flow.validate import ValidationResult  # noqa: PLC0415
+
     return ValidationResult(errors=[Issue((), "io.unreadable", f"cannot read {name}: {reason}")])
 
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from autopilot_flow.policy import Policy, PolicyError  # noqa: PLC0415
+    from autopilot_flow.validate import validate_bytes  # noqa: PLC0415
+
     policy = None
     if args.policy is not None:
         try:
@@ -112,6 +117,10 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_skeleton(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import yaml  # noqa: PLC0415
+
+    from autopilot_flow.skeleton import skeleton  # noqa: PLC0415
+
     manifest = skeleton(args.problem_type)
     if args.yaml:
         out.write(yaml.safe_dump(manifest, sort_keys=False, width=100))
@@ -121,11 +130,15 @@ def _cmd_skeleton(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from autopilot_flow.schema import manifest_schema  # noqa: PLC0415
+
     out.write(json.dumps(manifest_schema(), indent=2) + "\n")
     return EXIT_OK
 
 
 def _cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from autopilot_flow.rules import RULES  # noqa: PLC0415
+
     if args.json:
         rows: list[dict[str, Any]] = [
             {"rule": r.name, "codes": list(r.codes), "cite": r.cite} for r in RULES
@@ -143,7 +156,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(local_only: bool = False) -> argparse.ArgumentParser:
+    """The whole parser; with ``local_only``, without the commands that call the stack (so
+    that a local command never imports their modules)."""
     parser = _Parser(
         prog="autopilot-flow",
         description="Validate and prepare SageMaker Autopilot (CreateAutoMLJobV2) manifests.",
@@ -173,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     rules = commands.add_parser("rules", help="list the rules checked, with their sources")
     rules.add_argument("--json", action="store_true")
     rules.set_defaults(run=_cmd_rules)
+
+    if local_only:
+        return parser
+    from autopilot_flow import client, subscribe_cli  # noqa: PLC0415
 
     # submit, status, list, candidates, stop, watch: the deployed (or offline) stack.
     client.add_commands(commands)
@@ -215,7 +234,9 @@ def _cmd_offline(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    local = bool(words) and words[0] in LOCAL_COMMANDS
+    args = build_parser(local_only=local).parse_args(words)
     code: int = args.run(args, sys.stdout, sys.stderr)
     return code
 

@@ -19,16 +19,13 @@ import itertools
 import json
 import os
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
-from autopilot_flow.ingest import MANIFEST_PREFIX, RECEIPTS_PREFIX, REJECTIONS_PREFIX, answer_key
 from autopilot_flow.policy import Policy, PolicyError
 from autopilot_flow.validate import ValidationResult, validate_bytes
 
@@ -142,7 +139,7 @@ class ApiClient:
     region: str
     credentials: Any = None  # botocore credentials, or None (offline only)
     timeout: float = 30.0
-    opener: Callable[..., Any] = urllib.request.urlopen
+    opener: Callable[..., Any] | None = None  # urllib.request.urlopen
 
     def request(
         self,
@@ -153,6 +150,11 @@ class ApiClient:
         headers: dict[str, str] | None = None,
         query: dict[str, Any] | None = None,
     ) -> ApiResponse:
+        # Imported here: http.client and ssl cost local commands (validate...) more than
+        # the whole of their own work.
+        import urllib.error  # noqa: PLC0415
+        import urllib.request  # noqa: PLC0415
+
         url = self.base_url.rstrip("/") + path
         params = {k: str(v) for k, v in (query or {}).items() if v is not None}
         if params:
@@ -165,7 +167,8 @@ class ApiClient:
             url, data=body, method=method, headers=all_headers
         )
         try:
-            with self.opener(request, timeout=self.timeout) as response:
+            opener = self.opener or urllib.request.urlopen
+            with opener(request, timeout=self.timeout) as response:
                 return _response(response.status, dict(response.headers), response.read())
         except urllib.error.HTTPError as exc:
             return _response(exc.code, dict(exc.headers or {}), exc.read())
@@ -370,6 +373,9 @@ def cmd_submit(ctx: Context) -> int:
         data = Path(args.file).read_bytes()
     except OSError as exc:
         raise ClientError(f"cannot read {args.file}: {exc.strerror}") from None
+    # Imported here: ingest loads botocore, which local commands never need.
+    from autopilot_flow.ingest import MANIFEST_PREFIX  # noqa: PLC0415
+
     name = Path(args.file).name
     key = f"{MANIFEST_PREFIX}{name}"
     result = local_check(data, key if args.via == "s3" else name, _read_policy(args.policy))
@@ -419,6 +425,8 @@ def _submit_s3(ctx: Context, data: bytes, key: str, result: ValidationResult) ->
     s3 = ctx.aws("s3")
     from botocore.exceptions import ClientError as AwsError  # noqa: PLC0415
 
+    from autopilot_flow.ingest import RECEIPTS_PREFIX, REJECTIONS_PREFIX, answer_key  # noqa: PLC0415
+
     try:
         uploaded = s3.put_object(Bucket=bucket, Key=key, Body=data)
     except AwsError as exc:
@@ -457,6 +465,8 @@ def _wait_for_answer(
     the ``versionId`` inside); once a newer version is answered, this one's answer is at
     ``.versions/<versionId>.json`` instead."""
     from botocore.exceptions import ClientError as AwsError  # noqa: PLC0415
+
+    from autopilot_flow.ingest import RECEIPTS_PREFIX, REJECTIONS_PREFIX, answer_key  # noqa: PLC0415
 
     places = [("receipt", RECEIPTS_PREFIX), ("rejection", REJECTIONS_PREFIX)]
     paths = [(kind, answer_key(prefix, key)) for kind, prefix in places]
