@@ -9,7 +9,8 @@ SigV4 check, but requests are still signed when credentials are at hand.
 
 Exit codes: 0 success (``watch`` / ``submit --wait``: the job Completed), 1 the job
 failed, was stopped or rejected, or the API refused the request, 2 a usage error (bad
-arguments, an unreadable file, no stack, no such job, no credentials).
+arguments, an unreadable file, no stack or cannot reach it, no such job, no credentials),
+3 ``--timeout`` ran out before the job (or the stack's answer) came.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import os
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
@@ -29,13 +30,27 @@ from typing import Any, TextIO
 from autopilot_flow.policy import Policy, PolicyError
 from autopilot_flow.validate import ValidationResult, validate_bytes
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
 DEFAULT_STACK = "autopilot-flow"
 TERMINAL = ("Completed", "Failed", "Stopped")
 # Fields the stack's policy may fill in (DESIGN.md section 3): without --policy, a local
 # check cannot know them, so their absence is not an error here.
 POLICY_SUPPLIED = ("RoleArn", "OutputDataConfig")
 SPINNER = "|/-\\"
+# GET /jobs?status=: the registry's lifecycle or SageMaker's AutoMLJobStatus (the API's lists;
+# a unit test keeps these equal to them without importing the API's module here).
+LIFECYCLE_STATUSES = (
+    "SUBMITTED",
+    "CREATED",
+    "WAITING_FOR_CAPACITY",
+    "REJECTED",
+    "SUBMISSION_FAILED",
+    "EXTERNAL",
+)
+JOB_STATUSES = ("InProgress", "Stopping", "Completed", "Failed", "Stopped")
+MAX_PAGE_SIZE = MAX_TOP = 100
+# The only suffixes the stack reads (S3's notification filters match them case-sensitively).
+MANIFEST_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 class ClientError(Exception):
@@ -295,6 +310,7 @@ class Context:
     _api: ApiClient | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    report: dict[str, Any] = field(default_factory=dict)  # the --json outcome
 
     @property
     def endpoints(self) -> StackEndpoints:
@@ -367,8 +383,29 @@ def _read_policy(path: str | None) -> Policy | None:
         raise ClientError(f"the policy {path} is invalid: {details}") from None
 
 
+def upload_name(file_name: str) -> str:
+    """The name the manifest goes under: ``.YAML`` becomes ``.yaml`` (the stack reads lower
+    case suffixes only); any other suffix is refused, since the stack would never read it."""
+    path = PurePosixPath(Path(file_name).name)
+    suffix = path.suffix
+    if suffix.lower() not in MANIFEST_SUFFIXES:
+        raise ClientError(
+            f"{file_name}: the stack reads only manifests ending in .json, .yaml or .yml "
+            "(it would never see this file); rename it."
+        )
+    return path.stem + suffix.lower()
+
+
 def cmd_submit(ctx: Context) -> int:
     args, console = ctx.args, ctx.console
+    ctx.report.update(file=args.file, via=args.via, outcome="usage-error")
+    if args.idempotency_key is not None and args.via != "api":
+        raise ClientError("--idempotency-key needs --via api (the S3 door keys on the upload).")
+    name = upload_name(args.file)
+    if name != Path(args.file).name:
+        console.line(
+            f"sending {Path(args.file).name} as {name} (the stack reads lower-case suffixes)"
+        )
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
@@ -376,10 +413,15 @@ def cmd_submit(ctx: Context) -> int:
     # Imported here: ingest loads botocore, which local commands never need.
     from autopilot_flow.ingest import MANIFEST_PREFIX  # noqa: PLC0415
 
-    name = Path(args.file).name
     key = f"{MANIFEST_PREFIX}{name}"
     result = local_check(data, key if args.via == "s3" else name, _read_policy(args.policy))
+    ctx.report.update(
+        jobName=result.job_name,
+        errors=[e.to_dict() for e in result.errors],
+        warnings=[w.to_dict() for w in result.warnings],
+    )
     if not result.valid:
+        ctx.report["outcome"] = "invalid"
         console.line(f"invalid  {args.file}: {len(result.errors)} error(s); nothing was sent")
         console.issues("error", [e.to_dict() for e in result.errors])
         return EXIT_FAILED
@@ -389,7 +431,9 @@ def cmd_submit(ctx: Context) -> int:
     else:
         job_name = _submit_s3(ctx, data, key, result)
     if job_name is None:
+        ctx.report["outcome"] = "rejected"
         return EXIT_FAILED
+    ctx.report.update(outcome="submitted", jobName=job_name)
     if not args.wait:
         return EXIT_OK
     return watch(ctx, job_name)
@@ -397,8 +441,21 @@ def cmd_submit(ctx: Context) -> int:
 
 def _submit_api(ctx: Context, data: bytes, name: str) -> str | None:
     console = ctx.console
-    response = ctx.api.submit(data, name, ctx.args.idempotency_key)
+    deadline = ctx.clock() + ctx.args.timeout
+    while True:
+        response = ctx.api.submit(data, name, ctx.args.idempotency_key)
+        wait = _retry_after(response)
+        if not ctx.args.wait or wait is None:
+            break
+        # With --wait, a 503 (quota full, throttled) is a "send it again later": do so.
+        if ctx.clock() + wait > deadline:
+            console.error(f"{response.problem()} (HTTP 503); --timeout ran out before a retry")
+            ctx.report["outcome"] = "timeout"
+            raise ClientError("", EXIT_TIMEOUT)
+        console.line(f"busy  {response.problem()} (HTTP 503); sending again in {wait:.0f}s")
+        ctx.sleep(wait)
     body = response.body if isinstance(response.body, dict) else {}
+    ctx.report["answer"] = body
     if response.ok:
         job = str(body["jobName"])
         verb = "submitted" if body.get("created", True) else "already submitted"
@@ -417,12 +474,24 @@ def _submit_api(ctx: Context, data: bytes, name: str) -> str | None:
     return None
 
 
+def _retry_after(response: ApiResponse) -> float | None:
+    """Seconds to wait before sending a 503'd request again (its Retry-After, else 5)."""
+    if response.status != 503:
+        return None
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    try:
+        return max(1.0, min(float(headers.get("retry-after", "5")), 300.0))
+    except ValueError:
+        return 5.0
+
+
 def _submit_s3(ctx: Context, data: bytes, key: str, result: ValidationResult) -> str | None:
     console = ctx.console
     bucket = ctx.endpoints.bucket
     if not bucket:
         raise ClientError("no manifests bucket in the stack's outputs (ManifestsBucketName).")
     s3 = ctx.aws("s3")
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415
     from botocore.exceptions import ClientError as AwsError  # noqa: PLC0415
 
     from autopilot_flow.ingest import RECEIPTS_PREFIX, REJECTIONS_PREFIX, answer_key  # noqa: PLC0415
@@ -432,6 +501,13 @@ def _submit_s3(ctx: Context, data: bytes, key: str, result: ValidationResult) ->
     except AwsError as exc:
         message = exc.response.get("Error", {}).get("Message", str(exc))
         raise ClientError(f"cannot upload to s3://{bucket}/{key}: {message}", EXIT_FAILED) from None
+    except BotoCoreError as exc:
+        stopped = " (is `autopilot-flow offline up` running?)" if ctx.endpoints.offline else ""
+        raise ClientError(
+            f"cannot reach S3 to upload s3://{bucket}/{key}: {exc}{stopped}"
+        ) from None
+    version = uploaded.get("VersionId") if isinstance(uploaded, dict) else None
+    ctx.report["upload"] = {"bucket": bucket, "key": key, "versionId": version}
     job = result.job_name or "?"
     receipt = answer_key(RECEIPTS_PREFIX, key)
     rejection = answer_key(REJECTIONS_PREFIX, key)
@@ -441,12 +517,13 @@ def _submit_s3(ctx: Context, data: bytes, key: str, result: ValidationResult) ->
     if not ctx.args.wait:
         _where_to_look(ctx, job)
         return job
-    version = uploaded.get("VersionId") if isinstance(uploaded, dict) else None
     answer = _wait_for_answer(ctx, s3, bucket, key, version)
     if answer is None:
         console.error(f"no receipt or rejection after {ctx.args.timeout:.0f}s")
-        raise ClientError("", EXIT_FAILED)
+        ctx.report["outcome"] = "timeout"
+        raise ClientError("", EXIT_TIMEOUT)
     kind, document = answer
+    ctx.report["answer"] = document
     if kind == "rejection":
         console.line(f"rejected  {job}")
         console.issues("error", document.get("errors") or [])
@@ -464,6 +541,7 @@ def _wait_for_answer(
     ``receipts/<key>.json`` / ``rejections/<key>.json`` answer the key's newest version (check
     the ``versionId`` inside); once a newer version is answered, this one's answer is at
     ``.versions/<versionId>.json`` instead."""
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415
     from botocore.exceptions import ClientError as AwsError  # noqa: PLC0415
 
     from autopilot_flow.ingest import RECEIPTS_PREFIX, REJECTIONS_PREFIX, answer_key  # noqa: PLC0415
@@ -479,12 +557,14 @@ def _wait_for_answer(
                 body = s3.get_object(Bucket=bucket, Key=path)["Body"].read()
             except AwsError:
                 continue
+            except BotoCoreError as exc:
+                raise ClientError(f"cannot reach S3 for the answer: {exc}") from None
             document = json.loads(body)
             if not isinstance(document, dict):
                 continue
             answered = (document.get("manifest") or {}).get("versionId")
-            if version and answered and answered != version:
-                continue  # another version's answer
+            if version and answered != version:
+                continue  # another (earlier) upload's answer
             return kind, document
         ctx.sleep(ctx.args.interval)
     return None
@@ -539,7 +619,7 @@ def cmd_list(ctx: Context) -> int:
         "limit": args.limit,
     }
     jobs: list[dict[str, Any]] = []
-    token = None
+    token = args.next_token
     while True:
         response = ctx.api.jobs(**query, nextToken=token)
         _check_response(response, ctx.console, "list")
@@ -572,7 +652,7 @@ def cmd_list(ctx: Context) -> int:
         )
     table(rows, ctx.console)
     if token:
-        ctx.console.line(f"(more: --all, or nextToken {token})")
+        ctx.console.line(f"(more: --all, or --next-token {token})")
     return EXIT_OK
 
 
@@ -615,6 +695,7 @@ def cmd_candidates(ctx: Context) -> int:
 
 def cmd_stop(ctx: Context) -> int:
     response = ctx.api.stop(ctx.args.name)
+    ctx.report.update(jobName=ctx.args.name, answer=response.body)
     _check_response(response, ctx.console, f"cannot stop {ctx.args.name}")
     body = response.body
     ctx.console.line(f"stopping  {body['jobName']}  (was {body.get('previousStatus')})")
@@ -622,6 +703,7 @@ def cmd_stop(ctx: Context) -> int:
 
 
 def cmd_watch(ctx: Context) -> int:
+    ctx.report["jobName"] = ctx.args.name
     return watch(ctx, ctx.args.name)
 
 
@@ -647,6 +729,7 @@ def watch(ctx: Context, name: str) -> int:
     last = None
     job: dict[str, Any] = {}
     for job in _states(ctx, name):
+        ctx.report["job"] = job
         lifecycle = job.get("lifecycle")
         status = job.get("status") or lifecycle or "?"
         secondary = job.get("secondaryStatus") or "-"
@@ -668,9 +751,10 @@ def watch(ctx: Context, name: str) -> int:
         if ctx.clock() > deadline:
             _end_line(console)
             console.error(f"still {status} after {ctx.args.timeout:.0f}s; stopped watching")
-            return EXIT_FAILED
+            return EXIT_TIMEOUT
     _end_line(console)
     job = _await_deployment(ctx, name, job, deadline)
+    ctx.report["job"] = job
     _summary(job, console)
     return EXIT_OK if job.get("status") == "Completed" else EXIT_FAILED
 
@@ -728,6 +812,57 @@ def _end_line(console: Console) -> None:
 # --- wiring into the CLI -----------------------------------------------------------------------
 
 
+def _count(maximum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be 1-{maximum}, not {value}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    return value
+
+
+def job_status(text: str) -> str:
+    """A lifecycle or AutoMLJobStatus, any case, as the API spells it."""
+    for status in (*LIFECYCLE_STATUSES, *JOB_STATUSES):
+        if text.strip().lower() == status.lower():
+            return status
+    raise argparse.ArgumentTypeError(
+        f"unknown status {text!r}; use one of {', '.join((*LIFECYCLE_STATUSES, *JOB_STATUSES))}"
+    )
+
+
+def problem_type(text: str) -> str:
+    """``tabular`` (skeleton's word), ``TabularJobConfig`` (the API's) or ``Tabular`` (the
+    list's column), any case: the API's name."""
+    from autopilot_flow import problem_types as pt  # noqa: PLC0415
+
+    words = {name.lower(): config for name, config in pt.CLI_NAMES.items()}
+    for config in pt.PROBLEM_CONFIGS:
+        words[config.lower()] = config
+        words[config.removesuffix("JobConfig").lower()] = config
+    try:
+        return words[text.strip().lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(
+            f"unknown problem type {text!r}; use one of {', '.join(pt.CLI_NAMES)} "
+            f"(or the API's {', '.join(pt.PROBLEM_CONFIGS)})"
+        ) from None
+
+
 def _connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stack-name",
@@ -744,9 +879,12 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _watch_options(parser: argparse.ArgumentParser, timeout: float) -> None:
-    parser.add_argument("--interval", type=float, default=5.0, help="seconds between polls")
+    parser.add_argument("--interval", type=_seconds, default=5.0, help="seconds between polls")
     parser.add_argument(
-        "--timeout", type=float, default=timeout, help="give up after this many seconds"
+        "--timeout",
+        type=_seconds,
+        default=timeout,
+        help=f"give up after this many seconds (exit {EXIT_TIMEOUT})",
     )
 
 
@@ -756,16 +894,22 @@ def add_commands(commands: Any) -> None:
         "submit",
         help="validate a manifest locally, then submit it (S3 upload or signed API call)",
         description="Exit 0 when submitted (with --wait: when the job Completed), 1 when "
-        "rejected, failed or stopped, 2 for a usage error.",
+        f"rejected, failed or stopped, 2 for a usage error, {EXIT_TIMEOUT} when --timeout ran "
+        "out. The file must end in .json, .yaml or .yml.",
     )
     submit.add_argument("file", metavar="FILE")
     submit.add_argument("--via", choices=["s3", "api"], default="s3")
     submit.add_argument("--wait", action="store_true", help="then watch the job until it ends")
     submit.add_argument("--policy", metavar="POLICY", help="check against this policy first")
     submit.add_argument("--idempotency-key", help="with --via api: replay-safe submissions")
+    submit.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object on stdout (the outcome); progress goes to stderr",
+    )
     _watch_options(submit, 24 * 3600)
     _connection_options(submit)
-    submit.set_defaults(run=_run(cmd_submit))
+    submit.set_defaults(run=_run(cmd_submit, json_report=True))
 
     status = commands.add_parser("status", help="a job's record and live status")
     status.add_argument("name", metavar="NAME")
@@ -774,50 +918,100 @@ def add_commands(commands: Any) -> None:
     status.set_defaults(run=_run(cmd_status))
 
     listing = commands.add_parser("list", help="jobs, newest first")
-    listing.add_argument("--status", help="CREATED, REJECTED, ... or InProgress, Completed, ...")
-    listing.add_argument("--problem-type", help="e.g. TabularJobConfig")
-    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument(
+        "--status",
+        type=job_status,
+        help="CREATED, REJECTED, ... or InProgress, Completed, ... (any case)",
+    )
+    listing.add_argument(
+        "--problem-type", type=problem_type, help="tabular, Tabular or TabularJobConfig, ..."
+    )
+    listing.add_argument("--limit", type=_count(MAX_PAGE_SIZE), default=20, help="1-100")
     listing.add_argument("--all", action="store_true", help="follow every page")
+    listing.add_argument("--next-token", help="start at this page (a nextToken list printed)")
     listing.add_argument("--json", action="store_true")
     _connection_options(listing)
     listing.set_defaults(run=_run(cmd_list))
 
     candidates = commands.add_parser("candidates", help="the leaderboard of a job")
     candidates.add_argument("name", metavar="NAME")
-    candidates.add_argument("--top", type=int, default=10)
+    candidates.add_argument("--top", type=_count(MAX_TOP), default=10, help="1-100")
     candidates.add_argument("--json", action="store_true")
     _connection_options(candidates)
     candidates.set_defaults(run=_run(cmd_candidates))
 
     stop = commands.add_parser("stop", help="stop a running job")
     stop.add_argument("name", metavar="NAME")
+    stop.add_argument("--json", action="store_true", help="the API's answer as JSON")
     _connection_options(stop)
-    stop.set_defaults(run=_run(cmd_stop))
+    stop.set_defaults(run=_run(cmd_stop, json_report=True))
 
     watch_cmd = commands.add_parser(
         "watch",
         help="follow a job live until it ends",
         description="Exit 0 when the job Completed, 1 when it failed or was stopped, 2 for "
-        "a usage error (e.g. no such job).",
+        f"a usage error (e.g. no such job), {EXIT_TIMEOUT} when --timeout ran out first.",
     )
     watch_cmd.add_argument("name", metavar="NAME")
+    watch_cmd.add_argument(
+        "--json",
+        action="store_true",
+        help="the job's final record as one JSON object on stdout; progress goes to stderr",
+    )
     _watch_options(watch_cmd, 24 * 3600)
     _connection_options(watch_cmd)
-    watch_cmd.set_defaults(run=_run(cmd_watch))
+    watch_cmd.set_defaults(run=_run(cmd_watch, json_report=True))
 
 
-def _run(command: Callable[[Context], int]) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
+def _run(
+    command: Callable[[Context], int], json_report: bool = False
+) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
+    """``json_report``: with --json, what the command puts in ``ctx.report`` is the one JSON
+    object on stdout (with ``exitCode``, and ``error`` when it stopped on one); its progress
+    lines go to stderr, so a pipeline can parse stdout."""
+
     def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-        live = out.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-        ctx = Context(args, Console(out, err, live=live))
+        as_json = json_report and getattr(args, "json", False)
+        live = (
+            not as_json
+            and out.isatty()
+            and "NO_COLOR" not in os.environ
+            and os.environ.get("TERM") != "dumb"
+        )
+        ctx = Context(args, Console(err if as_json else out, err, live=live))
+        error = ""
         try:
-            return command(ctx)
+            code = command(ctx)
         except ClientError as exc:
-            if str(exc):
-                ctx.console.error(str(exc))
-            return exc.exit_code
+            error = str(exc)
+            code = exc.exit_code
         except KeyboardInterrupt:
             _end_line(ctx.console)
             return 130
+        except Exception as exc:  # one line for anything, never a traceback
+            if os.environ.get("AUTOPILOT_FLOW_DEBUG"):
+                raise
+            if _is_aws_error(exc):
+                error, code = f"AWS call failed: {exc}", EXIT_USAGE
+            else:
+                error = (
+                    f"unexpected error ({type(exc).__name__}: {exc}); this is a bug: run "
+                    "again with AUTOPILOT_FLOW_DEBUG=1 for the details and report it"
+                )
+                code = EXIT_FAILED
+        if error:
+            ctx.console.error(error)
+        if as_json:
+            report = {**ctx.report, "exitCode": code}
+            if error:
+                report["error"] = error
+            out.write(json.dumps(report, ensure_ascii=False, default=str) + "\n")
+            out.flush()
+        return code
 
     return run
+
+
+def _is_aws_error(exc: Exception) -> bool:
+    """botocore's errors: no endpoint, connection refused, no credentials..."""
+    return type(exc).__module__.startswith("botocore")
