@@ -32,11 +32,13 @@ from autopilot_flow.finalize import (
     STACK_TAG_KEY,
     DeploymentBlocked,
     FinalizePlanner,
+    SageMakerThrottled,
     endpoint_key,
     execution_name,
 )
 from autopilot_flow.manifest import Manifest
 from autopilot_flow.registry import Registry
+from autopilot_flow.sagemaker import Backoff, sagemaker_client
 from offline.autopilot_simulator import AutopilotSimulator, ManualClock
 from offline.event_delivery import LambdaTargets
 from offline.lambda_invoke import InProcessLambdas
@@ -1191,6 +1193,29 @@ def test_decisions_against_the_live_endpoint(harness: FinalizeHarness) -> None:
     sagemaker.update_endpoint(EndpointName="churn-decide", EndpointConfigName=config)
     with pytest.raises(DeploymentBlocked, match="Updating"):
         planner.decide(target, "churn-decide", {**new, "value": 0.999}, stack)
+
+
+def test_a_plan_throttled_past_its_backoff_is_retried_by_the_machine(
+    harness: FinalizeHarness,
+) -> None:
+    """PlanFinalize's reads back off on their own; past that, it raises SageMakerThrottled
+    (not a ClientError) and the machine retries the whole step instead of failing."""
+    planner = FinalizePlanner(
+        sagemaker_client(harness.session),
+        harness.client("dynamodb"),
+        harness.stack.physical("JobsTable"),
+        backoff=Backoff(sleep=lambda seconds: None),
+    )
+    harness.sim.throttle_next(planner.backoff.attempts, operation="DescribeEndpoint")
+    with pytest.raises(SageMakerThrottled):
+        planner.describe_endpoint("churn-anything")
+    plan = load_template()["Resources"]["FinalizeJobStateMachine"]["Properties"]
+    definition = json.loads((ROOT / plan["DefinitionUri"]).read_text())
+    retried = {e for r in definition["States"]["PlanFinalize"]["Retry"] for e in r["ErrorEquals"]}
+    assert SageMakerThrottled.__name__ in retried
+    # Fewer throttles than its backoff's attempts: answered as usual.
+    harness.sim.throttle_next(planner.backoff.attempts - 1, operation="DescribeEndpoint")
+    assert planner.describe_endpoint("churn-anything") is None
 
 
 # --- the trigger's rule pattern ------------------------------------------------------------
