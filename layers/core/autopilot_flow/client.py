@@ -213,6 +213,10 @@ class ApiClient:
             headers["Idempotency-Key"] = idempotency_key
         return self.request("POST", "/jobs", body=data, headers=headers)
 
+    def dry_run(self, data: bytes, file_name: str) -> ApiResponse:
+        headers = {"Content-Type": media_type(file_name), "X-Manifest-Name": Path(file_name).name}
+        return self.request("POST", "/jobs/validate", body=data, headers=headers)
+
     def job(self, name: str) -> ApiResponse:
         return self.request("GET", f"/jobs/{_quote(name)}")
 
@@ -425,6 +429,8 @@ def cmd_submit(ctx: Context) -> int:
         console.line(f"invalid  {args.file}: {len(result.errors)} error(s); nothing was sent")
         console.issues("error", [e.to_dict() for e in result.errors])
         return EXIT_FAILED
+    if args.dry_run:
+        return _dry_run(ctx, data, name)
     console.issues("warning", [w.to_dict() for w in result.warnings])
     if args.via == "api":
         job_name = _submit_api(ctx, data, name)
@@ -472,6 +478,34 @@ def _submit_api(ctx: Context, data: bytes, name: str) -> str | None:
     if response.status in (401, 403):
         console.line("  (the API needs SigV4-signed requests from an allowed IAM principal)")
     return None
+
+
+def _dry_run(ctx: Context, data: bytes, name: str) -> int:
+    """The stack's own check (POST /jobs/validate: its policy, the data preflight, a job name
+    already taken), printed as ``validate`` prints; creates nothing."""
+    response = ctx.api.dry_run(data, name)
+    if not response.ok or not isinstance(response.body, dict):
+        ctx.report["answer"] = response.body
+        _check_response(response, ctx.console, f"cannot check {name}")
+    body: dict[str, Any] = response.body
+    valid = bool(body.get("valid"))
+    ctx.report.update(body, outcome="valid" if valid else "invalid")
+    file_name = ctx.args.file
+    if valid:
+        job = f" (job {body['jobName']})" if body.get("jobName") else ""
+        ctx.console.line(f"valid    {file_name}{job}")
+    else:
+        count = len(body.get("errors") or [])
+        ctx.console.line(f"invalid  {file_name}: {count} error{'' if count == 1 else 's'}")
+    ctx.console.issues("error", body.get("errors") or [])
+    ctx.console.issues("warning", body.get("warnings") or [])
+    existing = body.get("existingJob") or {}
+    if existing and not valid:
+        ctx.console.line(
+            f"  existing job  {existing.get('jobName')} "
+            f"({existing.get('lifecycle') or existing.get('status')})"
+        )
+    return EXIT_OK if valid else EXIT_FAILED
 
 
 def _retry_after(response: ApiResponse) -> float | None:
@@ -900,6 +934,13 @@ def add_commands(commands: Any) -> None:
     submit.add_argument("file", metavar="FILE")
     submit.add_argument("--via", choices=["s3", "api"], default="s3")
     submit.add_argument("--wait", action="store_true", help="then watch the job until it ends")
+    submit.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="only the stack's check through the API (POST /jobs/validate: its policy, the "
+        "data preflight, a job name already taken), printed as validate prints; exit 0 "
+        "valid, 1 invalid, 2 usage; creates nothing",
+    )
     submit.add_argument("--policy", metavar="POLICY", help="check against this policy first")
     submit.add_argument("--idempotency-key", help="with --via api: replay-safe submissions")
     submit.add_argument(

@@ -1,0 +1,100 @@
+"""The client commands against the whole offline stack (issue 14, part A): the stack's dry
+run from the terminal, a second upload of the same file answered as itself, an upper-case
+suffix the stack reads after all, --json outcomes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from autopilot_flow.cli import main
+from offline.demo_data import upload_example_data
+from offline.stack import OfflineOptions, OfflineStack
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "manifests"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfflineStack]:
+    options = OfflineOptions(state_dir=tmp_path_factory.mktemp("offline"), speed=600.0)
+    with OfflineStack(options) as running:
+        upload_example_data(running.client("s3"))
+        yield running
+
+
+@pytest.fixture
+def cli(stack: OfflineStack) -> Any:
+    state = str(stack.options.state_dir)
+
+    def run(*args: str) -> int:
+        return main([*args, "--offline", "--state-dir", state])
+
+    return run
+
+
+def manifest(tmp_path: Path, name: str, file_name: str | None = None, **changes: Any) -> Path:
+    document = yaml.safe_load((EXAMPLES / "churn-tabular.yaml").read_text())
+    document["AutoMLJobName"] = name
+    document.update(changes)
+    path = tmp_path / (file_name or f"{name}.yaml")
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def test_the_stacks_dry_run_from_the_terminal(
+    cli: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = manifest(tmp_path, "e2e-dry-run")
+    assert cli("submit", str(path), "--dry-run") == 0
+    assert capsys.readouterr().out.startswith(f"valid    {path} (job e2e-dry-run)")
+    # Taken once submitted: the dry run says so, with the job that holds the name.
+    assert cli("submit", str(path), "--via", "api") == 0
+    capsys.readouterr()
+    other = manifest(tmp_path, "e2e-dry-run", "other.yaml", Tags=[{"Key": "k", "Value": "v"}])
+    assert cli("submit", str(other), "--dry-run") == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"invalid  {other}: 1 error")
+    assert "AutoMLJobName: the job name 'e2e-dry-run' is already used" in out
+    assert "[job_name.taken]" in out
+    assert "existing job  e2e-dry-run (CREATED)" in out
+    assert cli("submit", str(other), "--dry-run", "--json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is False and report["existingJob"]["jobName"] == "e2e-dry-run"
+    assert report["exitCode"] == 1
+
+
+def test_a_second_upload_of_the_same_file_waits_for_its_own_answer(
+    cli: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = manifest(tmp_path, "e2e-again-1", "e2e-again.yaml")
+    argv = ["submit", str(path), "--wait", "--json", "--interval", "0.2", "--timeout", "120"]
+    assert cli(*argv) in (0, 1)  # the job's own outcome; the answer is what matters here
+    first = json.loads(capsys.readouterr().out)
+    assert first["jobName"] == "e2e-again-1"
+    # Same file name, another job: the first upload's receipt is at the plain path already.
+    manifest(tmp_path, "e2e-again-2", "e2e-again.yaml")
+    assert cli(*argv) in (0, 1)
+    second = json.loads(capsys.readouterr().out)
+    assert second["answer"]["jobName"] == second["jobName"] == "e2e-again-2"
+    assert second["answer"]["manifest"]["versionId"] == second["upload"]["versionId"]
+    assert second["upload"]["versionId"] != first["upload"]["versionId"]
+
+
+def test_an_upper_case_suffix_is_read_by_the_stack(
+    cli: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = manifest(tmp_path, "e2e-upper", "e2e-upper.YAML")
+    argv = ["submit", str(path), "--json", "--wait", "--interval", "0.2", "--timeout", "120"]
+    cli(*argv)
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["upload"]["key"] == "manifests/e2e-upper.yaml"
+    assert report["answer"]["jobName"] == "e2e-upper"
+    assert "sending e2e-upper.YAML as e2e-upper.yaml" in captured.err
