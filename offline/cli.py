@@ -10,12 +10,15 @@ from typing import Any, TextIO
 
 from offline.demo import run_demo
 from offline.demo_data import upload_example_data
-from offline.stack import OfflineOptions, OfflineStack
+from offline.stack import OfflineOptions, OfflineStack, OfflineStartError
+
+EXIT_USAGE = 2  # as the core CLI: the stack could not start as asked
 
 
 def options_from(args: argparse.Namespace) -> OfflineOptions:
     return OfflineOptions(
         port=args.port,
+        api_port=getattr(args, "api_port", 0) or 0,
         speed=args.speed,
         quota=args.quota,
         throttle_rate=args.throttle_rate,
@@ -62,7 +65,11 @@ def up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     }
     stack = OfflineStack(options_from(args))
     try:
-        description = stack.start()
+        try:
+            description = stack.start()
+        except OfflineStartError as exc:
+            err.write(f"autopilot-flow offline: {exc}\n")
+            return EXIT_USAGE
         # The example manifests' data, so that the printed commands work as they stand.
         upload_example_data(stack.client("s3"))
         _print_how_to_connect(description, out)
@@ -76,8 +83,15 @@ def up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    with OfflineStack(options_from(args)) as stack:
+    try:
+        stack = OfflineStack(options_from(args)).__enter__()
+    except OfflineStartError as exc:
+        err.write(f"autopilot-flow offline: {exc}\n")
+        return EXIT_USAGE
+    try:
         return run_demo(stack, out)
+    finally:
+        stack.stop()
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

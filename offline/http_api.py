@@ -15,9 +15,12 @@ Differences from AWS, on purpose and in plain sight:
 - No stage throttling, no access-log group (each request is logged with ``logging``).
 - Like one Lambda execution environment, the handler serves one request at a time.
 
-What matches AWS: an unknown path, or a method a resource does not have, gets API
-Gateway's 403 ``Missing Authentication Token`` (as the stack's ``DEFAULT_4XX`` gateway
-response: a problem document); a body over 10 MB gets 413.
+- An unknown path, or a method a resource does not have, gets 404 (a problem document). API
+  Gateway answers 403 ``Missing Authentication Token`` there, its answer to an unsigned
+  request, which offline (no signing needed) would only mislead.
+
+What matches AWS: a body over 10 MB gets 413 (as the stack's gateway responses: a problem
+document).
 """
 
 from __future__ import annotations
@@ -201,7 +204,7 @@ class LocalRestApi:
         path = unquote(parts.path) or "/"
         if route is None:
             return _gateway_problem(
-                403, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token"
+                404, "RESOURCE_NOT_FOUND", f"no route for {method} {parts.path or '/'}"
             )
         event = self.event(
             method, path, parts.query, list(headers), body=body, matched=(route, parameters)

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -64,13 +65,14 @@ from offline.provision import ACCOUNT, REGION, FunctionSpec, Provisioner, Stack
 LOGGER = logging.getLogger(__name__)
 
 # Permissive defaults so that people can try their own manifests at once: any bucket of the
-# offline account, the stack's default role (and the role the example manifests name).
-# `--policy FILE` replaces them.
+# offline account, any role of the offline account (IAM is not enforced offline) and the role
+# the example manifests name. `--policy FILE` replaces them.
 OFFLINE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/AutopilotExecution"
+ANY_OFFLINE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/*"
 EXAMPLES_ROLE = "arn:aws:iam::111122223333:role/AutopilotExecution"
 PERMISSIVE_PARAMETERS = {
     "DefaultRoleArn": OFFLINE_ROLE,
-    "AllowedRoleArns": f"{OFFLINE_ROLE},{EXAMPLES_ROLE}",
+    "AllowedRoleArns": f"{OFFLINE_ROLE},{ANY_OFFLINE_ROLE},{EXAMPLES_ROLE}",
     "AllowedS3Prefixes": "s3://",
     "DataBucketNames": "offline-any-bucket",
     "OutputS3Path": "s3://autopilot-flow-offline-output/autopilot/",
@@ -319,9 +321,74 @@ def rate_seconds(expression: str) -> float:
     return count * {"second": 1, "minute": 60, "hour": 3600}[unit.rstrip("s")]
 
 
+class OfflineStartError(Exception):
+    """The stack cannot start (a port in use, a state directory another stack owns): a plain
+    message for the person who started it."""
+
+
+class _MotoServer(ThreadedMotoServer):
+    """moto's threaded server, but a port in use fails ``start`` at once: moto's own waits
+    forever for a server that never came up (its thread died on the bind)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bind_error: OSError | None = None
+
+    def _server_entry(self) -> None:
+        try:
+            super()._server_entry()
+        except (OSError, SystemExit) as exc:  # werkzeug exits (SystemExit) on a port in use
+            self.bind_error = exc if isinstance(exc, OSError) else OSError("address in use")
+            self._server_ready_event.set()
+
+    def start(self) -> None:
+        if self._port:  # ask first: werkzeug would print its own advice on stderr
+            with socket.socket() as probe:
+                try:
+                    probe.bind((self._ip_address, self._port))
+                except OSError as exc:
+                    self.bind_error = exc
+        if self.bind_error is None:
+            super().start()
+        if self.bind_error is not None:
+            raise OfflineStartError(
+                f"cannot listen on 127.0.0.1:{self._port}: "
+                f"{self.bind_error.strerror or self.bind_error} (is another offline stack "
+                "running? pick another --port, or 0 for any free one)"
+            )
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim_state_dir(state_dir: Path) -> None:
+    """Refuse a state directory whose stack.json belongs to a stack still running (another
+    process): overwriting it would point every ``--offline`` command at this stack, and break
+    them once it stops."""
+    try:
+        owner = json.loads((state_dir / "stack.json").read_text()).get("pid")
+    except (OSError, ValueError, AttributeError):
+        return
+    if owner != os.getpid() and _pid_alive(owner):
+        raise OfflineStartError(
+            f"{state_dir / 'stack.json'} belongs to an offline stack still running (pid {owner}); "
+            "stop it, or pass another --state-dir"
+        )
+
+
 @dataclass
 class OfflineOptions:
     port: int = 0
+    api_port: int = 0  # the jobs API's port (0: any free one)
     speed: float = 600.0
     quota: int | None = None
     throttle_rate: float = 0.0
@@ -336,7 +403,7 @@ class OfflineOptions:
 class OfflineStack:
     def __init__(self, options: OfflineOptions | None = None) -> None:
         self.options = options or OfflineOptions()
-        self.server: ThreadedMotoServer | None = None
+        self.server: _MotoServer | None = None
         self.simulator: AutopilotSimulator | None = None
         self.targets: LambdaTargets | None = None
         self.stack: Stack | None = None
@@ -352,13 +419,15 @@ class OfflineStack:
         self._environ: dict[str, str] = {}  # what every handler sees besides its own
         self._loaded: list[Handler] = []  # every handler module, unloaded at stop
         self.event_sources: list[SqsEventSource] = []  # one per concurrent SQS poller
+        self._wrote_state = False
 
     # --- life cycle ----------------------------------------------------------------------
 
     def start(self) -> dict[str, Any]:
         options = self.options
         self._saved_environ = dict(os.environ)
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=options.port, verbose=False)
+        claim_state_dir(options.state_dir)
+        self.server = _MotoServer(ip_address="127.0.0.1", port=options.port, verbose=False)
         self.server.start()
         host, port = self.server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
@@ -407,11 +476,16 @@ class OfflineStack:
             self._wire_events(session, logical_id, spec)
         description = self.describe()
         options.state_dir.mkdir(parents=True, exist_ok=True)
-        (options.state_dir / "stack.json").write_text(json.dumps(description, indent=2) + "\n")
+        owned = {**description, "pid": os.getpid()}  # who to ask before reusing the directory
+        (options.state_dir / "stack.json").write_text(json.dumps(owned, indent=2) + "\n")
+        self._wrote_state = True
         return description
 
     def stop(self) -> None:
         self._stopping.set()
+        if self._wrote_state:  # a stopped stack answers nothing: no stack.json points at it
+            (self.options.state_dir / "stack.json").unlink(missing_ok=True)
+            self._wrote_state = False
         for api in self.apis:
             api.stop()
         for thread in self._threads:
@@ -423,7 +497,7 @@ class OfflineStack:
         for undo in reversed(self._undo):
             undo()
         default_user_config["stepfunctions"]["execute_state_machine"] = False
-        if self.server is not None:
+        if self.server is not None and self.server.bind_error is None:
             self.server.stop()
         for handler in self._loaded:
             unload_handler(handler)
@@ -434,7 +508,11 @@ class OfflineStack:
         os.environ.update(self._saved_environ)
 
     def __enter__(self) -> OfflineStack:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.stop()  # what started stops (a port in use after moto came up...)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -522,8 +600,16 @@ class OfflineStack:
                 self.targets.register(arn, lambda e, h=handler, c=context: h(e, c))
         routes = routes_of(spec.events)
         if routes:  # Type: Api events: API Gateway's part, played on loopback
-            api = LocalRestApi(routes, handler, context, account_id=ACCOUNT)
-            self.api_url = api.start()
+            api = LocalRestApi(
+                routes, handler, context, account_id=ACCOUNT, port=self.options.api_port
+            )
+            try:
+                self.api_url = api.start()
+            except OSError as exc:
+                raise OfflineStartError(
+                    f"cannot listen on 127.0.0.1:{self.options.api_port} for the jobs API: "
+                    f"{exc.strerror or exc} (pick another --api-port, or 0 for any free one)"
+                ) from None
             self.apis.append(api)
 
     def _loop(

@@ -175,11 +175,16 @@ def test_idempotency_key_replay_creates_no_second_job(stack: OfflineStack) -> No
 
 
 def test_the_loopback_api_answers_like_api_gateway(stack: OfflineStack) -> None:
-    status, _, body = http("GET", stack.api_url + "/nothing-here")
-    assert status == 403
-    assert body["title"] == "MISSING_AUTHENTICATION_TOKEN"
+    # An unknown route is a plain 404 offline (API Gateway's 403 "Missing Authentication
+    # Token" is its answer to an unsigned request: misleading where nothing is signed).
+    status, headers, body = http("GET", stack.api_url + "/nothing-here")
+    assert status == 404
+    assert headers["Content-Type"] == "application/problem+json"
+    assert body["title"] == "RESOURCE_NOT_FOUND"
+    assert "Authentication" not in json.dumps(body)
     # GET on a resource that only has POST: API Gateway does not fall back to /jobs/{name}.
-    assert http("GET", stack.api_url + "/jobs/validate")[0] == 403
+    status, _, body = http("GET", stack.api_url + "/jobs/validate")
+    assert (status, body["title"]) == (404, "RESOURCE_NOT_FOUND")
     status, _, body = http("GET", stack.api_url + "/jobs/a%2Fb")
     assert status == 404
     assert body["status"] == 404 and "a/b" not in body["type"]

@@ -215,7 +215,13 @@ def build_parser(local_only: bool = False) -> argparse.ArgumentParser:
         sub.add_argument("--throttle-rate", type=float, default=0.0)
         sub.add_argument("--fail-rate", type=float, default=0.0)
         sub.add_argument("--policy", metavar="POLICY", help="policy file (as for validate)")
-        sub.add_argument("--state-dir", default=".offline", help="where stack.json is written")
+        # The demo keeps its own stack.json: a running `offline up` keeps answering.
+        state_dir = ".offline" if mode == "up" else ".offline/demo"
+        sub.add_argument("--state-dir", default=state_dir, help="where stack.json is written")
+        if mode == "up":
+            sub.add_argument(
+                "--api-port", type=int, default=0, help="the jobs API's port (0: any free)"
+            )
         sub.set_defaults(run=_cmd_offline)
     return parser
 
