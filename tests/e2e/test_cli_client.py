@@ -98,3 +98,22 @@ def test_an_upper_case_suffix_is_read_by_the_stack(
     assert report["upload"]["key"] == "manifests/e2e-upper.yaml"
     assert report["answer"]["jobName"] == "e2e-upper"
     assert "sending e2e-upper.YAML as e2e-upper.yaml" in captured.err
+
+
+def test_policy_prints_the_document_validate_reads(
+    cli: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli("policy") == 0
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(capsys.readouterr().out)
+    document = yaml.safe_load(policy.read_text())
+    assert set(document) == {"Defaults", "Guardrails"}
+    assert document["Defaults"]["RoleArn"].startswith("arn:aws:iam::")
+    # What the stack applies is what validate --policy applies locally.
+    no_role = yaml.safe_load((EXAMPLES / "churn-tabular.yaml").read_text())
+    del no_role["RoleArn"]
+    path = tmp_path / "no-role.yaml"
+    path.write_text(yaml.safe_dump(no_role))
+    assert main(["validate", str(path), "--policy", str(policy)]) == 0
+    assert cli("policy", "--json") == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1]) == document

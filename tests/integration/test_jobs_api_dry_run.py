@@ -81,3 +81,15 @@ def test_a_free_name_has_no_existing_job(api: ApiHarness) -> None:
     answer = api.call(sample("post-jobs-validate.json"))
     assert answer.body["valid"] is True
     assert answer.body["existingJob"] is None
+
+
+# --- GET /policy --------------------------------------------------------------------------------
+
+
+def test_the_policy_the_stack_applies(api: ApiHarness) -> None:
+    answer = api.call(sample("get-policy.json"))
+    assert answer.status == 200
+    assert answer.body["defaults"]["RoleArn"] == ROLE
+    assert answer.body["defaults"] == api.service.ingestor.policy.defaults
+    assert answer.body["guardrails"] == api.service.ingestor.policy.guardrails
+    assert answer.body["guardrails"], "the harness's stack sets guardrails"

@@ -217,6 +217,9 @@ class ApiClient:
         headers = {"Content-Type": media_type(file_name), "X-Manifest-Name": Path(file_name).name}
         return self.request("POST", "/jobs/validate", body=data, headers=headers)
 
+    def policy(self) -> ApiResponse:
+        return self.request("GET", "/policy")
+
     def job(self, name: str) -> ApiResponse:
         return self.request("GET", f"/jobs/{_quote(name)}")
 
@@ -727,6 +730,21 @@ def cmd_candidates(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_policy(ctx: Context) -> int:
+    """The stack's policy, as the policy document ``validate --policy`` reads."""
+    response = ctx.api.policy()
+    _check_response(response, ctx.console, "policy")
+    body = response.body
+    document = {"Defaults": body.get("defaults") or {}, "Guardrails": body.get("guardrails") or {}}
+    if ctx.args.json:
+        ctx.console.line(json.dumps(document, ensure_ascii=False))
+        return EXIT_OK
+    import yaml  # noqa: PLC0415
+
+    ctx.console.out.write(yaml.safe_dump(document, sort_keys=False, width=100))
+    return EXIT_OK
+
+
 def cmd_stop(ctx: Context) -> int:
     response = ctx.api.stop(ctx.args.name)
     ctx.report.update(jobName=ctx.args.name, answer=response.body)
@@ -986,6 +1004,16 @@ def add_commands(commands: Any) -> None:
     stop.add_argument("--json", action="store_true", help="the API's answer as JSON")
     _connection_options(stop)
     stop.set_defaults(run=_run(cmd_stop, json_report=True))
+
+    policy = commands.add_parser(
+        "policy",
+        help="the policy the stack applies (YAML; save it for validate --policy)",
+        description="GET /policy: the defaults the stack fills in and the guardrails it "
+        "enforces, as the policy document validate --policy reads.",
+    )
+    policy.add_argument("--json", action="store_true")
+    _connection_options(policy)
+    policy.set_defaults(run=_run(cmd_policy))
 
     watch_cmd = commands.add_parser(
         "watch",

@@ -150,6 +150,17 @@ class DryRunResult(_Model):
     )
 
 
+class PolicyModel(_Model):
+    """The policy the stack applies: what it fills in and what it refuses."""
+
+    defaults: dict[str, Any] = Field(
+        description="Fields set when a manifest leaves them out (e.g. RoleArn)"
+    )
+    guardrails: dict[str, Any] = Field(
+        description="Limits a manifest must stay within (e.g. AllowedS3Prefixes)"
+    )
+
+
 class JobSummary(_Model):
     jobName: str
     lifecycle: str | None = Field(description="Registry status, e.g. CREATED or REJECTED")
@@ -515,6 +526,18 @@ def build_resolver(
             base_path=caller().base_path,
         )
         return respond(ApiAnswer(200, page))
+
+    @app.get(
+        "/policy",
+        summary="The policy the stack applies to every manifest",
+        description="Defaults it fills in and guardrails it enforces (both doors and the "
+        "dry run); the same document `autopilot-flow validate --policy` reads.",
+        tags=["policy"],
+        operation_id="getPolicy",
+        responses={**_ok(200, PolicyModel, "The policy"), **_problems(503)},
+    )
+    def get_policy() -> Response[str]:
+        return respond(ApiAnswer(200, jobs().policy()))
 
     @app.get(
         "/jobs/<name>",

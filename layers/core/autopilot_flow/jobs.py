@@ -661,6 +661,13 @@ class JobsService:
             "links": links(name, base_path),
         }
 
+    # --- GET /policy ------------------------------------------------------------------------
+
+    def policy(self) -> dict[str, Any]:
+        """The policy this stack applies to every manifest (both doors, and the dry run)."""
+        policy = self.ingestor.policy
+        return {"defaults": _plain(policy.defaults), "guardrails": _plain(policy.guardrails)}
+
     # --- GET /jobs ------------------------------------------------------------------------------
 
     def list_jobs(
