@@ -8,6 +8,7 @@ manifests, so the tests do not depend on each other's jobs.
 from __future__ import annotations
 
 import json
+import shlex
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -152,6 +153,29 @@ def test_stop_a_running_job(cli: Any, tmp_path: Path, capsys: pytest.CaptureFixt
     assert "e2e-stop-me Stopped" in out
     assert cli("stop", "e2e-stop-me") == 1
     assert "already Stopped" in capsys.readouterr().err
+
+
+def test_submit_hints_name_the_state_dir_and_work_as_printed(
+    cli: Any,
+    stack: OfflineStack,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = write_manifest(tmp_path, "support-assistant-textgen.yaml", "e2e-hinted")
+    assert cli("submit", str(path), "--via", "api") == 0
+    hints = [
+        line.split(None, 1)[1]
+        for line in capsys.readouterr().out.splitlines()
+        if line.strip().startswith(("follow", "status"))
+    ]
+    state = shlex.quote(str(stack.options.state_dir))
+    assert f"autopilot-flow status e2e-hinted --offline --state-dir {state}" in hints
+    status_hint = next(h for h in hints if h.startswith("autopilot-flow status"))
+    # Run as printed, from a directory without .offline/stack.json.
+    monkeypatch.chdir(tmp_path)
+    assert main(shlex.split(status_hint)[1:]) == 0
+    assert "e2e-hinted" in capsys.readouterr().out
 
 
 def test_idempotency_key_replay_creates_no_second_job(stack: OfflineStack) -> None:

@@ -19,6 +19,7 @@ import argparse
 import itertools
 import json
 import os
+import shlex
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ from autopilot_flow.validate import ValidationResult, validate_bytes
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
 DEFAULT_STACK = "autopilot-flow"
+DEFAULT_STATE_DIR = ".offline"
 TERMINAL = ("Completed", "Failed", "Stopped")
 # Fields the stack's policy may fill in (DESIGN.md section 3): without --policy, a local
 # check cannot know them, so their absence is not an error here.
@@ -609,6 +611,9 @@ def _wait_for_answer(
 
 def _where_to_look(ctx: Context, job: str) -> None:
     offline = " --offline" if ctx.endpoints.offline else ""
+    state_dir = getattr(ctx.args, "state_dir", DEFAULT_STATE_DIR)
+    if offline and state_dir != DEFAULT_STATE_DIR:  # the hint must work as printed
+        offline += f" --state-dir {shlex.quote(str(state_dir))}"
     ctx.console.line(f"  follow     autopilot-flow watch {job}{offline}")
     ctx.console.line(f"  status     autopilot-flow status {job}{offline}")
 
@@ -926,7 +931,7 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
         "--offline", action="store_true", help="use the offline stack (.offline/stack.json)"
     )
     parser.add_argument(
-        "--state-dir", default=".offline", help="where the offline stack wrote stack.json"
+        "--state-dir", default=DEFAULT_STATE_DIR, help="where the offline stack wrote stack.json"
     )
 
 
