@@ -154,8 +154,8 @@ def run_demo(stack: OfflineStack, out: TextIO, timeout: float = 55.0) -> int:
         f"Offline stack at {stack.endpoint_url}; dropping {len(flows)} manifests into "
         f"s3://{bucket}/manifests/examples/\n"
         f"Every event goes to the queue {subscriber_arn}, subscribed as\n"
-        f"  autopilot-flow subscribe --offline --target-arn {subscriber_arn}"
-        " --rule-name demo-subscriber\n\n"
+        f"  autopilot-flow subscribe --offline --state-dir {stack.options.state_dir}"
+        f" --target-arn {subscriber_arn} --rule-name demo-subscriber\n\n"
     )
     for flow in flows:
         if flow.expect_rejection:
