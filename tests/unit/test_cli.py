@@ -97,7 +97,11 @@ def test_json_output_is_one_object_per_file(
     for record in records:
         assert set(record) == {"file", "valid", "errors", "warnings"}
         for error in record["errors"]:
-            assert set(error) == {"path", "message", "code"}
+            assert (
+                {"path", "message", "code"}
+                <= set(error)
+                <= {"path", "message", "code", "line", "column"}
+            )
     assert records[2]["errors"][0]["code"] == "io.unreadable"
 
 

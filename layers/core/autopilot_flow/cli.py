@@ -18,7 +18,10 @@ from autopilot_flow import __version__
 from autopilot_flow import problem_types as pt
 
 if TYPE_CHECKING:
+    from autopilot_flow.issues import Issue
     from autopilot_flow.validate import ValidationResult
+
+    Positions = dict[Issue, tuple[int, int]]
 
 # Each command imports what it needs when it runs: local ones (validate, skeleton, schema,
 # rules, --version) must start in less than half the time boto3 takes to import
@@ -54,7 +57,13 @@ def _use_colour(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def _print_human(name: str, result: ValidationResult, style: _Style, out: TextIO) -> None:
+STDIN = "-"
+STDIN_NAME = "<stdin>"  # how findings name a manifest read from stdin
+
+
+def _print_human(
+    name: str, result: ValidationResult, style: _Style, out: TextIO, positions: Positions
+) -> None:
     if result.valid:
         job = f" (job {result.job_name})" if result.job_name else ""
         out.write(f"{style.green('valid')}    {style.bold(name)}{job}\n")
@@ -68,9 +77,43 @@ def _print_human(name: str, result: ValidationResult, style: _Style, out: TextIO
     ):
         for issue in issues:
             path = issue.path or "(document)"
+            # file:line:col first, as compilers print it: editors and CI annotations link it.
+            where = positions.get(issue)
+            at = f"{name}:{where[0]}:{where[1]}: " if where else ""
             out.write(
-                f"  {colour(label)}  {path}: {issue.message} {style.dim('[' + issue.code + ']')}\n"
+                f"  {colour(label)}  {at}{path}: {issue.message} "
+                f"{style.dim('[' + issue.code + ']')}\n"
             )
+
+
+def _positions(data: bytes, result: ValidationResult) -> Positions:
+    """Each finding's line and column (a finding with no position is left out)."""
+    from autopilot_flow.manifest import issue_position, node_positions  # noqa: PLC0415
+
+    issues = [*result.errors, *result.warnings]
+    if not issues:
+        return {}
+    nodes = node_positions(data)
+    found = {issue: issue_position(issue, nodes) for issue in issues}
+    return {issue: where for issue, where in found.items() if where is not None}
+
+
+def _json_record(name: str, result: ValidationResult, positions: Positions) -> dict[str, Any]:
+    """``{file, valid, errors, warnings}``; each finding ``{path, message, code}``, plus
+    ``line`` and ``column`` when known (additive: the contract's keys stay as they are)."""
+
+    def finding(issue: Issue) -> dict[str, Any]:
+        item: dict[str, Any] = dict(issue.to_dict())
+        if issue in positions:
+            item["line"], item["column"] = positions[issue]
+        return item
+
+    return {
+        "file": name,
+        "valid": result.valid,
+        "errors": [finding(i) for i in result.errors],
+        "warnings": [finding(i) for i in result.warnings],
+    }
 
 
 def _unreadable(name: str, reason: str) -> ValidationResult:
@@ -98,21 +141,24 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_USAGE
     style = _Style(not args.json and _use_colour(out))
     status = EXIT_OK
-    for name in args.files:
+    for argument in args.files:
+        name = STDIN_NAME if argument == STDIN else argument
+        positions: Positions = {}
         try:
-            data = Path(name).read_bytes()
+            data = sys.stdin.buffer.read() if argument == STDIN else Path(name).read_bytes()
         except OSError as exc:
             result = _unreadable(name, exc.strerror or str(exc))
             status = EXIT_USAGE
         else:
-            result = validate_bytes(data, name, policy)
+            result = validate_bytes(data, None if argument == STDIN else name, policy)
+            positions = _positions(data, result)
             if not result.valid and status == EXIT_OK:
                 status = EXIT_INVALID
         if args.json:
-            record = {"file": name, **result.to_dict()}
+            record = _json_record(name, result, positions)
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
-            _print_human(name, result, style, out)
+            _print_human(name, result, style, out, positions)
     return status
 
 
@@ -172,7 +218,7 @@ def build_parser(local_only: bool = False) -> argparse.ArgumentParser:
         description="Exit 0 when all files are valid, 1 when any is invalid, 2 for a usage "
         "error or an unreadable file.",
     )
-    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="a manifest; - reads stdin")
     validate.add_argument("--policy", metavar="POLICY", help="organisation policy (JSON/YAML)")
     validate.add_argument("--json", action="store_true", help="one JSON object per file")
     validate.set_defaults(run=_cmd_validate)

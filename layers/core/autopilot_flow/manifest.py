@@ -483,6 +483,67 @@ def _run_loader(loader_class: type[Any], text: str) -> Any:
         loader.dispose()
 
 
+Position = tuple[int, int]  # 1-based line and column, as editors and CI annotations count
+
+
+def node_positions(data: bytes) -> dict[Loc, Position]:
+    """Where each value of a manifest starts, by its path: a mapping entry at its key, a list
+    item at the item, the document at its first node. For JSON too (JSON is a subset of the
+    YAML flow style the composer reads). Composed by the same bounded, strict composer as
+    ``parse_document`` (libyaml's when available, whose marks count the same way), so it
+    stops at the same limits; a document it cannot compose has no positions (empty)."""
+    if len(data) > MAX_MANIFEST_BYTES or b"\x00" in data:
+        return {}
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return {}
+    root: Any = None
+    for name in dict.fromkeys((_chosen["yaml"], "python")):
+        loader = _LOADERS[name](text)
+        try:
+            root = loader.get_single_node()
+            break
+        except (yaml.YAMLError, ManifestError, RecursionError, ValueError):
+            continue
+        finally:
+            loader.dispose()
+    if root is None:
+        return {}
+    positions: dict[Loc, Position] = {}
+    pending: list[tuple[Any, Loc, Any]] = [(root, (), root.start_mark)]
+    while pending:
+        node, loc, mark = pending.pop()
+        positions.setdefault(loc, (mark.line + 1, mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    pending.append((value, (*loc, str(key.value)), key.start_mark))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                pending.append((item, (*loc, index), item.start_mark))
+    return positions
+
+
+_LINE_COLUMN = re.compile(r"^line (\d+)(?:, column (\d+))?")
+
+
+def issue_position(issue: Issue, positions: dict[Loc, Position]) -> Position | None:
+    """An issue's position: its path's node, else the nearest enclosing node that exists (a
+    missing field points at its mapping); a parse error at the line (and column) it names."""
+    if not issue.loc:
+        named = _LINE_COLUMN.match(issue.message)
+        if named is not None:
+            return int(named.group(1)), int(named.group(2) or 1)
+    loc = issue.loc
+    while True:
+        if loc in positions:
+            return positions[loc]
+        if not loc:
+            return None
+        loc = loc[:-1]
+
+
 def _checked(document: Any) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ManifestError(
