@@ -164,3 +164,23 @@ def test_a_missing_field_points_at_its_mapping_and_a_syntax_error_at_its_place(
     found = re.search(r"<stdin>:(\d+):(\d+): \(document\): line (\d+), column (\d+): ", out)
     assert found is not None, out
     assert found.group(1, 2) == found.group(3, 4) == ("2", "21")  # at the stray }
+
+
+# --- rules: every rule, each naming its AWS documentation page ---------------------------------
+
+
+def test_rules_lists_every_rule_and_names_each_aws_page(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from autopilot_flow import validate  # noqa: F401 - registers the sections' rules too
+    from autopilot_flow.rules import RULES
+
+    assert main(["rules", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [r["codes"] for r in listed] == [list(r.codes) for r in RULES]
+    for row in listed:
+        # Documentation pages, never files (of this repository or any other).
+        assert not re.search(r"\.(md|py|json|ya?ml)\b", row["cite"]), row
+        ours = row["codes"][0].startswith(("deployment.", "target."))  # our own sections
+        if not ours:
+            assert re.search(r"\(AWS docs: [^)]+\)", row["cite"]), row

@@ -183,6 +183,8 @@ def _cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    # The validator's modules register every rule (our sections' too) as they load.
+    from autopilot_flow import validate  # noqa: F401, PLC0415
     from autopilot_flow.rules import RULES  # noqa: PLC0415
 
     if args.json:

@@ -125,7 +125,8 @@ def _name_of(problem: str | None) -> str:
     "input.s3_data_type",
     cite="The supported formats depend on the problem type: tabular S3Prefix, ManifestFile; "
     "image classification S3Prefix, ManifestFile, AugmentedManifestFile; text classification, "
-    "time-series forecasting and text generation S3Prefix.",
+    "time-series forecasting and text generation S3Prefix."
+    " (AWS docs: AutoMLS3DataSource, SageMaker API reference)",
 )
 def s3_data_type_for_problem(ctx: RuleContext) -> None:
     if ctx.problem is None:
@@ -145,7 +146,8 @@ def s3_data_type_for_problem(ctx: RuleContext) -> None:
     "input.content_type",
     cite="ContentType: the allowed content types for different problems: tabular, text "
     "classification, time-series forecasting and text generation text/csv;header=present or "
-    "x-application/vnd.amazon+parquet; image classification image/png, image/jpeg, or image/*.",
+    "x-application/vnd.amazon+parquet; image classification image/png, image/jpeg, or image/*."
+    " (AWS docs: AutoMLJobChannel, SageMaker API reference)",
 )
 def content_type_for_problem(ctx: RuleContext) -> None:
     if ctx.problem is None:
@@ -167,7 +169,8 @@ def content_type_for_problem(ctx: RuleContext) -> None:
 @rule(
     "input.compression",
     cite="We allow the compression type Gzip for S3Prefix inputs on tabular data only. For all "
-    "other inputs, the compression type should be None.",
+    "other inputs, the compression type should be None."
+    " (AWS docs: AutoMLJobChannel, SageMaker API reference)",
 )
 def compression_only_tabular_prefix(ctx: RuleContext) -> None:
     for loc, channel in ctx.channels():
@@ -187,7 +190,8 @@ def compression_only_tabular_prefix(ctx: RuleContext) -> None:
 @rule(
     "input.channel_types",
     cite="ChannelType defines whether the data are used for training or validation; the "
-    "default value is training. (At most two channels: one training, one validation.)",
+    "default value is training. (At most two channels: one training, one validation.)"
+    " (AWS docs: AutoMLJobChannel, SageMaker API reference)",
 )
 def one_channel_per_type(ctx: RuleContext) -> None:
     seen: dict[str, Loc] = {}
@@ -213,7 +217,8 @@ def one_channel_per_type(ctx: RuleContext) -> None:
 
 @rule(
     "input.content_type_mismatch",
-    cite="Channels for training and validation must share the same ContentType.",
+    cite="Channels for training and validation must share the same ContentType."
+    " (AWS docs: CreateAutoMLJobV2 API reference)",
 )
 def channels_share_content_type(ctx: RuleContext) -> None:
     channels = list(ctx.channels())
@@ -238,7 +243,8 @@ def channels_share_content_type(ctx: RuleContext) -> None:
 
 @rule(
     "output.s3_output_path_length",
-    cite="S3OutputPath: The Amazon S3 output path. Must be 512 characters or less.",
+    cite="S3OutputPath: The Amazon S3 output path. Must be 512 characters or less."
+    " (AWS docs: AutoMLOutputDataConfig, SageMaker API reference)",
 )
 def s3_output_path_length(ctx: RuleContext) -> None:
     path = text(mapping(ctx.request.get("OutputDataConfig")).get("S3OutputPath"))
@@ -258,7 +264,8 @@ def s3_output_path_length(ctx: RuleContext) -> None:
     "completion.max_candidates",
     cite="MaxCandidates: For text and image classification, time-series forecasting, as well "
     "as text generation (LLMs fine-tuning) problem types, the supported value is 1. For "
-    "tabular problem types, the maximum value is 750 (the API model's max).",
+    "tabular problem types, the maximum value is 750 (the API model's max)."
+    " (AWS docs: AutoMLJobCompletionCriteria, SageMaker API reference)",
 )
 def max_candidates_non_tabular(ctx: RuleContext) -> None:
     if ctx.problem is None or ctx.problem == pt.TABULAR:
@@ -276,7 +283,8 @@ def max_candidates_non_tabular(ctx: RuleContext) -> None:
 @rule(
     "completion.runtime_order",
     cite="MaxRuntimePerTrainingJobInSeconds controls the runtime of one candidate; "
-    "MaxAutoMLJobRuntimeInSeconds the whole job (warning: a candidate cannot outlive its job).",
+    "MaxAutoMLJobRuntimeInSeconds the whole job (warning: a candidate cannot outlive its job)."
+    " (AWS docs: AutoMLJobCompletionCriteria, SageMaker API reference)",
 )
 def candidate_runtime_within_job(ctx: RuleContext) -> None:
     criteria = mapping(ctx.config.get("CompletionCriteria"))
@@ -298,7 +306,8 @@ def candidate_runtime_within_job(ctx: RuleContext) -> None:
     "objective.problem_type_pair",
     cite="For tabular problem types: You must either provide both the AutoMLJobObjective and "
     "indicate the type of supervised learning problem in AutoMLProblemTypeConfig "
-    "(TabularJobConfig.ProblemType), or none at all.",
+    "(TabularJobConfig.ProblemType), or none at all."
+    " (AWS docs: CreateAutoMLJobV2 API reference)",
 )
 def objective_with_problem_type(ctx: RuleContext) -> None:
     if ctx.problem != pt.TABULAR:
@@ -362,7 +371,8 @@ def objective_metric_for_problem(ctx: RuleContext) -> None:
 @rule(
     "tabular.sample_weight_mode",
     cite="SampleWeightAttributeName: Support for sample weights is available in Ensembling "
-    "mode only.",
+    "mode only."
+    " (AWS docs: TabularJobConfig, SageMaker API reference)",
 )
 def sample_weights_only_ensembling(ctx: RuleContext) -> None:
     if ctx.problem != pt.TABULAR or "SampleWeightAttributeName" not in ctx.config:
@@ -380,7 +390,8 @@ def sample_weights_only_ensembling(ctx: RuleContext) -> None:
 @rule(
     "algorithms.auto_mode",
     cite="AlgorithmsConfig should not be set when the training mode AutoMLJobConfig.Mode is "
-    "set to AUTO.",
+    "set to AUTO."
+    " (AWS docs: AutoMLAlgorithmConfig, SageMaker API reference)",
 )
 def no_algorithms_in_auto_mode(ctx: RuleContext) -> None:
     if ctx.problem != pt.TABULAR:
@@ -399,7 +410,8 @@ def no_algorithms_in_auto_mode(ctx: RuleContext) -> None:
 @rule(
     "algorithms.exactly_one",
     cite="When AlgorithmsConfig is provided, one AutoMLAlgorithms attribute must be set and one "
-    "only (more than one item is the API model's max_items).",
+    "only (more than one item is the API model's max_items)."
+    " (AWS docs: AutoMLAlgorithmConfig, SageMaker API reference)",
 )
 def one_algorithms_entry(ctx: RuleContext) -> None:
     if ctx.problem not in (pt.TABULAR, pt.TIME_SERIES):
@@ -419,7 +431,8 @@ def one_algorithms_entry(ctx: RuleContext) -> None:
     cite="Selected algorithms must belong to the list corresponding to the training mode: "
     "ENSEMBLING catboost, extra-trees, fastai, lightgbm, linear-learner, nn-torch, "
     "randomforest, xgboost; HYPERPARAMETER_TUNING linear-learner, mlp, xgboost; time-series "
-    "forecasting cnn-qr, deepar, prophet, arima, npts, ets.",
+    "forecasting cnn-qr, deepar, prophet, arima, npts, ets."
+    " (AWS docs: AutoMLAlgorithmConfig, SageMaker API reference)",
 )
 def algorithms_for_mode(ctx: RuleContext) -> None:
     if ctx.problem == pt.TABULAR:
@@ -518,12 +531,14 @@ structural_rule(
     cite="ForecastFrequency: Valid intervals are an integer followed by Y, M, W, D, H, and min. "
     "The value of a frequency must not overlap with the next larger frequency (1H, not 60min). "
     "Minute 1-59, Hour 1-23, Day 1-6, Week 1-4, Month 1-11, Year 1. (Checked during the "
-    "structural walk, in place of the pattern.)",
+    "structural walk, in place of the pattern.)"
+    " (AWS docs: TimeSeriesForecastingJobConfig, SageMaker API reference)",
 )
 structural_rule(
     "timeseries.forecast_quantile",
     cite="ForecastQuantiles: from 0.01 (p1) to 0.99 (p99). Up to five forecast quantiles (the "
-    "API model's max_items). (Checked during the structural walk, in place of the pattern.)",
+    "API model's max_items). (Checked during the structural walk, in place of the pattern.)"
+    " (AWS docs: TimeSeriesForecastingJobConfig, SageMaker API reference)",
 )
 
 # Shape name -> checker used by the structural walk instead of the generic pattern message.
@@ -537,7 +552,8 @@ STRUCTURAL_CHECKS = {
     "timeseries.forecast_horizon",
     "timeseries.horizon_needs_data",
     cite="ForecastHorizon: The maximum forecast horizon is the lesser of 500 time-steps or 1/4 "
-    "of the time-steps in the dataset (the second bound needs the data: a warning).",
+    "of the time-steps in the dataset (the second bound needs the data: a warning)."
+    " (AWS docs: TimeSeriesForecastingJobConfig, SageMaker API reference)",
 )
 def forecast_horizon_limit(ctx: RuleContext) -> None:
     if ctx.problem != pt.TIME_SERIES:
@@ -574,7 +590,8 @@ def _target_column(ctx: RuleContext) -> str | None:
     cite="Filling: frontfill: none (Supported only for target column); middlefill, backfill, "
     "futurefill: zero, value, median, mean, min, max. To set a filling method to a specific "
     "value, set the fill parameter to value and define the filling value in an additional "
-    "parameter prefixed with _value.",
+    "parameter prefixed with _value."
+    " (AWS docs: TimeSeriesTransformations, SageMaker API reference)",
 )
 def filling_methods(ctx: RuleContext) -> None:
     if ctx.problem != pt.TIME_SERIES:
@@ -629,7 +646,8 @@ def filling_methods(ctx: RuleContext) -> None:
 @rule(
     "timeseries.aggregation_target_only",
     cite="Aggregation: The supported aggregation methods are sum (default), avg, first, min, "
-    "max (the API model's enum). Aggregation is only supported for the target column.",
+    "max (the API model's enum). Aggregation is only supported for the target column."
+    " (AWS docs: TimeSeriesTransformations, SageMaker API reference)",
 )
 def aggregation_on_target(ctx: RuleContext) -> None:
     if ctx.problem != pt.TIME_SERIES:
@@ -654,7 +672,8 @@ def aggregation_on_target(ctx: RuleContext) -> None:
 @rule(
     "data_split.time_series",
     cite="DataSplitConfig: This attribute must not be set for the time-series forecasting "
-    "problem type.",
+    "problem type."
+    " (AWS docs: CreateAutoMLJobV2 API reference)",
 )
 def no_data_split_for_time_series(ctx: RuleContext) -> None:
     if ctx.problem == pt.TIME_SERIES and "DataSplitConfig" in ctx.request:
@@ -669,7 +688,8 @@ def no_data_split_for_time_series(ctx: RuleContext) -> None:
     "data_split.fraction",
     "data_split.fraction_high",
     cite="ValidationFraction: values must be greater than 0 and less than 1. We recommend "
-    "setting this value to be less than 0.5 (a warning).",
+    "setting this value to be less than 0.5 (a warning)."
+    " (AWS docs: AutoMLDataSplitConfig, SageMaker API reference)",
 )
 def validation_fraction(ctx: RuleContext) -> None:
     value = mapping(ctx.request.get("DataSplitConfig")).get("ValidationFraction")
@@ -694,7 +714,8 @@ def validation_fraction(ctx: RuleContext) -> None:
     "model_deploy.endpoint_name",
     cite="If you set AutoGenerateEndpointName to True, do not specify the EndpointName. "
     "Specify the EndpointName if and only if you set AutoGenerateEndpointName to False "
-    "(the default).",
+    "(the default)."
+    " (AWS docs: ModelDeployConfig, SageMaker API reference)",
 )
 def endpoint_name_iff_not_generated(ctx: RuleContext) -> None:
     config = ctx.request.get("ModelDeployConfig")
@@ -719,7 +740,8 @@ def endpoint_name_iff_not_generated(ctx: RuleContext) -> None:
 
 @rule(
     "compute.emr_problem_type",
-    cite="EMR Serverless is available for the tabular and time series problem types.",
+    cite="EMR Serverless is available for the tabular and time series problem types."
+    " (AWS docs: AutoMLComputeConfig, SageMaker API reference)",
 )
 def emr_only_tabular_and_time_series(ctx: RuleContext) -> None:
     compute = mapping(ctx.request.get("AutoMLComputeConfig"))
@@ -740,7 +762,8 @@ def emr_only_tabular_and_time_series(ctx: RuleContext) -> None:
 @rule(
     "text.content_is_target",
     cite="ContentColumn should not be the same as the target column; TargetLabelColumn should "
-    "not be same as the content column.",
+    "not be same as the content column."
+    " (AWS docs: TextClassificationJobConfig, SageMaker API reference)",
 )
 def content_column_differs(ctx: RuleContext) -> None:
     if ctx.problem != pt.TEXT_CLASSIFICATION:
@@ -759,7 +782,8 @@ def content_column_differs(ctx: RuleContext) -> None:
     "textgen.hyperparameter_value",
     cite='TextGenerationHyperParameters: "epochCount" an integer 1 to 10; "batchSize" an '
     'integer 1 to 64; "learningRate" a floating-point value 0 to 1; "learningRateWarmupSteps" '
-    "an integer 0 to 250, each as a string.",
+    "an integer 0 to 250, each as a string."
+    " (AWS docs: TextGenerationJobConfig, SageMaker API reference)",
 )
 def text_generation_hyperparameters(ctx: RuleContext) -> None:
     if ctx.problem != pt.TEXT_GENERATION:
@@ -849,7 +873,8 @@ def eula_for_llama(ctx: RuleContext) -> None:
     "tags.duplicate_key",
     "tags.reserved_prefix",
     cite="Tag keys must be unique per resource (at most 50 tags: the API model's max_items). "
-    "Keys starting with aws: are reserved for AWS (AWS tagging rules).",
+    "Keys starting with aws: are reserved for AWS (AWS tagging rules)."
+    " (AWS docs: Tag, SageMaker API reference; Tagging your AWS resources)",
 )
 def tag_keys(ctx: RuleContext) -> None:
     tags = ctx.request.get("Tags")
