@@ -117,3 +117,31 @@ def test_policy_prints_the_document_validate_reads(
     assert main(["validate", str(path), "--policy", str(policy)]) == 0
     assert cli("policy", "--json") == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1]) == document
+
+
+def test_resubmit_runs_a_stopped_jobs_manifest_again(
+    cli: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = manifest(tmp_path, "e2e-resub")
+    assert cli("submit", str(path), "--via", "api") == 0
+    assert cli("stop", "e2e-resub") == 0
+    assert cli("watch", "e2e-resub", "--interval", "0.2", "--timeout", "120") == 1
+    capsys.readouterr()
+    # A job that is not stopped or failed is not run again.
+    assert cli("resubmit", "no-such-job-here") == 2
+    assert "no-such-job-here" in capsys.readouterr().err
+    argv = ["resubmit", "e2e-resub", "--wait", "--json", "--interval", "0.2", "--timeout", "120"]
+    assert cli(*argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["jobName"] == "e2e-resub-r2" and report["job"]["status"] == "Completed"
+    assert report["answer"]["created"] is True
+    assert cli("status", "e2e-resub-r2", "--json") == 0
+    again = json.loads(capsys.readouterr().out)
+    first = yaml.safe_load(path.read_text())
+    # The request as the stack sent it: the manifest's fields, its sections, the policy's.
+    assert again["manifest"]["AutoMLProblemTypeConfig"] == first["AutoMLProblemTypeConfig"]
+    assert again["manifest"]["Deployment"] == first["Deployment"]
+    assert again["manifest"]["Notifications"] == first["Notifications"]
+    assert again["manifest"]["RoleArn"].startswith("arn:aws:iam::")
+    assert cli("resubmit", "e2e-resub-r2", "--name", "e2e-resub-x") == 1
+    assert "e2e-resub-r2 is Completed; only a stopped or failed job" in capsys.readouterr().err

@@ -683,6 +683,7 @@ def test_every_sample_event_is_answered_as_documented(api: ApiHarness) -> None:
         "get-job-unknown.json": 404,
         "get-candidates.json": 200,
         "post-stop.json": 202,
+        "get-policy.json": 200,
     }
     samples = sorted(p.name for p in (ROOT / "events" / "jobs_api").glob("*.json"))
     assert sorted(expected) == samples

@@ -355,3 +355,12 @@ def test_list_next_token_starts_at_that_page(
     assert "nextToken=tok1" in request.full_url
     assert "status=Completed" in request.full_url
     assert "problemType=TabularJobConfig" in request.full_url
+
+
+def test_the_default_name_of_a_resubmission() -> None:
+    assert client.next_job_name("churn") == "churn-r2"
+    assert client.next_job_name("churn-r2") == "churn-r3"
+    assert client.next_job_name("churn-run") == "churn-run-r2"
+    long = "x" * 32
+    assert client.next_job_name(long) == "x" * 29 + "-r2"
+    assert len(client.next_job_name(long)) == client.MAX_JOB_NAME

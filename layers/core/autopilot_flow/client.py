@@ -750,6 +750,51 @@ def cmd_policy(ctx: Context) -> int:
     return EXIT_OK
 
 
+# AutoML job names: 1-32 characters (CreateAutoMLJobV2).
+MAX_JOB_NAME = 32
+RESUBMITTABLE = ("Stopped", "Failed")
+
+
+def next_job_name(name: str) -> str:
+    """``churn`` -> ``churn-r2`` -> ``churn-r3``: the default name of a resubmission."""
+    stem, dash, number = name.rpartition("-r")
+    if dash and number.isdigit():
+        base, count = stem, int(number) + 1
+    else:
+        base, count = name, 2
+    suffix = f"-r{count}"
+    return base[: MAX_JOB_NAME - len(suffix)] + suffix
+
+
+def cmd_resubmit(ctx: Context) -> int:
+    """A stopped or failed job's manifest, as the stack sent it, again under a new name."""
+    args = ctx.args
+    ctx.report.update(resubmitted=args.name, outcome="usage-error")
+    response = ctx.api.job(args.name)
+    _check_response(response, ctx.console, args.name)
+    job = response.body
+    manifest = job.get("manifest")
+    if not manifest:
+        raise ClientError(f"{args.name} was not created by this stack: no manifest to run again")
+    if job.get("status") not in RESUBMITTABLE:
+        ctx.report["outcome"] = "refused"
+        raise ClientError(
+            f"{args.name} is {job.get('status') or job.get('lifecycle')}; only a stopped or "
+            "failed job is run again",
+            EXIT_FAILED,
+        )
+    new_name = args.new_name or next_job_name(args.name)
+    manifest = {**manifest, "AutoMLJobName": new_name}
+    ctx.console.line(f"running {args.name}'s manifest again as {new_name}")
+    data = json.dumps(manifest, indent=2).encode()
+    job_name = _submit_api(ctx, data, f"{new_name}.json")
+    if job_name is None:
+        ctx.report["outcome"] = "rejected"
+        return EXIT_FAILED
+    ctx.report.update(outcome="submitted", jobName=job_name)
+    return watch(ctx, job_name) if args.wait else EXIT_OK
+
+
 def cmd_stop(ctx: Context) -> int:
     response = ctx.api.stop(ctx.args.name)
     ctx.report.update(jobName=ctx.args.name, answer=response.body)
@@ -1019,6 +1064,21 @@ def add_commands(commands: Any) -> None:
     policy.add_argument("--json", action="store_true")
     _connection_options(policy)
     policy.set_defaults(run=_run(cmd_policy))
+
+    resubmit = commands.add_parser(
+        "resubmit",
+        help="run a stopped or failed job's manifest again under a new name (via the API)",
+        description="The manifest as the stack sent it (the registry keeps it: policy "
+        "applied, with its Deployment and Notifications) under --name, or NAME-r2, -r3... "
+        "Exit codes as submit.",
+    )
+    resubmit.add_argument("name", metavar="NAME")
+    resubmit.add_argument("--name", dest="new_name", metavar="NEW", help="the new job's name")
+    resubmit.add_argument("--wait", action="store_true", help="then watch the job until it ends")
+    resubmit.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    _watch_options(resubmit, 24 * 3600)
+    _connection_options(resubmit)
+    resubmit.set_defaults(run=_run(cmd_resubmit, json_report=True), idempotency_key=None)
 
     watch_cmd = commands.add_parser(
         "watch",

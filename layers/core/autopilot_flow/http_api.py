@@ -201,6 +201,12 @@ class JobDetail(_Model):
     errors: list[IssueModel]
     warnings: list[IssueModel]
     defaultsApplied: list[str]
+    manifest: dict[str, Any] | None = Field(
+        default=None,
+        description="The manifest as the stack sent it on: the CreateAutoMLJobV2 request "
+        "(policy applied) with its Deployment and Notifications sections; null for a job "
+        "this stack did not create",
+    )
     links: LinksModel
 
 

@@ -787,6 +787,7 @@ class JobsService:
             "errors": record.get("errors") or [],
             "warnings": record.get("warnings") or [],
             "defaultsApplied": record.get("defaultsApplied") or [],
+            "manifest": _manifest_as_sent(record),
             "links": links(job_name, base_path),
         }
 
@@ -878,6 +879,21 @@ class JobsService:
             },
             {"Location": job_links["self"]},
         )
+
+
+def _manifest_as_sent(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The registry keeps the request as sent and the manifest's own sections (JSON text):
+    together, a manifest that runs the job again (``autopilot-flow resubmit``)."""
+    if not record.get("request"):
+        return None
+    manifest: dict[str, Any] = json.loads(str(record["request"]))
+    for section, stored in (
+        ("Deployment", "deploymentConfig"),
+        ("Notifications", "notificationsConfig"),
+    ):
+        if record.get(stored):
+            manifest[section] = json.loads(str(record[stored]))
+    return manifest
 
 
 def _already_ended(name: str, status: str) -> ApiProblem:
