@@ -59,6 +59,7 @@ def _probe(argv: list[str] | None) -> dict[str, object]:
         ["skeleton", "--problem-type", "tabular", "--yaml"],
         ["rules"],
         ["--version"],
+        ["completion", "bash"],
     ],
 )
 def test_local_commands_never_import_boto3(argv: list[str] | None) -> None:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 # rules, --version) must start in less than half the time boto3 takes to import
 # (bench/cli_startup.py), and never import boto3 or botocore.
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-LOCAL_COMMANDS = ("validate", "skeleton", "schema", "rules", "--version")
+LOCAL_COMMANDS = ("validate", "skeleton", "schema", "rules", "completion", "--version")
 
 
 class _Style:
@@ -237,6 +237,15 @@ def build_parser(local_only: bool = False) -> argparse.ArgumentParser:
     rules.add_argument("--json", action="store_true")
     rules.set_defaults(run=_cmd_rules)
 
+    completion = commands.add_parser(
+        "completion",
+        help="print the shell completion script",
+        description="bash: source <(autopilot-flow completion bash) in ~/.bashrc; "
+        "zsh: source <(autopilot-flow completion zsh) in ~/.zshrc.",
+    )
+    completion.add_argument("shell", choices=("bash", "zsh"))
+    completion.set_defaults(run=_cmd_completion)
+
     if local_only:
         return parser
     from autopilot_flow import client, subscribe_cli  # noqa: PLC0415
@@ -272,6 +281,13 @@ def build_parser(local_only: bool = False) -> argparse.ArgumentParser:
             )
         sub.set_defaults(run=_cmd_offline)
     return parser
+
+
+def _cmd_completion(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from autopilot_flow.completion import script  # noqa: PLC0415
+
+    out.write(script(args.shell, build_parser()))  # every command, the stack's too
+    return EXIT_OK
 
 
 def _cmd_offline(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
