@@ -145,3 +145,39 @@ def test_resubmit_runs_a_stopped_jobs_manifest_again(
     assert again["manifest"]["RoleArn"].startswith("arn:aws:iam::")
     assert cli("resubmit", "e2e-resub-r2", "--name", "e2e-resub-x") == 1
     assert "e2e-resub-r2 is Completed; only a stopped or failed job" in capsys.readouterr().err
+
+
+def test_events_is_the_jobs_timeline_in_order(
+    cli: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = manifest(tmp_path, "e2e-timeline")
+    assert cli("submit", str(path), "--via", "api", "--wait", "--interval", "0.2") == 0
+    capsys.readouterr()
+    assert cli("events", "e2e-timeline", "--json") == 0
+    rows = json.loads(capsys.readouterr().out)["events"]
+    assert [row["what"] for row in rows] == [
+        "received",
+        "created",
+        "Completed",
+        "deployment DEPLOYED",
+    ]
+    assert all(row["time"] for row in rows)
+    assert rows[0]["detail"].startswith("API request ")
+    assert cli("events", "e2e-timeline") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["time", "what", "detail"] and len(lines) == 5
+    # A manifest the stack refuses (its data has no such column): received, then rejected.
+    broken = yaml.safe_load(path.read_text())
+    broken["AutoMLJobName"] = "e2e-timeline-bad"
+    broken["AutoMLProblemTypeConfig"]["TabularJobConfig"]["TargetAttributeName"] = "nope"
+    bad = tmp_path / "e2e-timeline-bad.yaml"
+    bad.write_text(yaml.safe_dump(broken))
+    assert cli("submit", str(bad), "--wait", "--interval", "0.2", "--timeout", "120") == 1
+    capsys.readouterr()
+    assert cli("events", "e2e-timeline-bad", "--json") == 0
+    rows = json.loads(capsys.readouterr().out)["events"]
+    assert [row["what"] for row in rows] == ["received", "rejected"]
+    assert (
+        rows[0]["detail"] == "s3://" + rows[0]["detail"][5:] and "manifests/" in rows[0]["detail"]
+    )
+    assert "preflight" in rows[1]["detail"] or rows[1]["detail"]

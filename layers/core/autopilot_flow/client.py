@@ -795,6 +795,59 @@ def cmd_resubmit(ctx: Context) -> int:
     return watch(ctx, job_name) if args.wait else EXIT_OK
 
 
+def timeline(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """One job's moments, in order, from what GET /jobs/{name} carries: the registry's
+    record (received, its lifecycle, FinalizeJob's deployment) and SageMaker's own times."""
+    lifecycle = job.get("lifecycle")
+    source = job.get("source") or {}
+    where = (
+        f"s3://{source.get('bucket')}/{source.get('key')}"
+        if source.get("type") == "s3"
+        else f"API request {source.get('requestId')}"
+    )
+    rows: list[tuple[Any, str, str]] = []
+    if job.get("createdAt"):
+        rows.append((job["createdAt"], "received", where if source else ""))
+    if lifecycle in ("REJECTED", "SUBMISSION_FAILED", "WAITING_FOR_CAPACITY"):
+        codes = ", ".join(str(e.get("code")) for e in job.get("errors") or [])
+        reason = codes or job.get("failureReason") or ""
+        rows.append((job.get("updatedAt"), lifecycle.lower().replace("_", " "), reason))
+    if job.get("creationTime"):
+        rows.append((job["creationTime"], "created", str(job.get("jobArn") or "")))
+    if job.get("endTime"):
+        detail = job.get("failureReason") or job.get("secondaryStatus") or ""
+        rows.append((job["endTime"], str(job.get("status")), str(detail)))
+    deployment = job.get("deployment") or {}
+    if deployment:
+        detail = deployment.get("endpointName") or job.get("endpointName") or ""
+        reason = deployment.get("reason")
+        rows.append(
+            (
+                job.get("deploymentAt"),
+                f"deployment {deployment.get('state')}",
+                f"{detail} {reason}".strip() if reason else str(detail),
+            )
+        )
+    # In the order they happen (each step needs the one before), not sorted by time: SageMaker's
+    # times and the registry's come from different clocks.
+    return [{"time": when, "what": what, "detail": detail} for when, what, detail in rows]
+
+
+def cmd_events(ctx: Context) -> int:
+    response = ctx.api.job(ctx.args.name)
+    _check_response(response, ctx.console, ctx.args.name)
+    rows = timeline(response.body)
+    if ctx.args.json:
+        ctx.console.line(json.dumps({"jobName": ctx.args.name, "events": rows}))
+        return EXIT_OK
+    table(
+        [["time", "what", "detail"]]
+        + [[_fmt(row["time"]), row["what"], row["detail"]] for row in rows],
+        ctx.console,
+    )
+    return EXIT_OK
+
+
 def cmd_stop(ctx: Context) -> int:
     response = ctx.api.stop(ctx.args.name)
     ctx.report.update(jobName=ctx.args.name, answer=response.body)
@@ -1079,6 +1132,20 @@ def add_commands(commands: Any) -> None:
     _watch_options(resubmit, 24 * 3600)
     _connection_options(resubmit)
     resubmit.set_defaults(run=_run(cmd_resubmit, json_report=True), idempotency_key=None)
+
+    events = commands.add_parser(
+        "events",
+        help="one job's timeline: received, created, ended, deployed (with times)",
+        description="Built through GET /jobs/{name} from the job's registry record (when the "
+        "stack received the manifest; rejected, waiting for capacity or submission failed; "
+        "FinalizeJob's deployment and when) and SageMaker's own times (created: the AutoML "
+        "Job Submitted event; ended: the last AutoML Job State Change). Intermediate "
+        "state changes are not recorded there: the bus's archive has every event (replay).",
+    )
+    events.add_argument("name", metavar="NAME")
+    events.add_argument("--json", action="store_true")
+    _connection_options(events)
+    events.set_defaults(run=_run(cmd_events))
 
     watch_cmd = commands.add_parser(
         "watch",

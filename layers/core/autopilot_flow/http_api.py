@@ -198,6 +198,7 @@ class JobDetail(_Model):
     endpointName: str | None
     deploymentRequested: bool = Field(description="the manifest has a Deployment section")
     deployment: dict[str, Any] | None = Field(description="FinalizeJob's outcome, once known")
+    deploymentAt: str | None = Field(default=None, description="When FinalizeJob recorded it")
     errors: list[IssueModel]
     warnings: list[IssueModel]
     defaultsApplied: list[str]

@@ -784,6 +784,7 @@ class JobsService:
             "endpointName": endpoint,
             "deploymentRequested": bool(record.get("deploymentConfig")),
             "deployment": deployment if isinstance(deployment, dict) else None,
+            "deploymentAt": record.get("deploymentAt"),
             "errors": record.get("errors") or [],
             "warnings": record.get("warnings") or [],
             "defaultsApplied": record.get("defaultsApplied") or [],
