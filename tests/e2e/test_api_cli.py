@@ -178,6 +178,34 @@ def test_submit_hints_name_the_state_dir_and_work_as_printed(
     assert "e2e-hinted" in capsys.readouterr().out
 
 
+def test_report_writes_the_html_report_with_the_recorded_deployment(
+    cli: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.integration.test_report import Page  # the same parsing as the S3 report's test
+
+    path = write_manifest(
+        tmp_path,
+        "churn-tabular.yaml",
+        "e2e-reported",
+        Deployment={"EndpointName": "e2e-reported", "Serverless": {"MemorySizeInMB": 2048}},
+    )
+    assert cli("submit", str(path), "--via", "api", "--wait", "--interval", "0.2") == 0
+    capsys.readouterr()
+    target = tmp_path / "report.html"
+    assert cli("report", "e2e-reported", "--output", str(target)) == 0
+    assert f"wrote {target}" in capsys.readouterr().out
+    assert cli("candidates", "e2e-reported", "--top", "100", "--json") == 0
+    board = json.loads(capsys.readouterr().out)
+    page = Page(target.read_text(encoding="utf-8"))
+    names = [row["candidateName"] for row in board["candidates"]]
+    assert len(names) > 1 and page.bars == names
+    assert page.assets == [] and page.scripts == 0
+    # The recorded outcome (not the plan): deployed, to the manifest's endpoint.
+    assert "DEPLOYED" in page.cells and "e2e-reported" in page.cells
+    assert cli("report", "no-such-job", "--output", str(tmp_path / "x.html")) == 2
+    assert not (tmp_path / "x.html").exists()
+
+
 def test_idempotency_key_replay_creates_no_second_job(stack: OfflineStack) -> None:
     url = stack.api_url + "/jobs"
     document = yaml.safe_load((EXAMPLES / "product-categories-multiclass.yaml").read_text())

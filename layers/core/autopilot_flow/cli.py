@@ -248,12 +248,14 @@ def build_parser(local_only: bool = False) -> argparse.ArgumentParser:
 
     if local_only:
         return parser
-    from autopilot_flow import client, subscribe_cli  # noqa: PLC0415
+    from autopilot_flow import client, report_cli, subscribe_cli  # noqa: PLC0415
 
     # submit, status, list, candidates, stop, watch: the deployed (or offline) stack.
     client.add_commands(commands)
     # subscribe, unsubscribe, replay: the stack's bus and archive (docs/subscribing.md).
     subscribe_cli.add_commands(commands)
+    # report: a job's HTML report, written locally.
+    report_cli.add_commands(commands)
 
     offline = commands.add_parser(
         "offline", help="the whole service on this machine (moto + the Autopilot simulator)"

@@ -5,7 +5,10 @@ FinalizeJob writes it next to the job's own output, where SageMaker puts its art
 
 - ``leaderboard.json``: the job (name, status, problem type, objective) and every candidate
   with its rank, status, objective value and other metrics;
-- ``leaderboard.md``: the same as a Markdown table, for people.
+- ``leaderboard.md``: the same as a Markdown table, for people;
+- ``leaderboard.html``: a self-contained page (autopilot_flow.report): the table, a bar chart
+  of every candidate's objective, the job's timeline, its reports' links and what is known
+  of the deployment when it is written (before FinalizeJob plans it).
 
 Ranking follows the objective's direction (``Maximize``: higher is better; ``Minimize``:
 lower is better). Candidates without an objective value (failed, stopped, still running when
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from autopilot_flow import report
 from autopilot_flow.problem_types import objective_type
 from autopilot_flow.sagemaker import Backoff
 
@@ -286,6 +290,13 @@ class LeaderboardWriter:
             ContentType="text/markdown; charset=utf-8",
             **extra,
         )
+        self.s3.put_object(
+            Bucket=bucket,
+            Key=prefix + report.HTML_NAME,
+            Body=report.render(report_inputs(board, description)).encode("utf-8"),
+            ContentType="text/html; charset=utf-8",
+            **extra,
+        )
         return {
             "json": f"s3://{bucket}/{json_key}",
             "markdown": f"s3://{bucket}/{markdown_key}",
@@ -300,6 +311,28 @@ class LeaderboardWriter:
             },
             "top": board.top,
         }
+
+
+def report_inputs(board: Leaderboard, description: dict[str, Any]) -> report.ReportInputs:
+    """The HTML report as BuildLeaderboard can write it: the deployment is not planned yet,
+    so it shows the plan's inputs (the best candidate, SageMaker's own deployment)."""
+    best = board.best
+    own = description.get("ModelDeployConfig") or {}
+    return report.ReportInputs(
+        board=board.document(),
+        timeline=report.timeline_from_description(description),
+        reports=report.reports_from_description(description),
+        deployment=[
+            ("Best candidate (what FinalizeJob would deploy)", best and best["candidateName"]),
+            (
+                "SageMaker deploys it itself (ModelDeployConfig)",
+                "yes" if own.get("AutoGenerateEndpointName") or own.get("EndpointName") else "no",
+            ),
+        ],
+        deployment_note="Written before FinalizeJob plans the deployment: its outcome is in the "
+        "AutoML Model Deployed, Deployment Skipped or Deployment Failed event, and in the "
+        "report `autopilot-flow report NAME` writes.",
+    )
 
 
 def build_writer(session: Any = None) -> LeaderboardWriter:
