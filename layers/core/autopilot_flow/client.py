@@ -853,7 +853,8 @@ def cmd_stop(ctx: Context) -> int:
     ctx.report.update(jobName=ctx.args.name, answer=response.body)
     _check_response(response, ctx.console, f"cannot stop {ctx.args.name}")
     body = response.body
-    ctx.console.line(f"stopping  {body['jobName']}  (was {body.get('previousStatus')})")
+    verb = str(body.get("status") or "Stopping").lower()
+    ctx.console.line(f"{verb}  {body['jobName']}  (was {body.get('previousStatus')})")
     return EXIT_OK
 
 

@@ -247,7 +247,10 @@ class LeaderboardModel(_Model):
 class StopAccepted(_Model):
     jobName: str
     jobArn: str | None
-    status: Literal["Stopping"]
+    status: Literal["Stopping", "Cancelling"] = Field(
+        description="Cancelling: the submission was still waiting for capacity; its manifest "
+        "is answered with the error code cancelled and no job is created"
+    )
     previousStatus: str
     links: LinksModel
 

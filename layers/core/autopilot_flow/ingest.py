@@ -62,6 +62,7 @@ LOGGER = logging.getLogger(__name__)
 MANIFEST_PREFIX = "manifests/"
 MANIFEST_SUFFIXES = (".json", ".yaml", ".yml")
 RECEIPTS_PREFIX = "receipts/"
+CANCELLED = "cancelled"  # the error code of a submission stopped while waiting for capacity
 REJECTIONS_PREFIX = "rejections/"
 ANSWER_PREFIXES = (RECEIPTS_PREFIX, REJECTIONS_PREFIX)
 VERSIONS_INFIX = ".versions/"
@@ -539,6 +540,15 @@ class Ingestor:
                 warnings=warnings,
                 defaults_applied=result.defaults_applied,
             )
+        if claim.state == "same_source" and claim.item.get("cancelRequested"):
+            # Stopped while it waited for capacity: answer it, create nothing, free the name.
+            cancelled = Issue(
+                (),
+                CANCELLED,
+                f"the submission of {job_name!r} was cancelled (stop) while it waited for "
+                "AutoML capacity; no job was created and the name is free again.",
+            )
+            return self._reject(obj, job_name, [cancelled], result.warnings, registered=True)
         try:
             arn = self.jobs.create(request)
         except JobNameInUse:

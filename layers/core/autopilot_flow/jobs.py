@@ -833,6 +833,21 @@ class JobsService:
                 "Job not created",
                 f"the manifest for {name!r} was rejected; there is no job to stop.",
             )
+        if managed and record is not None and record.get("status") == reg.WAITING_FOR_CAPACITY:
+            if self.ingestor.registry.request_cancel(name):
+                job_links = links(name, base_path)
+                return ApiAnswer(
+                    202,
+                    {
+                        "jobName": name,
+                        "jobArn": None,
+                        "status": "Cancelling",
+                        "previousStatus": reg.WAITING_FOR_CAPACITY,
+                        "links": job_links,
+                    },
+                    {"Location": job_links["self"]},
+                )
+            record = self.ingestor.registry.get(name)  # it moved on meanwhile
         description = self._describe(name)
         if description is None:
             if record is None:

@@ -178,6 +178,27 @@ class Registry:
             changes["report"] = report
         self._update(job_name, source_id, changes)
 
+    def request_cancel(self, job_name: str) -> bool:
+        """Cancel a submission still waiting for capacity: when its queued message comes back,
+        it is answered ``cancelled`` (and the name released) instead of creating the job.
+        True when it was waiting."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"jobKey": {"S": job_key(job_name)}},
+                UpdateExpression="SET cancelRequested = :yes, updatedAt = :now",
+                ConditionExpression="#status = :waiting",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":yes": {"BOOL": True},
+                    ":now": {"S": now_iso()},
+                    ":waiting": {"S": WAITING_FOR_CAPACITY},
+                },
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def release_waiting(self, job_name: str, source_id: str) -> bool:
         """Give up a claim that is waiting for capacity and that nothing will resume on its
         own (an API submission answered 503: its caller sends it again, and that claims the
