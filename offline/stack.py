@@ -496,6 +496,8 @@ class OfflineStack:
         options = self.options
         self._saved_environ = dict(os.environ)
         claim_state_dir(options.state_dir)
+        if options.quiet:  # before the first request: moto's request log stays off the terminal
+            self._undo.append(_quiet())
         self.server = _MotoServer(ip_address="127.0.0.1", port=options.port, verbose=False)
         self.server.start()
         host, port = self.server.get_host_and_port()
@@ -507,8 +509,6 @@ class OfflineStack:
         # Every boto3 client in this process (handlers included) talks to the moto server.
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
         os.environ["MOTO_PORT"] = str(port)
-        if options.quiet:
-            self._undo.append(_quiet())
         # Step Functions runs definitions only when asked to (platform-facts.md).
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         self._undo.append(install_atomic_dynamodb_writes())
