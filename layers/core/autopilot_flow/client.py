@@ -26,10 +26,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from autopilot_flow.policy import Policy, PolicyError
-from autopilot_flow.validate import ValidationResult, validate_bytes
+if TYPE_CHECKING:
+    from autopilot_flow.policy import Policy
+    from autopilot_flow.validate import ValidationResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
 DEFAULT_STACK = "autopilot-flow"
@@ -372,6 +373,9 @@ def _check_response(response: ApiResponse, console: Console, what: str) -> None:
 
 def local_check(data: bytes, name: str, policy: Policy | None) -> ValidationResult:
     """``validate`` before sending; without a policy, fields a policy supplies may be absent."""
+    # Imported here: `autopilot-flow --help` builds this module's parsers, never validates.
+    from autopilot_flow.validate import validate_bytes  # noqa: PLC0415
+
     result = validate_bytes(data, name, policy)
     if policy is None:
         result.errors = [
@@ -381,6 +385,8 @@ def local_check(data: bytes, name: str, policy: Policy | None) -> ValidationResu
 
 
 def _read_policy(path: str | None) -> Policy | None:
+    from autopilot_flow.policy import Policy, PolicyError  # noqa: PLC0415
+
     if path is None:
         return None
     try:
