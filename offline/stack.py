@@ -194,16 +194,24 @@ def copy_json(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
+STEP_FUNCTIONS_INTERPRETER = "moto.stepfunctions.parser.asl."
+
+
 def install_step_functions_json_copies() -> Callable[[], None]:
     """moto's Step Functions interpreter deep-copies a state's input and output several
     times per state (they are JSON values: the definition's data). ``copy.deepcopy``'s
     generic machinery was the largest single cost left in a burst, so the interpreter's
     modules get ``copy_json`` instead (their only use of ``copy``). Returns the undo."""
-    shim = types.SimpleNamespace(deepcopy=lambda value, memo=None: copy_json(value))
-    patched = [
+
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        # A memo means a caller steering the copy (moto shares or skips some objects).
+        return copy_json(value) if memo is None else copy.deepcopy(value, memo)
+
+    shim = types.SimpleNamespace(deepcopy=deepcopy)
+    patched = [  # the interpreter (asl) only: the backend copies state machines, not JSON
         module
         for name, module in list(sys.modules.items())
-        if name.startswith("moto.stepfunctions.parser.") and getattr(module, "copy", None) is copy
+        if name.startswith(STEP_FUNCTIONS_INTERPRETER) and getattr(module, "copy", None) is copy
     ]
     for module in patched:
         module.copy = shim  # type: ignore[attr-defined]

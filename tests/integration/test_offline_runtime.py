@@ -209,6 +209,25 @@ def test_step_functions_json_copies_undo_restores_copy() -> None:
     assert states.copy is copy
 
 
+def test_step_functions_json_copies_leave_the_backend_and_steered_copies_alone() -> None:
+    """StartExecution deep-copies the state machine with a memo that shares the backend
+    (whose locks cannot be copied): that copy must stay moto's own. Found by an e2e run in
+    which moto's backend module was imported before the stack started."""
+    from moto.stepfunctions.parser import models
+    from moto.stepfunctions.parser.asl.eval import states
+
+    lock = threading.RLock()
+    holder = {"lock": lock, "data": [1]}
+    undo = install_step_functions_json_copies()
+    try:
+        assert models.copy is copy
+        steered = states.copy.deepcopy(holder, {id(lock): lock})
+    finally:
+        undo()
+    assert steered["lock"] is lock and steered["data"] == [1]
+    assert steered["data"] is not holder["data"]
+
+
 # --- S3: ListObjectVersions copies only the keys under the prefix ----------------------------
 
 
