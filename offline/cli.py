@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import threading
 from pathlib import Path
@@ -28,7 +29,7 @@ def options_from(args: argparse.Namespace) -> OfflineOptions:
     )
 
 
-def _print_how_to_connect(description: dict[str, Any], out: TextIO) -> None:
+def _print_how_to_connect(description: dict[str, Any], out: TextIO, state_dir: str) -> None:
     endpoint = description["endpoint_url"]
     bucket = description["resources"]["ManifestsBucket"]
     out.write(
@@ -47,7 +48,7 @@ def _print_how_to_connect(description: dict[str, Any], out: TextIO) -> None:
             f"  curl -X POST {api}/jobs -H 'Content-Type: application/yaml' \\\n"
             "       --data-binary @examples/manifests/churn-tabular.yaml\n"
             "  autopilot-flow submit examples/manifests/churn-tabular.yaml --via api --offline "
-            "--wait\n\n"
+            f"{_state_dir_option(state_dir)}--wait\n\n"
         )
     out.write("Resources (also in stack.json):\n")
     for logical_id, physical in sorted(description["resources"].items()):
@@ -56,6 +57,11 @@ def _print_how_to_connect(description: dict[str, Any], out: TextIO) -> None:
         out.write(f"  {logical_id:32} not emulated: {reason}\n")
     out.write("\nCtrl-C stops it.\n")
     out.flush()
+
+
+def _state_dir_option(state_dir: str) -> str:
+    """``--state-dir DIR `` unless it is the default: the printed command must work as is."""
+    return "" if state_dir == ".offline" else f"--state-dir {shlex.quote(state_dir)} "
 
 
 def up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -72,7 +78,7 @@ def up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_USAGE
         # The example manifests' data, so that the printed commands work as they stand.
         upload_example_data(stack.client("s3"))
-        _print_how_to_connect(description, out)
+        _print_how_to_connect(description, out, str(args.state_dir))
         stopped.wait()
         out.write("Stopping...\n")
     finally:

@@ -122,6 +122,8 @@ def test_offline_up_stops_on_a_signal_and_removes_its_stack_json(
             pytest.fail("offline up ignored the signal")
     assert process.returncode == 0, err
     assert "Stopping" in out
+    # The printed submit command names this state directory, so it works as printed.
+    assert f"--offline --state-dir {state} --wait" in out
     # moto's request log (werkzeug's "POST / HTTP/1.1" 200 lines) stays off the terminal.
     assert "HTTP/1.1" not in out + err
     assert not (state / "stack.json").exists()
