@@ -127,3 +127,23 @@ def test_offline_up_stops_on_a_signal_and_removes_its_stack_json(
     # moto's request log (werkzeug's "POST / HTTP/1.1" 200 lines) stays off the terminal.
     assert "HTTP/1.1" not in out + err
     assert not (state / "stack.json").exists()
+
+
+def test_a_stale_stack_json_does_not_block_but_a_live_owner_does(tmp_path: Path) -> None:
+    from offline.stack import OfflineStartError, claim_state_dir
+
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    (tmp_path / "stack.json").write_text(json.dumps({"pid": int(ended.stdout)}))
+    claim_state_dir(tmp_path)  # a stack that crashed: its file is simply replaced
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as alive:
+        try:
+            (tmp_path / "stack.json").write_text(json.dumps({"pid": alive.pid}))
+            with pytest.raises(OfflineStartError, match=f"pid {alive.pid}"):
+                claim_state_dir(tmp_path)
+        finally:
+            alive.kill()
