@@ -283,3 +283,45 @@ def test_put_events_partial_failure_is_retried(harness: WatchHarness) -> None:
     events = harness.events()
     assert failures["left"] == 0
     assert [e["detail"]["jobName"] for e in events] == ["watch-retry"]
+
+
+def test_a_job_throttled_past_every_retry_is_seen_again_and_nothing_is_lost(
+    harness: WatchHarness,
+) -> None:
+    names = ["watch-a", "watch-b", "watch-c"]
+    for name in names:
+        harness.managed(example_request("churn-tabular.yaml", name))
+    harness.sim.run_until_idle()
+    listed = harness.sagemaker.list_auto_ml_jobs(SortBy="LastModifiedTime", SortOrder="Ascending")
+    order = [s["AutoMLJobName"] for s in listed["AutoMLJobSummaries"]]
+    assert sorted(order) == names
+    middle = order[1]  # jobs before it are recorded when its describe fails
+
+    watcher = harness.watcher
+    watcher.backoff.sleep = lambda seconds: None
+    throttling = {"on": True}
+
+    def throttle_the_middle_job(params: dict[str, Any], **_: Any) -> None:
+        # The simulator itself answers ThrottlingException: the hook only says when.
+        if throttling["on"] and params.get("AutoMLJobName") == middle:
+            harness.sim.throttle_next(1, "DescribeAutoMLJobV2")
+
+    watcher.sagemaker.meta.events.register(
+        "before-parameter-build.sagemaker.DescribeAutoMLJobV2", throttle_the_middle_job
+    )
+    first = harness.tick()
+    assert first["deferred"] == 1
+    assert first["published"] == 2
+    assert sorted(e["detail"]["jobName"] for e in harness.events()) == sorted(
+        n for n in names if n != middle
+    )
+
+    # Far past the overlap window: only a watermark kept at the deferred job finds it again.
+    throttling["on"] = False
+    harness.sim.advance(3600)
+    second = harness.tick()
+    assert second["deferred"] == 0
+    (event,) = harness.events()
+    assert event["detail"]["jobName"] == middle
+    assert event["detail"]["current"]["status"] == "Completed"
+    assert harness.tick()["published"] == 0

@@ -9,17 +9,24 @@ publishes one event. Cost is O(changes), not O(jobs).
 
 Two overlapping ticks never emit the same transition twice: the registry update is
 conditional on the previous state, and only the tick whose update wins publishes.
+
+No transition is lost either: a job whose ``DescribeAutoMLJobV2`` fails (throttled past every
+retry) is left as it was in the registry and the watermark stays at or before it, so the
+next tick sees it again; and whatever a page recorded is published before an error leaves
+the tick.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
 
 from autopilot_flow import events as ev
 from autopilot_flow.registry import job_key, now_iso
@@ -29,6 +36,7 @@ TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 WATERMARK_KEY = "#watcher-watermark"
 EXTERNAL = "EXTERNAL"
 _DESERIALIZER = TypeDeserializer()
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,6 +47,7 @@ class TickReport:
     list_calls: int = 0
     describe_calls: int = 0
     lost_races: int = 0
+    deferred: int = 0
     transitions: list[tuple[str, str | None, str]] = field(default_factory=list)
 
 
@@ -92,26 +101,49 @@ class JobWatcher:
         mark = self.watermark()
         since = (mark - self.overlap) if mark else (now - self.first_lookback)
         newest = mark
+        oldest_deferred: datetime | None = None
         for page in self._pages(since, report):
             summaries = page
             report.listed += len(summaries)
             known = self._registry_states([s["AutoMLJobName"] for s in summaries])
             changes: list[Change] = []
-            for summary in summaries:
-                modified = summary.get("LastModifiedTime")
-                if isinstance(modified, datetime) and (newest is None or modified > newest):
-                    newest = modified
-                name = summary["AutoMLJobName"]
-                item = known.get(job_key(name))
-                previous = (item.get("jobStatus"), item.get("secondaryStatus")) if item else None
-                current = (summary["AutoMLJobStatus"], summary["AutoMLJobSecondaryStatus"])
-                if previous == current:
-                    continue
-                report.changed += 1
-                change = self._transition(name, item, previous, current, report)
-                if change is not None:
-                    changes.append(change)
+            try:
+                for summary in summaries:
+                    modified = summary.get("LastModifiedTime")
+                    if isinstance(modified, datetime) and (newest is None or modified > newest):
+                        newest = modified
+                    name = summary["AutoMLJobName"]
+                    item = known.get(job_key(name))
+                    previous = (
+                        (item.get("jobStatus"), item.get("secondaryStatus")) if item else None
+                    )
+                    current = (summary["AutoMLJobStatus"], summary["AutoMLJobSecondaryStatus"])
+                    if previous == current:
+                        continue
+                    report.changed += 1
+                    try:
+                        change = self._transition(name, item, previous, current, report)
+                    except ClientError as exc:
+                        # Throttled past every retry (or refused): the registry is untouched,
+                        # so the next tick sees the same change, provided the watermark stays
+                        # at or before this job.
+                        report.deferred += 1
+                        logger.warning("job %s deferred to the next tick: %s", name, exc)
+                        if isinstance(modified, datetime) and (
+                            oldest_deferred is None or modified < oldest_deferred
+                        ):
+                            oldest_deferred = modified
+                        continue
+                    if change is not None:
+                        changes.append(change)
+            except Exception:
+                # What this page recorded must not stay unpublished: the next tick would see
+                # no difference and the transition would be lost.
+                self._publish(changes, report)
+                raise
             self._publish(changes, report)
+        if oldest_deferred is not None and (newest is None or oldest_deferred < newest):
+            newest = oldest_deferred
         if newest is not None:
             self._advance_watermark(newest)
         return report
