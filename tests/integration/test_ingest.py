@@ -448,6 +448,30 @@ def test_throttled_creates_are_retried_with_backoff(
     assert harness.record("churn-binary-2026-11")["status"] == "CREATED"  # type: ignore[index]
 
 
+def test_a_create_throttled_past_every_retry_comes_back_soon_not_after_the_timeout(
+    harness: IngestHarness, aws_env: AutopilotSimulator
+) -> None:
+    backoff = harness.service.ingestor.jobs.backoff
+    backoff.sleep = lambda seconds: None
+    aws_env.throttle_next(backoff.attempts, operation="CreateAutoMLJobV2")
+    delays: list[int] = []
+    harness.service.sqs.meta.events.register(
+        "before-parameter-build.sqs.ChangeMessageVisibility",
+        lambda params, **_: delays.append(params["VisibilityTimeout"]),
+    )
+    harness.upload_example("churn-tabular.yaml")
+    messages, response = _deliver_visible(harness)
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [
+        messages[0]["MessageId"]
+    ]
+    # Hidden for the first retry delay, not for the queue's whole visibility timeout.
+    assert len(delays) == 1
+    assert 1 <= delays[0] <= harness.service.capacity_retry_seconds
+    visibility_timeout_passes(harness, messages)
+    harness.source.drain()
+    assert harness.record("churn-binary-2026-11")["status"] == "CREATED"  # type: ignore[index]
+
+
 def _deliver_visible(harness: IngestHarness) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     received = harness.source.receive()
     test_events = [m for m in received if "s3:TestEvent" in m["Body"]]

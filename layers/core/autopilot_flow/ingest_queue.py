@@ -1,12 +1,13 @@
 """The queue side of ingest: SQS records in, idempotent ingest, backpressure out.
 
-A record whose manifest waits for capacity (``ResourceLimitExceeded``) is reported failed and
-hidden for a growing time (exponential, with jitter), so it comes back when the quota may
-have freed. The last attempt (``ApproximateReceiveCount`` reached ``max_receive_count``)
-answers instead: a ``capacity.exhausted`` rejection, the job name released, and
-``AutoML Job Submission Failed``; its message is consumed. A rejection is an answer, not a
-failure. Only a message whose every receive failed for another reason (the function
-crashed or timed out) still reaches the DLQ, which has an alarm.
+A record whose manifest waits for capacity (``ResourceLimitExceeded``), or whose SageMaker
+or S3 calls stayed throttled past every retry, is reported failed and hidden for a growing
+time (exponential, with jitter), so it comes back when the quota may have freed. The last
+attempt (``ApproximateReceiveCount`` reached ``max_receive_count``) answers instead: a
+``capacity.exhausted`` rejection, the job name released, and ``AutoML Job Submission
+Failed``; its message is consumed. A rejection is an answer, not a failure. Only a message
+whose every receive failed for another reason (the function crashed or timed out) still
+reaches the DLQ, which has an alarm.
 
 Each manifest's outcome is reported to ``autopilot_flow.observability`` (metrics, and the log
 line, with the S3 key and then the job name as correlation id, cleared after the manifest).
@@ -23,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from botocore.exceptions import ClientError
 
 from autopilot_flow import observability
 from autopilot_flow.ingest import (
@@ -30,9 +32,11 @@ from autopilot_flow.ingest import (
     REJECTED,
     Ingestor,
     ManifestObject,
+    PreflightUnavailable,
     WaitingForCapacity,
     parse_notification,
 )
+from autopilot_flow.sagemaker import THROTTLING_CODES, error_code
 
 IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600
 MAX_VISIBILITY_SECONDS = 12 * 3600
@@ -95,6 +99,15 @@ class QueueIngest:
                         exc.job_name, final=last_attempt, reason=str(exc)
                     )
                     if not last_attempt:
+                        self._delay(record, receive_count)
+                    raise
+                except (ClientError, PreflightUnavailable) as exc:
+                    # Throttled past every retry, or S3/SageMaker out of reach: try again
+                    # after the growing delay, not after the queue's whole visibility timeout.
+                    transient = isinstance(exc, PreflightUnavailable) or (
+                        error_code(exc) in THROTTLING_CODES
+                    )
+                    if transient and not last_attempt:
                         self._delay(record, receive_count)
                     raise
                 replayed = bool(outcome.get("replayed"))
