@@ -36,6 +36,7 @@ from autopilot_flow.finalize import (
     endpoint_key,
     execution_name,
 )
+from autopilot_flow.leaderboard import LeaderboardWriter
 from autopilot_flow.manifest import Manifest
 from autopilot_flow.registry import Registry
 from autopilot_flow.sagemaker import Backoff, sagemaker_client
@@ -1216,6 +1217,30 @@ def test_a_plan_throttled_past_its_backoff_is_retried_by_the_machine(
     # Fewer throttles than its backoff's attempts: answered as usual.
     harness.sim.throttle_next(planner.backoff.attempts - 1, operation="DescribeEndpoint")
     assert planner.describe_endpoint("churn-anything") is None
+
+
+def test_a_leaderboard_throttled_past_its_backoff_is_retried_by_the_machine(
+    harness: FinalizeHarness,
+) -> None:
+    """BuildLeaderboard lists candidates with its own backoff; past that it raises
+    SageMakerThrottled and the machine retries the step, as for PlanFinalize."""
+    name = harness.submit(churn("churn-board"))
+    harness.sim.run_until_idle()
+    writer = LeaderboardWriter(
+        sagemaker_client(harness.session),
+        harness.client("s3"),
+        backoff=Backoff(sleep=lambda seconds: None),
+    )
+    harness.sim.throttle_next(writer.backoff.attempts, operation="ListCandidatesForAutoMLJob")
+    with pytest.raises(SageMakerThrottled):
+        writer.candidates(name)
+    plan = load_template()["Resources"]["FinalizeJobStateMachine"]["Properties"]
+    definition = json.loads((ROOT / plan["DefinitionUri"]).read_text())
+    board = definition["States"]["BuildLeaderboard"]["Retry"]
+    assert SageMakerThrottled.__name__ in {e for r in board for e in r["ErrorEquals"]}
+    # Fewer throttles than its backoff's attempts: answered as usual.
+    harness.sim.throttle_next(writer.backoff.attempts - 1, operation="ListCandidatesForAutoMLJob")
+    assert writer.candidates(name)
 
 
 # --- the trigger's rule pattern ------------------------------------------------------------

@@ -57,7 +57,12 @@ from autopilot_flow.deploy_targets import (
 from autopilot_flow.leaderboard import better
 from autopilot_flow.problem_types import objective_type
 from autopilot_flow.registry import Registry, job_key
-from autopilot_flow.sagemaker import THROTTLING_CODES, Backoff, error_code
+from autopilot_flow.sagemaker import (
+    THROTTLING_CODES,
+    Backoff,
+    SageMakerThrottled,
+    error_code,
+)
 from autopilot_flow.sections import deployment_endpoint_name
 from autopilot_flow.settings import SettingsError, _Reader
 
@@ -99,11 +104,6 @@ class DeploymentBlocked(Exception):
 
 class UnsupportedResponseKeys(Exception):
     """``InferenceResponseKeys`` the best candidate's containers cannot produce."""
-
-
-class SageMakerThrottled(Exception):
-    """SageMaker kept throttling PlanFinalize's reads past its backoff: the state machine
-    retries the whole step (throttling never decides an outcome)."""
 
 
 # --- names ------------------------------------------------------------------------------------

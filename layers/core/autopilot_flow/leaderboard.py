@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from autopilot_flow import report
 from autopilot_flow.problem_types import objective_type
-from autopilot_flow.sagemaker import Backoff
+from autopilot_flow.sagemaker import THROTTLING_CODES, Backoff, SageMakerThrottled, error_code
 
 JSON_NAME = "leaderboard.json"
 MARKDOWN_NAME = "leaderboard.md"
@@ -261,9 +263,15 @@ class LeaderboardWriter:
                 return found
 
     def _page(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        page: dict[str, Any] = self.backoff.call(
-            lambda: self.sagemaker.list_candidates_for_auto_ml_job(**kwargs)
-        )
+        try:
+            page: dict[str, Any] = self.backoff.call(
+                lambda: self.sagemaker.list_candidates_for_auto_ml_job(**kwargs)
+            )
+        except ClientError as exc:
+            # Past our backoff the state machine retries the whole step, for longer.
+            if error_code(exc) in THROTTLING_CODES:
+                raise SageMakerThrottled(str(exc)) from exc
+            raise
         return page
 
     def write(self, description: dict[str, Any]) -> dict[str, Any]:

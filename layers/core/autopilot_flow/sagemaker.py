@@ -37,6 +37,11 @@ class RequestRejected(Exception):
         self.message = message
 
 
+class SageMakerThrottled(Exception):
+    """SageMaker kept throttling a FinalizeJob step's reads past its backoff: the state
+    machine retries the whole step (throttling never decides an outcome)."""
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
