@@ -150,8 +150,12 @@ def test_resubmit_runs_a_stopped_jobs_manifest_again(
 def test_events_is_the_jobs_timeline_in_order(
     cli: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = manifest(tmp_path, "e2e-timeline")
-    assert cli("submit", str(path), "--via", "api", "--wait", "--interval", "0.2") == 0
+    document = yaml.safe_load((EXAMPLES / "churn-tabular.yaml").read_text())
+    # Its own endpoint: OnlyIfBetter would skip a deployment over another test's model.
+    deployment = {**document["Deployment"], "EndpointName": "e2e-timeline"}
+    path = manifest(tmp_path, "e2e-timeline", Deployment=deployment)
+    argv = ["submit", str(path), "--via", "api", "--wait", "--interval", "0.2", "--timeout", "120"]
+    assert cli(*argv) == 0
     capsys.readouterr()
     assert cli("events", "e2e-timeline", "--json") == 0
     rows = json.loads(capsys.readouterr().out)["events"]
