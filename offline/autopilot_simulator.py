@@ -31,6 +31,10 @@ Clocks (all return epoch seconds from ``time()``; ``now()`` gives an aware UTC d
 - ``ScaledClock(speed: float = 600.0, start=None, source=time.time)``: simulated time runs
   ``speed`` times faster than ``source`` (600: one real second = ten simulated minutes, so a
   tabular ENSEMBLING job takes 2 to 6 real seconds). ``advance(seconds)`` jumps ahead too.
+  Its ``wall(t)`` maps a simulated time back onto the real clock, and every time the API
+  shows (CreationTime, LastModifiedTime, EndTime, candidates' times) is shown that way: the
+  offline stack's jobs were created and ended in the past, as on AWS, and the speed-up shows
+  only in how fast they move (an hour of Autopilot at speed 600 is six real seconds apart).
 - Any object with ``time() -> float`` (the ``Clock`` protocol) or a zero-argument callable
   returning epoch seconds can be passed as ``clock``.
 
@@ -304,6 +308,10 @@ class ScaledClock:
         self._offset += seconds
         return self.time()
 
+    def wall(self, t: float) -> float:
+        """The real time at which simulated time ``t`` is (was, or will be) reached."""
+        return self._real_start + (t - self._start - self._offset) / self.speed
+
 
 class _CallableClock:
     def __init__(self, fn: Callable[[], float]) -> None:
@@ -573,7 +581,10 @@ class SimulatedAutoMLJob(AutoMLJob):
         forced_failure: str | None,
         data_bytes: int = 0,
         auto_ensembling_limit_bytes: int = AUTO_ENSEMBLING_LIMIT_BYTES,
+        wall: Callable[[float], float] | None = None,
     ) -> None:
+        # Times the API shows: simulated times mapped onto the real clock (ScaledClock.wall).
+        self._wall = wall or (lambda t: t)
         # moto's AutoMLJob.__init__ is not called on purpose: it is where moto crashes on
         # valid requests (KeyError on CompletionCriteria / ProblemType / EndpointName) and
         # builds its placeholders. Every attribute moto's backend reads is set here.
@@ -711,7 +722,7 @@ class SimulatedAutoMLJob(AutoMLJob):
         self.now_ts = self.creation_ts
         self.auto_ml_job_status = ""
         self.auto_ml_job_secondary_status = ""
-        self.creation_time = _naive(self.creation_ts)
+        self.creation_time = self._shown(self.creation_ts)
         self.last_modified_time = self.creation_time
         self.ended_at: datetime | None = None
         self.failure: str | None = None
@@ -1068,6 +1079,11 @@ class SimulatedAutoMLJob(AutoMLJob):
 
     # ---- time -----------------------------------------------------------------------------
 
+    def _shown(self, t: float) -> datetime:
+        # To the millisecond, as the API shows times (a finer one would pass a filter that
+        # names the time the API showed).
+        return _naive(_ms(self._wall(t)))
+
     def advance_to(self, t: float) -> list[tuple[_Event, str | None, str | None]]:
         """Apply the events due by ``t``; return (event, previous status, previous secondary)."""
         applied: list[tuple[_Event, str | None, str | None]] = []
@@ -1077,11 +1093,11 @@ class SimulatedAutoMLJob(AutoMLJob):
             previous = (self.auto_ml_job_status or None, self.auto_ml_job_secondary_status or None)
             self.auto_ml_job_status = event.status
             self.auto_ml_job_secondary_status = event.secondary
-            self.last_modified_time = _naive(event.time)
+            self.last_modified_time = self._shown(event.time)
             if event.cut is not None:
                 self.cut_ts, self.cut_kind = event.time, event.cut
             if event.status in _TERMINAL:
-                self.ended_at = _naive(event.time)
+                self.ended_at = self._shown(event.time)
             if event.failure_reason is not None:
                 self.failure = event.failure_reason
             applied.append((event, previous[0], previous[1]))
@@ -1116,7 +1132,7 @@ class SimulatedAutoMLJob(AutoMLJob):
             view: dict[str, Any] = {
                 "CandidateName": c.name,
                 "CandidateSteps": c.steps,
-                "CreationTime": _naive(c.start),
+                "CreationTime": self._shown(c.start),
             }
             if c.end <= now and (cut is None or c.end <= cut):
                 ended = c.end
@@ -1157,9 +1173,9 @@ class SimulatedAutoMLJob(AutoMLJob):
                 ended = c.start
                 view["CandidateStatus"] = "InProgress"
                 view["ObjectiveStatus"] = "Pending"
-            view["LastModifiedTime"] = _naive(ended)
+            view["LastModifiedTime"] = self._shown(ended)
             if view["CandidateStatus"] not in ("InProgress", "Stopping"):
-                view["EndTime"] = _naive(ended)
+                view["EndTime"] = self._shown(ended)
             views.append(view)
         return views
 
@@ -1772,6 +1788,7 @@ class AutopilotSimulator:
                 forced_failure=self._pending_failures.pop(name.lower(), None),
                 data_bytes=data_bytes,
                 auto_ensembling_limit_bytes=self.auto_ensembling_limit_bytes,
+                wall=getattr(self.clock, "wall", None),
                 **kwargs,
             )
             backend.auto_ml_jobs[name] = job

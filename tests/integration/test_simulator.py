@@ -687,6 +687,32 @@ def test_scaled_clock_runs_faster_than_its_source(shared_client: Any) -> None:
         assert sim.transitions[-1].status == "Completed"
 
 
+def test_times_shown_are_real_times_only_the_pace_is_fast(shared_client: Any) -> None:
+    """Offline, jobs run 600 times faster, but what the API shows happened in the past, at
+    real times: a job that took an hour of Autopilot ended six real seconds after it began."""
+    real = [START.timestamp()]
+    clock = ScaledClock(speed=600, source=lambda: real[0])
+    with mock_aws(), AutopilotSimulator(clock=clock):
+        sm = shared_client
+        sm.create_auto_ml_job_v2(**tabular("paced", ProblemType="Regression"))
+        real[0] += 20.0  # more than the job needs at this speed
+        described = sm.describe_auto_ml_job_v2(AutoMLJobName="paced")
+        assert described["AutoMLJobStatus"] == "Completed"
+        created, ended = described["CreationTime"], described["EndTime"]
+        now = datetime.fromtimestamp(real[0], UTC)
+        assert created == START
+        assert created < described["LastModifiedTime"] <= ended <= now
+        # The simulated run takes 20 to 60 minutes: 2 to 6 real seconds at speed 600.
+        assert timedelta(seconds=2) <= ended - created <= timedelta(seconds=6)
+        candidates = all_candidates(sm, "paced")
+        assert candidates
+        assert all(created <= c["CreationTime"] <= c["EndTime"] <= ended for c in candidates)
+        # The watcher's filter sees the same times.
+        after_start = sm.list_auto_ml_jobs(LastModifiedTimeAfter=created)["AutoMLJobSummaries"]
+        assert [j["AutoMLJobName"] for j in after_start] == ["paced"]
+        assert sm.list_auto_ml_jobs(LastModifiedTimeAfter=ended)["AutoMLJobSummaries"] == []
+
+
 def test_uninstall_restores_moto() -> None:
     before = (dict(vars(SageMakerModelBackend)), dict(vars(SageMakerResponse)))
     with AutopilotSimulator():
