@@ -12,6 +12,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,28 @@ def test_five_jobs_one_event_per_transition_in_order(harness: WatchHarness) -> N
     for name in FIVE_JOBS:
         assert by_job[name] == expected_transitions(harness.sim, name), name
         assert by_job[name][-1][1][0] == "Completed"
+
+
+def test_the_registry_keeps_every_state_published_in_order(harness: WatchHarness) -> None:
+    harness.managed(example_request("churn-tabular.yaml", "watch-history"))
+    harness.run_ticking_at_every_transition()
+    published = transitions_by_job(harness.events())["watch-history"]
+    item = harness.session.client("dynamodb").get_item(
+        TableName=harness.stack.physical("JobsTable"),
+        Key={"jobKey": {"S": "watch-history"}},
+    )["Item"]
+    history = [
+        (e["M"]["status"]["S"], e["M"]["secondaryStatus"]["S"], e["M"]["at"]["S"])
+        for e in item["stateHistory"]["L"]
+    ]
+    assert [(status, secondary) for status, secondary, _ in history] == [
+        current for _, current in published
+    ]
+    times = [at for _, _, at in history]
+    assert times == sorted(times)
+    described = harness.sagemaker.describe_auto_ml_job_v2(AutoMLJobName="watch-history")
+    assert datetime.fromisoformat(times[-1]) == described["EndTime"]
+    assert all(at.endswith("Z") and len(at) == len("2026-01-01T00:00:00.000Z") for at in times)
 
 
 def test_terminal_events_carry_the_best_candidate(harness: WatchHarness) -> None:

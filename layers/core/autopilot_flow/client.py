@@ -803,7 +803,8 @@ def cmd_resubmit(ctx: Context) -> int:
 
 def timeline(job: dict[str, Any]) -> list[dict[str, Any]]:
     """One job's moments, in order, from what GET /jobs/{name} carries: the registry's
-    record (received, its lifecycle, FinalizeJob's deployment) and SageMaker's own times."""
+    record (received, its lifecycle, every state change the watcher published, FinalizeJob's
+    deployment) and SageMaker's own times."""
     lifecycle = job.get("lifecycle")
     source = job.get("source") or {}
     where = (
@@ -820,7 +821,14 @@ def timeline(job: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append((job.get("updatedAt"), lifecycle.lower().replace("_", " "), reason))
     if job.get("creationTime"):
         rows.append((job["creationTime"], "created", str(job.get("jobArn") or "")))
-    if job.get("endTime"):
+    # Each state change the service published (AutoML Job State Change), as the watcher saw it.
+    states = [s for s in job.get("stateHistory") or [] if isinstance(s, dict)]
+    for state in states:
+        detail = str(state.get("secondaryStatus") or "")
+        if state.get("status") in ("Failed", "Stopped") and job.get("failureReason"):
+            detail = f"{detail}: {job['failureReason']}"
+        rows.append((state.get("at"), f"state {state.get('status')}", detail))
+    if job.get("endTime") and not states:
         detail = job.get("failureReason") or job.get("secondaryStatus") or ""
         rows.append((job["endTime"], str(job.get("status")), str(detail)))
     deployment = job.get("deployment") or {}
@@ -835,7 +843,7 @@ def timeline(job: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     # In the order they happen (each step needs the one before), not sorted by time: SageMaker's
-    # times and the registry's come from different clocks.
+    # times and the registry's come from different machines' clocks.
     return [{"time": when, "what": what, "detail": detail} for when, what, detail in rows]
 
 

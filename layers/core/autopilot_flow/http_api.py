@@ -199,6 +199,11 @@ class JobDetail(_Model):
     deploymentRequested: bool = Field(description="the manifest has a Deployment section")
     deployment: dict[str, Any] | None = Field(description="FinalizeJob's outcome, once known")
     deploymentAt: str | None = Field(default=None, description="When FinalizeJob recorded it")
+    stateHistory: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Every AutoML state the watcher observed, in order: status, "
+        "secondaryStatus and when SageMaker reached it (at)",
+    )
     errors: list[IssueModel]
     warnings: list[IssueModel]
     defaultsApplied: list[str]

@@ -785,6 +785,7 @@ class JobsService:
             "deploymentRequested": bool(record.get("deploymentConfig")),
             "deployment": deployment if isinstance(deployment, dict) else None,
             "deploymentAt": record.get("deploymentAt"),
+            "stateHistory": record.get("stateHistory") or [],
             "errors": record.get("errors") or [],
             "warnings": record.get("warnings") or [],
             "defaultsApplied": record.get("defaultsApplied") or [],

@@ -247,9 +247,24 @@ class JobWatcher:
             ":name": {"S": name},
             ":arn": {"S": description["AutoMLJobArn"]},
         }
+        # stateHistory: every state observed, in order, for the job's timeline (a job has
+        # a dozen or so; SageMaker keeps no such history).
+        values[":seen"] = {
+            "L": [
+                {
+                    "M": {
+                        "status": {"S": current[0]},
+                        "secondaryStatus": {"S": current[1]},
+                        "at": {"S": _shown_time(description, current)},
+                    }
+                }
+            ]
+        }
+        values[":none"] = {"L": []}
         update = (
             "SET jobStatus = :status, secondaryStatus = :secondary, observedAt = :now, "
-            "jobName = if_not_exists(jobName, :name), jobArn = if_not_exists(jobArn, :arn)"
+            "jobName = if_not_exists(jobName, :name), jobArn = if_not_exists(jobArn, :arn), "
+            "stateHistory = list_append(if_not_exists(stateHistory, :none), :seen)"
         )
         if item is None:
             # A job this stack did not create (console, SDK...): remember it as EXTERNAL.
@@ -300,6 +315,18 @@ class JobWatcher:
                 ConditionExpression="jobStatus = :status AND secondaryStatus = :secondary",
                 ExpressionAttributeValues=values,
             )
+
+
+def _shown_time(description: dict[str, Any], current: tuple[str, str]) -> str:
+    """When SageMaker says the job reached this state: its EndTime for a terminal state,
+    else its LastModifiedTime (the watcher sees a state up to a tick after it began)."""
+    when = description.get("EndTime") if current[0] in TERMINAL else None
+    when = when or description.get("LastModifiedTime")
+    if isinstance(when, datetime):
+        # As the registry writes every time: UTC, milliseconds, "Z".
+        aware = when if when.tzinfo else when.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return now_iso()
 
 
 def best_candidate_summary(description: dict[str, Any]) -> dict[str, Any] | None:
