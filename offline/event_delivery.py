@@ -1,7 +1,7 @@
 """EventBridge delivery to Lambda targets, which moto lacks, and replays as AWS does them.
 
 moto's rules deliver to SQS, log groups, archives, buses and API destinations; a Lambda or
-Step Functions target raises ``NotImplementedError`` (platform-facts.md). On AWS a rule invokes
+Step Functions target raises ``NotImplementedError`` (moto 5.2.5). On AWS a rule invokes
 a Lambda target asynchronously with the matched event; ``LambdaTargets`` does the same
 in-process: a matched event for a registered function ARN is handed to that function's handler
 on a worker thread. Other targets keep moto's own delivery. ``install()`` also makes

@@ -1,6 +1,6 @@
 """Lambda Invoke (Step Functions' ``lambda:invoke`` included) running the real handlers.
 
-moto runs a function only in Docker, or echoes its input (platform-facts.md). ``install``
+moto runs a function only in Docker, or echoes its input (moto 5.2.5). ``install``
 creates each function of the stack in moto's Lambda (a placeholder zip and role: the code
 that runs is the handler ``load_handler`` imported from ``functions/``) and replaces
 ``moto.awslambda.models.LambdaFunction._invoke_lambda``, the Docker path, so that invoking

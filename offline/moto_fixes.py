@@ -172,7 +172,7 @@ class EndpointLifecycle:
 
     moto deviations: CreateEndpoint returns an endpoint that is InService at once, silently
     replaces an endpoint of the same name, and UpdateEndpoint does not exist
-    (platform-facts.md). On AWS:
+    (moto 5.2.5, measured). On AWS:
 
     - CreateEndpoint refuses a name in use ("Cannot create already existing endpoint"), and
       the endpoint is ``Creating`` for minutes, then ``InService`` or ``Failed`` (with a

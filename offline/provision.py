@@ -1,7 +1,7 @@
 """Provision the stack's resources in moto from ``template.yaml`` itself.
 
 moto's CloudFormation ignores bucket notifications and state-machine substitutions and
-fails on API Gateway (platform-facts.md), so resources are created with plain boto3 calls
+fails on API Gateway (moto 5.2.5), so resources are created with plain boto3 calls
 driven by the template: same names, same properties, same wiring. A resource type this
 module cannot emulate is listed in ``Stack.not_emulated`` with the reason, never skipped
 silently (``tests/integration/test_provision.py`` keeps it that way).

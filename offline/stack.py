@@ -517,7 +517,7 @@ class OfflineStack:
         # Every boto3 client in this process (handlers included) talks to the moto server.
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
         os.environ["MOTO_PORT"] = str(port)
-        # Step Functions runs definitions only when asked to (platform-facts.md).
+        # Step Functions runs definitions only when asked to (moto's stepfunctions config).
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         self._undo.append(install_atomic_dynamodb_writes())
         self._undo.append(install_s3_notification_versions())

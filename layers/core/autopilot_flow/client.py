@@ -36,7 +36,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
 DEFAULT_STACK = "autopilot-flow"
 DEFAULT_STATE_DIR = ".offline"
 TERMINAL = ("Completed", "Failed", "Stopped")
-# Fields the stack's policy may fill in (DESIGN.md section 3): without --policy, a local
+# Fields the stack's policy may fill in (docs/architecture.md, Contracts): without --policy, a local
 # check cannot know them, so their absence is not an error here.
 POLICY_SUPPLIED = ("RoleArn", "OutputDataConfig")
 SPINNER = "|/-\\"

@@ -2,7 +2,7 @@
 
 A manifest is a ``CreateAutoMLJobV2`` request (the AWS CLI's ``--cli-input-json`` /
 ``--cli-input-yaml`` format) plus our optional ``Deployment`` and ``Notifications``
-sections (DESIGN.md section 3). JSON or YAML, at most 1 MiB.
+sections (docs/architecture.md). JSON or YAML, at most 1 MiB.
 """
 
 from __future__ import annotations
@@ -592,7 +592,7 @@ _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9]+")
 
 
 def derive_job_name(source_name: str | None, content: bytes) -> str:
-    """A job name from the manifest's file name plus a short content hash (DESIGN.md s3).
+    """A job name from the manifest's file name plus a short content hash.
 
     ``manifests/Churn model v2.yaml`` -> ``churn-model-v2-3f9a1c0d``: at most 32 characters
     of ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}``. The hash makes a changed manifest a new job.

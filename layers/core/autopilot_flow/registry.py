@@ -1,4 +1,4 @@
-"""The job registry (DESIGN.md section 5): one DynamoDB item per job, conditional writes only.
+"""The job registry (docs/architecture.md): one DynamoDB item per job, conditional writes only.
 
 Key: ``jobKey`` = the job name in lower case (SageMaker job names are unique per account and
 case-insensitive). ``sourceId`` names the manifest object version (or API request) the job
