@@ -63,9 +63,10 @@ security-scan: $(STAMP)/checkov
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_BIN)/checkov --file template.yaml \
 		--framework cloudformation --compact --quiet --skip-download
 
-# One pytest worker per core (pytest-xdist): tests are independent, each with its own moto.
+# One pytest worker per core (pytest-xdist); each test file runs whole in one worker, in
+# order, as it would alone (module-scoped offline stacks never interleave with other files).
 unit: $(STAMP)/venv
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist loadfile
 
 # sam build without a container: SAM fetches the layer's requirements for the functions'
 # platform (arm64, CPython 3.12 wheels), and needs a python3.12 on PATH to do so. pyenv's
