@@ -179,8 +179,9 @@ def test_submit_hints_name_the_state_dir_and_work_as_printed(
 
 
 def test_report_writes_the_html_report_with_the_recorded_deployment(
-    cli: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli: Any, stack: OfflineStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from autopilot_flow.report import s3_console_url
     from tests.integration.test_report import Page  # the same parsing as the S3 report's test
 
     path = write_manifest(
@@ -202,6 +203,13 @@ def test_report_writes_the_html_report_with_the_recorded_deployment(
     assert page.assets == [] and page.scripts == 0
     # The recorded outcome (not the plan): deployed, to the manifest's endpoint.
     assert "DEPLOYED" in page.cells and "e2e-reported" in page.cells
+    # The best candidate's own reports, where SageMaker wrote them, and every state it went
+    # through (the API carries both).
+    job = http("GET", f"{stack.api_url}/jobs/e2e-reported")[2]
+    assert set(job["reports"]) == {"Explainability report", "Model insights report"}
+    for location in job["reports"].values():
+        assert s3_console_url(location) in page.links
+    assert [s["status"] for s in job["stateHistory"]][-1] == "Completed"
     assert cli("report", "no-such-job", "--output", str(tmp_path / "x.html")) == 2
     assert not (tmp_path / "x.html").exists()
 

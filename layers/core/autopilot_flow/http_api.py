@@ -199,6 +199,11 @@ class JobDetail(_Model):
     deploymentRequested: bool = Field(description="the manifest has a Deployment section")
     deployment: dict[str, Any] | None = Field(description="FinalizeJob's outcome, once known")
     deploymentAt: str | None = Field(default=None, description="When FinalizeJob recorded it")
+    reports: dict[str, str] = Field(
+        default_factory=dict,
+        description="The best candidate's explainability and model-insights reports (title: S3 "
+        "URI), from SageMaker's CandidateArtifactLocations",
+    )
     stateHistory: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Every AutoML state the watcher observed, in order: status, "

@@ -37,6 +37,7 @@ from autopilot_flow import leaderboard as lb
 from autopilot_flow import observability
 from autopilot_flow import problem_types as pt
 from autopilot_flow import registry as reg
+from autopilot_flow import report as job_report
 from autopilot_flow.ingest import (
     ALREADY_CREATED,
     CREATED,
@@ -786,6 +787,7 @@ class JobsService:
             "deployment": deployment if isinstance(deployment, dict) else None,
             "deploymentAt": record.get("deploymentAt"),
             "stateHistory": record.get("stateHistory") or [],
+            "reports": job_report.reports_from_description(live) if live else {},
             "errors": record.get("errors") or [],
             "warnings": record.get("warnings") or [],
             "defaultsApplied": record.get("defaultsApplied") or [],

@@ -23,11 +23,17 @@ def inputs_from_api(job: dict[str, Any], board: dict[str, Any]) -> report.Report
     timeline: list[tuple[str, str | None]] = [("Accepted by the stack", job.get("createdAt"))]
     if job.get("creationTime"):
         timeline.append(("Created (InProgress)", job.get("creationTime")))
-    if job.get("endTime"):
+    # Every state the watcher published; without them (an older record), the end only.
+    states = [s for s in job.get("stateHistory") or [] if isinstance(s, dict)]
+    for state in states:
+        timeline.append(
+            (f"{state.get('status')} ({state.get('secondaryStatus')})", state.get("at"))
+        )
+    if not states and job.get("endTime"):
         timeline.append(
             (f"Ended: {job.get('status')} ({job.get('secondaryStatus')})", job.get("endTime"))
         )
-    elif job.get("status"):
+    elif not states and job.get("status"):
         timeline.append((f"{job.get('status')} ({job.get('secondaryStatus')})", None))
     deployment = job.get("deployment") or {}
     if deployment.get("state"):
@@ -52,8 +58,10 @@ def inputs_from_api(job: dict[str, Any], board: dict[str, Any]) -> report.Report
     note = "" if deployment else "No deployment recorded (yet) for this job."
 
     output = ((job.get("manifest") or {}).get("OutputDataConfig") or {}).get("S3OutputPath")
-    reports: dict[str, str] = {}
-    if isinstance(output, str) and output.startswith("s3://"):
+    reports: dict[str, str] = {
+        str(title): str(uri) for title, uri in (job.get("reports") or {}).items()
+    }
+    if not reports and isinstance(output, str) and output.startswith("s3://"):
         # The API does not list the artefacts; SageMaker writes them under the job's output.
         reports["The job's output (reports under documentation/)"] = (
             f"{output.rstrip('/')}/{job.get('jobName')}/"
