@@ -84,7 +84,9 @@ auto_ensembling_limit_bytes=100 MB)``
   ``Config(retries={"total_max_attempts": 1})``: botocore's ``max_attempts`` counts *retries*,
   so ``{"max_attempts": 1}`` still retries once (and sleeps: patch ``time.sleep``).
 - Counters: ``calls["CreateAutoMLJobV2"]`` (every SageMaker API call received, throttled ones
-  included) and ``throttled["CreateAutoMLJobV2"]`` (``collections.Counter``).
+  included) and ``throttled["CreateAutoMLJobV2"]`` (``collections.Counter``);
+  ``calls_from(thread_id)``: the calls made from one thread (in-process moto serves a call in
+  the caller's thread), for a test that must not count another test's leftover work.
 - All methods are thread-safe (server mode serves requests from threads).
 
 Recipes. A job watcher: create jobs, ``sim.advance(60)`` per scheduler tick, call the watcher
@@ -1370,6 +1372,7 @@ class AutopilotSimulator:
         self.stop_delay = stop_delay
         self.auto_ensembling_limit_bytes = auto_ensembling_limit_bytes
         self.calls: Counter[str] = Counter()
+        self._calls_by_thread: dict[int, int] = {}
         self.throttled: Counter[str] = Counter()
         self.transitions: list[Transition] = []
         self._throttle_queue: dict[str | None, int] = {}
@@ -1696,9 +1699,15 @@ class AutopilotSimulator:
             raise ResourceNotFound(f"Could not find AutoML job with name {name}.")
         return job
 
+    def calls_from(self, thread_id: int) -> int:
+        with self._lock:
+            return self._calls_by_thread.get(thread_id, 0)
+
     def _count_and_check_throttle(self, action: str) -> bool:
         with self._lock:
             self.calls[action] += 1
+            caller = threading.get_ident()
+            self._calls_by_thread[caller] = self._calls_by_thread.get(caller, 0) + 1
             throttle = False
             for key in (action, None):
                 if self._throttle_queue.get(key, 0) > 0:

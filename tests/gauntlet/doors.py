@@ -16,6 +16,7 @@ import base64
 import copy
 import itertools
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -96,7 +97,10 @@ class SageMakerCalls:
         self.operations.append(model.name)
 
     def now(self) -> tuple[int, int]:
-        return len(self.operations), sum(self.simulator.calls.values())
+        # Only this thread's calls: the handlers run in it (in-process moto answers in the
+        # caller's thread), while another test file's Step Functions executions, run by moto
+        # in threads of their own, may outlive their test in this worker and call SageMaker.
+        return len(self.operations), self.simulator.calls_from(threading.get_ident())
 
 
 @dataclass
