@@ -96,6 +96,12 @@ class SageMakerCalls:
     def _seen(self, model: Any, **_: Any) -> None:
         self.operations.append(model.name)
 
+    def since(self, before: tuple[int, int]) -> str:
+        """What was called after ``before``, for the failure message."""
+        hooked = self.operations[before[0] :]
+        counted = self.simulator.calls_from(threading.get_ident()) - before[1]
+        return f"SageMaker was called: {hooked} by the handlers, {counted} call(s) received"
+
     def now(self) -> tuple[int, int]:
         # Only this thread's calls: the handlers run in it (in-process moto answers in the
         # caller's thread), while another test file's Step Functions executions, run by moto
@@ -305,7 +311,7 @@ def check_dropped(
     service = gauntlet.api.ingest.service
     report_uri = f"s3://{gauntlet.bucket}/{report_key}"
     check_rejected_event(gauntlet.last_event(service), report_uri, report["errors"])
-    assert gauntlet.calls.now() == calls_before, "SageMaker was called"
+    assert gauntlet.calls.now() == calls_before, gauntlet.calls.since(calls_before)
 
 
 def check_posted(
@@ -338,7 +344,7 @@ def check_posted(
     check_listed(problem["errors"], report["errors"])
     event = gauntlet.last_event(gauntlet.api.service)
     check_rejected_event(event, problem["report"], report["errors"])
-    assert gauntlet.calls.now() == calls_before, "SageMaker was called"
+    assert gauntlet.calls.now() == calls_before, gauntlet.calls.since(calls_before)
 
 
 def run_every_case(
