@@ -77,7 +77,9 @@ class LambdaTargets:
             Rule.send_to_targets = self._original  # type: ignore[method-assign]
             self._original = None
             self._undo_replays()
-        self.pool.shutdown(wait=True)
+        # Deliveries not started yet are dropped (the stack is stopping); the few running
+        # finish, so no handler is cut off half-way.
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def deliver(self, arn: str, event: dict[str, Any]) -> None:
         invoke = self.functions.get(arn)

@@ -566,8 +566,12 @@ class OfflineStack:
             self._wrote_state = False
         for api in self.apis:
             api.stop()
+        # One deadline for all of them, not five seconds each: a poller busy in a handler
+        # (a backoff, a slow call) must not add up to a stop that outlasts its caller's
+        # patience. They are daemon threads; one still busy ends with the process.
+        deadline = time.monotonic() + 5.0
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self.targets is not None:
             self.targets.uninstall()
         if self.simulator is not None:
