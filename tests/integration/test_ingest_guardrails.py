@@ -8,20 +8,16 @@ stack is provisioned from template.yaml in moto and the handler is the real Inge
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import yaml
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
-from moto import mock_aws
 
 from autopilot_flow.finalize import endpoint_key
 from autopilot_flow.manifest import OUR_SECTIONS
-from offline.autopilot_simulator import AutopilotSimulator, ManualClock
-from offline.lambda_runtime import lambda_environment
-from offline.moto_fixes import moto_as_aws
+from offline.autopilot_simulator import AutopilotSimulator
+from tests.integration import test_ingest
 from tests.integration.ingest_harness import (
     DATA_BUCKET,
     EXAMPLES,
@@ -34,21 +30,9 @@ JOB = "churn-binary-2026-11"
 FOREIGN = "fraud-scoring-prod"
 OTHER_BUCKET = "someone-elses-bucket"
 
-
-@pytest.fixture
-def aws_env() -> Iterator[AutopilotSimulator]:
-    with (
-        lambda_environment(),
-        mock_aws(),
-        moto_as_aws(),
-        AutopilotSimulator(clock=ManualClock(), seed=3) as simulator,
-    ):
-        yield simulator
-
-
-@pytest.fixture
-def harness(aws_env: AutopilotSimulator) -> IngestHarness:
-    return build_harness()
+# The S3 door's fixtures, as test_ingest defines them.
+aws_env = test_ingest.aws_env
+harness = test_ingest.harness
 
 
 def churn(**sections: Any) -> dict[str, Any]:

@@ -8,20 +8,15 @@ checked against openapi.json and for leaks (see jobs_api_harness).
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import yaml
-from moto import mock_aws
 
-from offline.autopilot_simulator import AutopilotSimulator, ManualClock
-from offline.moto_fixes import atomic_dynamodb_writes, s3_notification_versions
+from offline.autopilot_simulator import AutopilotSimulator
+from tests.integration import test_jobs_api
 from tests.integration.ingest_harness import DATA_BUCKET, EXAMPLES, ROLE
 from tests.integration.jobs_api_harness import (
     ApiHarness,
-    build_api_harness,
     new_request,
     sample,
     set_header,
@@ -30,35 +25,9 @@ from tests.integration.jobs_api_harness import (
 
 FOREIGN = "fraud-scoring-prod"
 
-
-@pytest.fixture
-def simulator() -> Iterator[AutopilotSimulator]:
-    saved = dict(os.environ)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_SESSION_TOKEN="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-        POWERTOOLS_METRICS_DISABLED="true",
-    )
-    try:
-        with (
-            mock_aws(),
-            atomic_dynamodb_writes(),
-            s3_notification_versions(),
-            AutopilotSimulator(clock=ManualClock(), seed=5) as sim,
-        ):
-            yield sim
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-@pytest.fixture
-def api(simulator: AutopilotSimulator) -> ApiHarness:
-    return build_api_harness()
+# The API door's fixtures, as test_jobs_api defines them.
+simulator = test_jobs_api.simulator
+api = test_jobs_api.api
 
 
 def churn(**changes: Any) -> dict[str, Any]:
