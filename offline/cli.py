@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import shlex
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any, TextIO
@@ -14,6 +16,7 @@ from offline.demo_data import upload_example_data
 from offline.stack import OfflineOptions, OfflineStack, OfflineStartError
 
 EXIT_USAGE = 2  # as the core CLI: the stack could not start as asked
+STOP_DIAGNOSIS_AFTER = 20.0  # seconds; a stop takes about 5 at most
 
 
 def options_from(args: argparse.Namespace) -> OfflineOptions:
@@ -81,8 +84,18 @@ def up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _print_how_to_connect(description, out, str(args.state_dir))
         stopped.wait()
         out.write("Stopping...\n")
+        out.flush()
     finally:
-        stack.stop()
+        # A stop is bounded (stack.stop's deadlines); should it ever hang, the threads'
+        # stacks go to stderr, so the hang explains itself instead of just timing out.
+        stream = sys.__stderr__
+        if stream is not None:
+            faulthandler.dump_traceback_later(STOP_DIAGNOSIS_AFTER, file=stream)
+        try:
+            stack.stop()
+        finally:
+            if stream is not None:
+                faulthandler.cancel_dump_traceback_later()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0

@@ -11,9 +11,11 @@ StartReplay honour its time window and ``FilterArns`` (``install_replay_window``
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
@@ -27,12 +29,77 @@ LOGGER = logging.getLogger(__name__)
 Invoke = Callable[[dict[str, Any]], Any]
 
 
+class DaemonPool:
+    """A few worker threads that never hold the process up.
+
+    ``ThreadPoolExecutor`` joins its workers when the interpreter exits, so one delivery busy
+    in a handler kept a stopped ``offline up`` alive for as long as the handler ran. These
+    workers are daemons: ``shutdown`` drops what has not started and waits for what runs only
+    until its deadline; then the process may end (a daemon still busy ends with it).
+    """
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._workers = workers
+        self._name = name
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, work: Callable[[], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._closed:
+                future.cancel()
+                return future
+            if len(self._threads) < self._workers:  # started on demand: idle pools cost nothing
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+        self._queue.put((future, work))
+        return future
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, work = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = work()
+            except BaseException as exc:  # the future carries it
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+    def shutdown(self, timeout: float) -> None:
+        with self._lock:
+            self._closed = True
+            threads = list(self._threads)
+        while True:  # what has not started is dropped
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[0].cancel()
+        for _ in threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
 class LambdaTargets:
     """Install with ``install()``; register functions with ``register(arn, invoke)``."""
 
-    def __init__(self, workers: int = 4) -> None:
+    def __init__(self, workers: int = 4, stop_timeout: float = 5.0) -> None:
         self.functions: dict[str, Invoke] = {}
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eventbridge")
+        self.pool = DaemonPool(workers, "eventbridge")
+        self.stop_timeout = stop_timeout
         self.futures: list[Future[Any]] = []
         self.failures: list[tuple[str, BaseException]] = []
         self._original: Callable[..., Any] | None = None
@@ -78,8 +145,8 @@ class LambdaTargets:
             self._original = None
             self._undo_replays()
         # Deliveries not started yet are dropped (the stack is stopping); the few running
-        # finish, so no handler is cut off half-way.
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        # get until the deadline to finish, so a handler is cut off only if it hangs.
+        self.pool.shutdown(timeout=self.stop_timeout)
 
     def deliver(self, arn: str, event: dict[str, Any]) -> None:
         invoke = self.functions.get(arn)
@@ -95,7 +162,13 @@ class LambdaTargets:
                 LOGGER.exception("EventBridge target %s failed", arn)
                 raise
 
-        self.futures.append(self.pool.submit(run))
+        future = self.pool.submit(run)
+        with self._lock:
+            # Settled deliveries need no waiting (failures are kept apart): a long burst
+            # must not keep every future it ever made.
+            if len(self.futures) >= 256:
+                self.futures = [f for f in self.futures if not f.done()]
+            self.futures.append(future)
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for every delivery made so far (tests use it to settle the flow)."""

@@ -178,7 +178,14 @@ def test_offline_up_serves_plain_boto3_clients(tmp_path: Path) -> None:
         assert status == "Completed"
     finally:
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
+        try:
+            # A stop takes about 5 s at most; the margin is for a loaded machine. Past it,
+            # `offline up` has printed its threads' stacks to stderr: show them.
+            out, err = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+            pytest.fail(f"offline up did not stop within 120 s after SIGTERM:\n{err}")
     assert process.returncode == 0, err
     assert "AWS_ENDPOINT_URL" in out
     assert os.environ.get("AWS_ENDPOINT_URL") is None
