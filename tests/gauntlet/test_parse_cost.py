@@ -9,13 +9,13 @@ example manifest with the pure-Python YAML parser (about 2 ms here, so the budge
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from autopilot_flow.manifest import YAML_LOADERS, use_yaml_loader, yaml_loader
 from autopilot_flow.validate import ValidationResult, validate_bytes
+from tests.cpu import cpu_of, cpu_seconds
 from tests.gauntlet.doors import Gauntlet, check_dropped, check_posted
 from tests.gauntlet.floods import FLOODS, NORMAL_BYTES, NORMAL_NAME, Flood
 from tests.gauntlet.strategies import Case
@@ -34,17 +34,6 @@ def loader(request: pytest.FixtureRequest) -> Iterator[str]:
     use_yaml_loader(request.param)
     yield str(request.param)
     use_yaml_loader(before)
-
-
-def cpu_seconds(work: Callable[[], object], repeat: int = 1, rounds: int = 3) -> float:
-    """The least CPU time of ``rounds`` rounds, per call (the least: noise only adds)."""
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.process_time()
-        for _ in range(repeat):
-            work()
-        best = min(best, (time.process_time() - started) / repeat)
-    return best
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +76,7 @@ def test_the_budget_would_catch_the_old_cost(reference_cpu: float) -> None:
     import yaml
 
     data = FLOODS["yaml_flow_list"].body
-    started = time.process_time()
-    yaml.load(data[: len(data) // 8] + b"1]\n", Loader=yaml.SafeLoader)
-    eighth = time.process_time() - started
+    _, eighth = cpu_of(lambda: yaml.load(data[: len(data) // 8] + b"1]\n", Loader=yaml.SafeLoader))
     assert eighth > FLOOD_BUDGET * reference_cpu / 8
 
 
@@ -123,9 +110,7 @@ def test_a_flood_posted_to_the_api_costs_about_what_a_small_rejection_costs(
     calls_before = gauntlet.calls.now()
 
     def post(case: Case) -> float:
-        started = time.process_time()
-        event, answer = gauntlet.post(case)
-        spent = time.process_time() - started
+        (event, answer), spent = cpu_of(lambda: gauntlet.post(case))
         check_posted(gauntlet, case, event, answer, calls_before)
         return spent
 

@@ -5,13 +5,13 @@ real IngestManifest handler as one batch by the event source mapping. Before the
 one 1 MiB YAML flow list cost 15 CPU-seconds to read, and a batch of them ran past the
 function's 60 s timeout, taking the valid manifests of the batch down with it. Now each flood
 gets its rejection report, each valid manifest its job, and the batch costs about what the
-same batch costs with small broken manifests in place of the floods (a ratio of CPU times,
-never a wall-clock limit): a flood is answered like any other rejection.
+same batch costs with small broken manifests in place of the floods (a ratio of this thread's
+CPU times, never a wall-clock limit; see tests/cpu.py): a flood is answered like any other
+rejection.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +22,7 @@ from moto import mock_aws
 from offline.autopilot_simulator import AutopilotSimulator, ManualClock
 from offline.lambda_runtime import lambda_environment
 from offline.moto_fixes import moto_as_aws
+from tests.cpu import cpu_of
 from tests.gauntlet.floods import FLOODS
 from tests.integration.ingest_harness import EXAMPLES, IngestHarness, build_harness
 
@@ -68,9 +69,7 @@ def _valid(name: str, round_name: str) -> bytes:
 def _deliver_one_batch(harness: IngestHarness, expected: int) -> tuple[dict[str, Any], float]:
     messages = harness.source.receive()
     assert len(messages) == expected
-    started = time.process_time()
-    response = harness.source.deliver(messages)
-    return response, time.process_time() - started
+    return cpu_of(lambda: harness.source.deliver(messages))
 
 
 def test_a_batch_with_poison_manifests_answers_every_record(harness: IngestHarness) -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 from autopilot_flow.manifest import MAX_VALUES
 from autopilot_flow.structure import SUGGESTIONS_UP_TO
 from autopilot_flow.validate import validate_bytes, validate_document
+from tests.cpu import cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = json.loads((ROOT / "examples" / "manifests" / "house-prices-regression.json").read_text())
@@ -99,13 +99,7 @@ def test_noise_just_under_the_value_limit_costs_little_cpu() -> None:
     normal = json.dumps(EXAMPLE).encode()
     validate_bytes(normal, "m.json")
 
-    def cpu(data: bytes, repeat: int) -> float:
-        started = time.process_time()
-        for _ in range(repeat):
-            validate_bytes(data, "m.json")
-        return (time.process_time() - started) / repeat
-
-    reference = min(cpu(normal, 50) for _ in range(3))
-    noisy_cpu = min(cpu(noisy, 1) for _ in range(3))
+    reference = cpu_seconds(lambda: validate_bytes(normal, "m.json"), repeat=50)
+    noisy_cpu = cpu_seconds(lambda: validate_bytes(noisy, "m.json"))
     assert len(validate_bytes(noisy, "m.json").errors) == len(noise)
     assert noisy_cpu < 300 * reference, (noisy_cpu, reference)
