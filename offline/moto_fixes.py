@@ -9,9 +9,11 @@
   ``aws_sdk_error_names`` binds the services we call to AWS's spelling.
 - SageMaker endpoints: InService the moment CreateEndpoint returns, a taken name is silently
   replaced, and UpdateEndpoint is missing. ``EndpointLifecycle`` models AWS: Creating or
-  Updating first, then InService, Failed, or (a failed update) rolled back. moto also accepts
-  any model on any endpoint; ``EndpointLifecycle`` refuses what AWS refuses (a serverless
-  endpoint for an inference pipeline or a VPC model, ...: ``autopilot_flow.deploy_targets``).
+  Updating first, then InService, Failed, or (a failed update) rolled back; an UpdateEndpoint
+  with a ``DeploymentConfig`` runs a blue/green rollout (canary, linear, all at once) that the
+  rollback alarms can undo (``offline.rollouts``). moto also accepts any model on any
+  endpoint; ``EndpointLifecycle`` refuses what AWS refuses (a serverless endpoint for an
+  inference pipeline or a VPC model, ...: ``autopilot_flow.deploy_targets``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import FakeEndpointConfig
+
+from offline.rollouts import DeploymentConfigRefused, Rollout, Variant, plan_rollout
 
 # Reads too: moto serialises an item while another thread writes it ("dictionary changed
 # size during iteration" under the threaded server).
@@ -187,6 +191,13 @@ class EndpointLifecycle:
 
     Here an operation ends after ``describes_until_ready`` DescribeEndpoint calls (Step
     Functions polls in real time, so a count keeps tests fast and deterministic).
+    UpdateEndpoint with a ``DeploymentConfig`` (moto has no UpdateEndpoint, so none either) is
+    validated and run as ``offline.rollouts`` describes: the green fleet is provisioned after
+    ``describes_until_ready`` describes, then each traffic step bakes on ``clock`` (anything
+    with ``time()``: a ``ManualClock`` in tests; wall time by default), and a rollback alarm
+    in ALARM in moto's CloudWatch during a baking period (``set_alarm_state``) rolls the
+    update back: InService on the old config. ``rollouts`` keeps every rollout, finished or
+    not, per endpoint name (lower case), for tests to inspect.
     ``fail_next(name, reason)`` makes the next create or update of that endpoint fail.
     ``after_change`` callbacks get ``(operation, endpoint name)`` once a CreateEndpoint or
     UpdateEndpoint was accepted (a test can, say, throttle the polls that follow).
@@ -199,9 +210,12 @@ class EndpointLifecycle:
     ``update_endpoint`` (backend and response); ``uninstall`` restores them.
     """
 
-    def __init__(self, describes_until_ready: int = 1) -> None:
+    def __init__(self, describes_until_ready: int = 1, clock: Any = None) -> None:
         self.describes_until_ready = describes_until_ready
+        self.clock = clock if clock is not None else _WallClock()
         self.progress: dict[tuple[str, str, str], _EndpointProgress] = {}
+        self.active: dict[tuple[str, str, str], Rollout] = {}
+        self.rollouts: dict[str, list[Rollout]] = {}
         self.failures: dict[str, str] = {}
         self.calls: Counter[str] = Counter()
         self.after_change: list[Callable[[str, str], None]] = []
@@ -266,6 +280,11 @@ class EndpointLifecycle:
                 life.calls["DescribeEndpoint"] += 1
                 endpoint = find(backend, endpoint_name)
                 progress = life.progress.get(key(backend, endpoint_name))
+                rollout = life.active.get(key(backend, endpoint_name))
+                if endpoint is not None and rollout is not None:
+                    life._advance(backend, endpoint, rollout)
+                    if rollout.outcome is not None:
+                        del life.active[key(backend, endpoint_name)]
                 if endpoint is not None and progress is not None:
                     if progress.describes_left > 0:
                         progress.describes_left -= 1
@@ -276,7 +295,12 @@ class EndpointLifecycle:
                 response: dict[str, Any] = original_describe(backend, name)
                 return response
 
-        def update_endpoint(backend: Any, endpoint_name: str, endpoint_config_name: str) -> Any:
+        def update_endpoint(
+            backend: Any,
+            endpoint_name: str,
+            endpoint_config_name: str,
+            deployment_config: dict[str, Any] | None = None,
+        ) -> Any:
             with life._lock:
                 life.calls["UpdateEndpoint"] += 1
                 endpoint = find(backend, endpoint_name)
@@ -291,10 +315,23 @@ class EndpointLifecycle:
                     )
                 backend.describe_endpoint_config(endpoint_config_name)  # must exist
                 life._authorize_update(backend, endpoint, endpoint_config_name)
+                rollout = None
+                if deployment_config is not None:
+                    rollout = life._plan(backend, endpoint, endpoint_config_name, deployment_config)
                 reason = life.failures.pop(endpoint_name.lower(), None)
                 endpoint.endpoint_status = "Updating"
                 endpoint.failure_reason = None
                 endpoint.last_modified_time = _utcnow()
+                if deployment_config is not None:
+                    # DescribeEndpoint's LastDeploymentConfig: "The most recent deployment
+                    # configuration for the endpoint."
+                    endpoint.last_deployment_config = deployment_config
+                if rollout is not None and reason is None:
+                    life.active[key(backend, endpoint_name)] = rollout
+                    life.rollouts.setdefault(endpoint_name.lower(), []).append(rollout)
+                    endpoint.pending_deployment_summary = rollout.pending_summary(life.clock.time())
+                    life._changed("UpdateEndpoint", endpoint_name)
+                    return endpoint
                 life.progress[key(backend, endpoint_name)] = _EndpointProgress(
                     outcome="InService",
                     config=endpoint_config_name,
@@ -309,6 +346,7 @@ class EndpointLifecycle:
             endpoint = response.sagemaker_backend.update_endpoint(
                 endpoint_name=response._get_param("EndpointName"),
                 endpoint_config_name=response._get_param("EndpointConfigName"),
+                deployment_config=response._get_param("DeploymentConfig"),
             )
             return ActionResult({"EndpointArn": endpoint.arn})
 
@@ -317,7 +355,90 @@ class EndpointLifecycle:
         self._patch(SageMakerModelBackend, "update_endpoint", update_endpoint)
         self._patch(SageMakerResponse, "update_endpoint", response_update_endpoint)
         self._install_hosting_rules()
+        self._install_alarm_watch()
         return self
+
+    # --- blue/green rollouts (offline.rollouts) ----------------------------------------------
+
+    def _plan(
+        self, backend: Any, endpoint: Any, config_name: str, deployment_config: dict[str, Any]
+    ) -> Rollout:
+        new = backend.endpoint_configs[config_name]
+        old = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+        old_names = [v["VariantName"] for v in (old.production_variants if old else [])]
+        variants = [
+            Variant(
+                name=v["VariantName"],
+                instance_type=v.get("InstanceType"),
+                instance_count=None if v.get("ServerlessConfig") else v.get("InitialInstanceCount"),
+            )
+            for v in new.production_variants
+        ]
+        try:
+            plan = plan_rollout(deployment_config, old_names, variants)
+        except DeploymentConfigRefused as refused:
+            raise ValidationError(message=str(refused)) from None
+        now = self.clock.time()
+        rollout = Rollout(
+            plan=plan,
+            new_config=config_name,
+            old_config=endpoint.endpoint_config_name,
+            variant=variants[0],
+            started=now,
+            describes_until_provisioned=self.describes_until_ready,
+        )
+        for alarm in self._alarms_in_alarm(backend):  # already tripped when the update starts
+            rollout.note_alarm(alarm, now)
+        return rollout
+
+    @staticmethod
+    def _alarms_in_alarm(backend: Any) -> list[str]:
+        from moto.cloudwatch.models import cloudwatch_backends  # noqa: PLC0415
+
+        alarms = cloudwatch_backends[backend.account_id][backend.region_name].alarms
+        return [name for name, alarm in list(alarms.items()) if alarm.state_value == "ALARM"]
+
+    def _advance(self, backend: Any, endpoint: Any, rollout: Rollout) -> None:
+        now = self.clock.time()
+        rollout.advance(now, lambda: self._alarms_in_alarm(backend))
+        if rollout.outcome is None:
+            endpoint.pending_deployment_summary = rollout.pending_summary(now)
+            return
+        endpoint.pending_deployment_summary = None
+        endpoint.last_modified_time = _utcnow()
+        endpoint.endpoint_status = "InService"
+        if rollout.outcome == "RolledBack":
+            # The silent rollback: InService, old config, a FailureReason.
+            endpoint.failure_reason = rollout.failure_reason()
+            return
+        config = backend.describe_endpoint_config(rollout.new_config)
+        endpoint.endpoint_config_name = rollout.new_config
+        endpoint.production_variants = endpoint._process_production_variants(
+            config["ProductionVariants"]
+        )
+        endpoint.failure_reason = None
+
+    def _install_alarm_watch(self) -> None:
+        """A rollback alarm set to ALARM (moto's ``set_alarm_state``) trips the rollouts of its
+        account and region at that simulated moment."""
+        from moto.cloudwatch.models import CloudWatchBackend  # noqa: PLC0415
+
+        life = self
+        original = CloudWatchBackend.set_alarm_state
+
+        def set_alarm_state(
+            backend: Any, alarm_name: str, reason: str, reason_data: str, state_value: str
+        ) -> None:
+            original(backend, alarm_name, reason, reason_data, state_value)
+            if state_value != "ALARM":
+                return
+            with life._lock:
+                now = life.clock.time()
+                for (account, region, _), rollout in life.active.items():
+                    if (account, region) == (backend.account_id, backend.region_name):
+                        rollout.note_alarm(alarm_name, now)
+
+        self._patch(CloudWatchBackend, "set_alarm_state", set_alarm_state)
 
     def _authorize_update(self, backend: Any, endpoint: Any, config_name: str) -> None:
         if self.owner_tag is None:
@@ -449,7 +570,9 @@ class EndpointLifecycle:
                 )
             return original_endpoint(response)
 
-        def update_endpoint(backend: Any, endpoint_name: str, endpoint_config_name: str) -> Any:
+        def update_endpoint(
+            backend: Any, endpoint_name: str, endpoint_config_name: str, **kwargs: Any
+        ) -> Any:
             endpoint = next(
                 (e for n, e in backend.endpoints.items() if n.lower() == endpoint_name.lower()),
                 None,
@@ -464,7 +587,7 @@ class EndpointLifecycle:
                         f"configuration: endpoint {endpoint_name} runs on instances and cannot "
                         "be converted to a serverless endpoint (target.serverless_update)"
                     )
-            return original_update(backend, endpoint_name, endpoint_config_name)
+            return original_update(backend, endpoint_name, endpoint_config_name, **kwargs)
 
         self._patch(SageMakerModelBackend, "create_endpoint_config", create_endpoint_config)
         self._patch(SageMakerModelBackend, "update_endpoint", update_endpoint)
@@ -476,6 +599,11 @@ class EndpointLifecycle:
 
     def __exit__(self, *exc: object) -> None:
         self.uninstall()
+
+
+class _WallClock:
+    def time(self) -> float:
+        return time.time()
 
 
 def _utcnow() -> Any:
