@@ -1,8 +1,8 @@
 """Reading a manifest: bytes -> a plain mapping, safely, with every problem reported.
 
 A manifest is a ``CreateAutoMLJobV2`` request (the AWS CLI's ``--cli-input-json`` /
-``--cli-input-yaml`` format) plus our optional ``Deployment`` and ``Notifications``
-sections (docs/architecture.md). JSON or YAML, at most 1 MiB.
+``--cli-input-yaml`` format) plus our optional ``Deployment``, ``Notifications`` and
+``Registry`` sections (docs/architecture.md). JSON or YAML, at most 1 MiB.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _UNREADABLE_VALUE = (
     f"2026-02-30, or a number of more than {sys.get_int_max_str_digits()} digits); "
     "quote it if it is text."
 )
-OUR_SECTIONS = ("Deployment", "Notifications")
+OUR_SECTIONS = ("Deployment", "Notifications", "Registry")
 JOB_NAME_MAX = 32
 
 
@@ -51,6 +51,7 @@ class Manifest:
     deployment: dict[str, Any] | None = None
     notifications: dict[str, Any] | None = None
     document: dict[str, Any] = field(default_factory=dict)
+    registry: dict[str, Any] | None = None
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Manifest:
@@ -60,6 +61,7 @@ class Manifest:
             deployment=document.get("Deployment"),
             notifications=document.get("Notifications"),
             document=document,
+            registry=document.get("Registry"),
         )
 
 

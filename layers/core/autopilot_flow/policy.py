@@ -13,6 +13,7 @@ stack's parameters. Its shape::
       AllowedS3Prefixes: [s3://ml-data/, s3://ml-output/autopilot/]
       AllowedTopicArns: [arn:aws:sns:eu-west-1:111122223333:ml-*]
       AllowedEndpointNames: [churn-*, demand-forecast]
+      RequireApprovalForEndpoints: [churn-*]   # these need Registry.ApprovalRequired: true
       AllowedProblemTypes: [TabularJobConfig, TimeSeriesForecastingJobConfig]
       MaxCandidates: 100
       MaxAutoMLJobRuntimeInSeconds: 86400
@@ -30,6 +31,10 @@ allows only the default output path); topics are always closed (a manifest may n
 never pass a role, read or write a bucket, or notify a topic the policy does not name.
 Endpoint names are open unless ``AllowedEndpointNames`` is given (then closed; endpoint names
 are compared ignoring case, as SageMaker does). Patterns may use ``*`` (any characters).
+A manifest that deploys to an endpoint matching ``RequireApprovalForEndpoints`` must register
+its model with ``Registry.ApprovalRequired: true``, so that a person approves it before it
+reaches that endpoint; SageMaker's own ``ModelDeployConfig`` cannot wait for an approval and
+is refused for such an endpoint.
 
 The S3 check here sees only the URIs written in the request; the data preflight reads the
 ManifestFile and AugmentedManifestFile objects and checks the locations inside them against
@@ -99,6 +104,11 @@ def policy_model() -> Node:
                     "AllowedEndpointNames": _string_list(
                         "Endpoints a manifest may deploy to (Deployment.EndpointName, "
                         "ModelDeployConfig.EndpointName).",
+                        "EndpointPattern",
+                    ),
+                    "RequireApprovalForEndpoints": _string_list(
+                        "Endpoints a manifest may deploy to only with "
+                        "Registry.ApprovalRequired: true.",
                         "EndpointPattern",
                     ),
                     "AllowedProblemTypes": {
@@ -179,6 +189,10 @@ class Policy:
         if "AllowedEndpointNames" not in self.guardrails:
             return None
         return list(self.guardrails["AllowedEndpointNames"])
+
+    def endpoints_requiring_approval(self) -> list[str]:
+        """Endpoint name patterns a manifest may deploy to only through an approval."""
+        return list(self.guardrails.get("RequireApprovalForEndpoints", []))
 
 
 def role_allowed(arn: str, patterns: list[str]) -> bool:
@@ -337,6 +351,9 @@ def check_guardrails(
     endpoint_patterns = policy.allowed_endpoint_names()
     if endpoint_patterns is not None:
         issues.extend(_endpoint_issues(request, sections, endpoint_patterns))
+    approval_patterns = policy.endpoints_requiring_approval()
+    if approval_patterns:
+        issues.extend(_approval_issues(request, sections, approval_patterns))
 
     config = request.get("AutoMLProblemTypeConfig")
     problem = next(iter(config)) if isinstance(config, dict) and len(config) == 1 else None
@@ -475,6 +492,52 @@ def _endpoint_issues(
                     loc,
                     "policy.endpoint_not_allowed",
                     f"the endpoint {name}{note} is not allowed by the policy; allowed: {allowed}.",
+                )
+            )
+    return issues
+
+
+def _approval_issues(
+    request: dict[str, Any], sections: dict[str, Any], patterns: list[str]
+) -> list[Issue]:
+    """Deployments to an endpoint that ``RequireApprovalForEndpoints`` names, without the
+    approval gate: FinalizeJob's (``Deployment``, its endpoint defaulting to the job name) needs
+    ``Registry.ApprovalRequired: true``; SageMaker's own (``ModelDeployConfig``) never waits for
+    an approval, so it is refused for such an endpoint (and when its name is generated)."""
+    listed = ", ".join(patterns)
+    issues: list[Issue] = []
+    deployment = sections.get("Deployment")
+    if isinstance(deployment, dict):
+        name = deployment.get("EndpointName", request.get("AutoMLJobName"))
+        registry = sections.get("Registry")
+        approved = isinstance(registry, dict) and registry.get("ApprovalRequired") is True
+        if isinstance(name, str) and endpoint_name_allowed(name, patterns) and not approved:
+            issues.append(
+                Issue(
+                    ("Registry", "ApprovalRequired"),
+                    "policy.approval_required",
+                    f"the policy requires an approval before a model reaches endpoint {name} "
+                    f"(it matches {listed}): add a Registry section with "
+                    "ApprovalRequired: true.",
+                )
+            )
+    model_deploy = request.get("ModelDeployConfig")
+    if isinstance(model_deploy, dict):
+        name = model_deploy.get("EndpointName")
+        generated = model_deploy.get("AutoGenerateEndpointName") is True
+        if generated or (isinstance(name, str) and endpoint_name_allowed(name, patterns)):
+            what = "a generated endpoint name" if generated else f"endpoint {name}"
+            issues.append(
+                Issue(
+                    (
+                        "ModelDeployConfig",
+                        "AutoGenerateEndpointName" if generated else "EndpointName",
+                    ),
+                    "policy.approval_required",
+                    f"the policy requires an approval before a model reaches {listed}; "
+                    f"ModelDeployConfig deploys to {what} at once, without one. Remove "
+                    "ModelDeployConfig and deploy with Deployment and Registry.ApprovalRequired: "
+                    "true.",
                 )
             )
     return issues

@@ -89,6 +89,12 @@ CODES: Final[dict[str, str]] = {
     "or the preflight is off)",
     "preflight.auto_mode": "warning: tabular Mode AUTO with 100 MB of data or more trains "
     "HYPERPARAMETER_TUNING inference pipelines, which serverless endpoints cannot host",
+    "preflight.alarm_missing": "an alarm in Deployment.Strategy.AutoRollbackAlarmNames does not "
+    "exist in this account and region (a rollout would have nothing to roll it back)",
+    "preflight.alarms_unverified": "whether those alarms exist could not be checked (CloudWatch "
+    "refused DescribeAlarms): refused, not assumed",
+    "preflight.alarms_unavailable": "CloudWatch throttled us or could not be reached while the "
+    "alarms were checked: retry later",
 }
 
 # What the deployment check reports (``check_deployment_endpoint``).
@@ -103,7 +109,15 @@ ENDPOINT_CODES: Final[dict[str, str]] = {
 }
 
 # Error codes a retry may cure.
-RETRYABLE_CODES: Final = frozenset({"preflight.s3_unavailable", "deployment.endpoint_unavailable"})
+RETRYABLE_CODES: Final = frozenset(
+    {
+        "preflight.s3_unavailable",
+        "deployment.endpoint_unavailable",
+        "preflight.alarms_unavailable",
+    }
+)
+# DescribeAlarms takes at most 100 AlarmNames per call.
+ALARM_NAMES_PER_CALL: Final = 100
 
 LOGGER = logging.getLogger(__name__)
 
@@ -1381,10 +1395,14 @@ def check_deployment_endpoints(
     registry: Any,
     request: dict[str, Any],
     deployment: dict[str, Any] | None,
+    *,
+    cloudwatch: Any = None,
 ) -> PreflightResult:
     """``check_deployment_endpoint`` for every endpoint the job may deploy to: FinalizeJob's
     (``Deployment.EndpointName``, default the job name) and SageMaker's own
-    (``ModelDeployConfig.EndpointName``)."""
+    (``ModelDeployConfig.EndpointName``); and ``check_rollback_alarms`` for the alarms of
+    ``Deployment.Strategy`` (``cloudwatch``: a CloudWatch client; by default one in the
+    SageMaker client's region)."""
     targets: list[tuple[Loc, Any]] = []
     if isinstance(deployment, dict):
         name = deployment.get("EndpointName") or request.get("AutoMLJobName")
@@ -1398,6 +1416,126 @@ def check_deployment_endpoints(
             found = check_deployment_endpoint(sagemaker, backoff, registry, name, loc=loc)
             result.errors.extend(found.errors)
             result.checked.extend(found.checked)
+    # The rollout's alarms guard the endpoint as the ownership check does: checked here, with
+    # it, whether or not the data preflight is enabled.
+    alarms = _rollback_alarms(deployment)
+    if alarms:
+        client = cloudwatch if cloudwatch is not None else _cloudwatch_like(sagemaker)
+        found = check_rollback_alarms(client, backoff, alarms)
+        result.errors.extend(found.errors)
+        result.checked.extend(found.checked)
+    return result
+
+
+# --- Deployment.Strategy: the rollback alarms must exist ------------------------------------
+
+ALARMS_LOC: Final[Loc] = ("Deployment", "Strategy", "AutoRollbackAlarmNames")
+
+
+def _rollback_alarms(deployment: dict[str, Any] | None) -> list[tuple[Loc, str]]:
+    strategy = _mapping(_mapping(deployment).get("Strategy"))
+    names = strategy.get("AutoRollbackAlarmNames")
+    if not isinstance(names, list):
+        return []
+    return [
+        ((*ALARMS_LOC, index), name)
+        for index, name in enumerate(names)
+        if isinstance(name, str) and name
+    ]
+
+
+def _cloudwatch_like(sagemaker: Any) -> Any:
+    """A CloudWatch client in the SageMaker client's region: the alarms an endpoint's rollout
+    watches live in the endpoint's account and region."""
+    import boto3  # noqa: PLC0415 - only for manifests that name alarms
+
+    return boto3.client("cloudwatch", region_name=sagemaker.meta.region_name)
+
+
+def check_rollback_alarms(
+    cloudwatch: Any, backoff: Backoff, alarms: list[tuple[Loc, str]]
+) -> PreflightResult:
+    """Every alarm of ``alarms`` (location, name) exists: DescribeAlarms by name, metric and
+    composite alarms, up to 100 names a call; one error per missing alarm, at its own path.
+
+    Throttling is retried with ``backoff`` and, when it outlasts the retries, the result is
+    ``retryable``. Any other refusal (access denied) is an error for the whole list: alarms
+    that could not be checked are never assumed to exist (a rollout watching an alarm that does
+    not exist would never roll back)."""
+    result = PreflightResult()
+    wanted = sorted({name for _, name in alarms})
+    found: set[str] = set()
+    try:
+        for start in range(0, len(wanted), ALARM_NAMES_PER_CALL):
+            batch = wanted[start : start + ALARM_NAMES_PER_CALL]
+            token: str | None = None
+            while True:
+                kwargs: dict[str, Any] = {
+                    "AlarmNames": batch,
+                    "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
+                }
+                if token:
+                    kwargs["NextToken"] = token
+                page = backoff.call(lambda kwargs=kwargs: cloudwatch.describe_alarms(**kwargs))
+                for kind in ("MetricAlarms", "CompositeAlarms"):
+                    found.update(
+                        str(alarm.get("AlarmName")) for alarm in page.get(kind) or [] if alarm
+                    )
+                token = page.get("NextToken")
+                if not token:
+                    break
+    except ClientError as exc:
+        code = error_code(exc)
+        LOGGER.warning("DescribeAlarms failed: %s: %s", code, exc)
+        transient = (
+            code in THROTTLING_CODES or code in _TRANSIENT_S3_CODES or code == "InternalFailure"
+        )
+        if transient:
+            result.errors.append(
+                Issue(
+                    ALARMS_LOC,
+                    "preflight.alarms_unavailable",
+                    "CloudWatch is busy: whether the rollback alarms exist could not be "
+                    "checked; try again later.",
+                )
+            )
+        else:
+            result.errors.append(
+                Issue(
+                    ALARMS_LOC,
+                    "preflight.alarms_unverified",
+                    "whether the rollback alarms exist could not be checked (CloudWatch "
+                    "refused to describe them), so the manifest is refused rather than "
+                    "roll out without them. Ask the operator to check the service's "
+                    "permissions (cloudwatch:DescribeAlarms).",
+                )
+            )
+        return result
+    except (BotoCoreError, OSError) as exc:
+        LOGGER.warning("DescribeAlarms failed: %r", exc)
+        result.errors.append(
+            Issue(
+                ALARMS_LOC,
+                "preflight.alarms_unavailable",
+                "CloudWatch could not be reached to check the rollback alarms; try again later.",
+            )
+        )
+        return result
+    for loc, name in alarms:
+        if name in found:
+            result.checked.append(f"alarm {name}: exists")
+            continue
+        known = suggest(name, sorted(found))
+        hint = f" Did you mean {known!r}?" if known and known != name else ""
+        result.errors.append(
+            Issue(
+                loc,
+                "preflight.alarm_missing",
+                f"no CloudWatch alarm named {name!r} exists in this account and region (names "
+                f"are case-sensitive); a rollout watching it could never roll back.{hint} "
+                "Create the alarm first, or fix the name.",
+            )
+        )
     return result
 
 

@@ -521,9 +521,11 @@ def check_forecast_quantile(value: str, loc: Loc, out: list[Issue]) -> None:
     )
 
 
-def structural_rule(code: str, *, cite: str) -> None:
-    """Register a rule that the structural walk checks in place of a shape's pattern."""
-    RULES.append(Rule(code.rsplit(".", maxsplit=1)[-1], (code,), " ".join(cite.split()), None))
+def structural_rule(*codes: str, cite: str, name: str | None = None) -> None:
+    """Register a rule that the structural walk checks (in place of a shape's pattern, or as
+    the bounds of our sections' model): listed by ``autopilot-flow rules`` like the others."""
+    label = name or codes[0].rsplit(".", maxsplit=1)[-1]
+    RULES.append(Rule(label, codes, " ".join(cite.split()), None))
 
 
 structural_rule(

@@ -119,6 +119,10 @@ def policy_from_environment(env: Mapping[str, str]) -> Policy:
     endpoint_names = _items(value("POLICY_ALLOWED_ENDPOINT_NAMES"))
     if endpoint_names:
         guardrails["AllowedEndpointNames"] = endpoint_names
+    # Empty: no endpoint needs an approval.
+    approval_names = _items(value("POLICY_REQUIRE_APPROVAL_FOR_ENDPOINTS"))
+    if approval_names:
+        guardrails["RequireApprovalForEndpoints"] = approval_names
     for env_name, field_name in (
         ("POLICY_MAX_CANDIDATES", "MaxCandidates"),
         ("POLICY_MAX_JOB_RUNTIME_SECONDS", "MaxAutoMLJobRuntimeInSeconds"),

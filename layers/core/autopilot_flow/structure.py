@@ -49,6 +49,10 @@ FORMAT_HINTS: dict[str, str] = {
     "TextGenerationHyperParameterValue": "letters, digits, . _ - (a number written as text)",
     "SampleWeightAttributeName": "letters, digits, _ and -",
     "ForecastQuantile": "p1 to p99, e.g. p10, p50, p90",
+    "EntityName": (
+        "1-63 characters: letters, digits and hyphens, starting and ending with a letter or digit"
+    ),
+    "AlarmName": "an alarm name that is not blank",
 }
 
 

@@ -1,7 +1,8 @@
 """Manifest in, verdict out: parse -> split -> policy defaults -> structure -> rules -> policy.
 
 Every problem is reported in one pass, in document order, as ``{"path", "message", "code"}``
-(docs/architecture.md, Contracts). The result carries the request exactly as it would be sent.
+(docs/architecture.md, Contracts). The result carries the request exactly as it would be sent
+and, for a valid manifest, our ``Registry`` and ``Deployment.Strategy`` sections typed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from autopilot_flow.policy import Policy, apply_defaults, check_guardrails
 from autopilot_flow.rules import STRUCTURAL_CHECKS, RuleContext, run_rules
 from autopilot_flow.structure import SUGGESTIONS_UP_TO, StructureChecker, suggest
 
-_CHECKER = StructureChecker(STRUCTURAL_CHECKS)
+_CHECKER = StructureChecker({**STRUCTURAL_CHECKS, **our_sections.STRUCTURAL_CHECKS})
 
 
 @dataclass
@@ -35,6 +36,10 @@ class ValidationResult:
     request: dict[str, Any] | None = None
     manifest: Manifest | None = None
     defaults_applied: list[str] = field(default_factory=list)
+    # Our Registry and Deployment.Strategy sections, typed, when the manifest is valid (None
+    # when it has none): what FinalizeJob's registration and rollout read.
+    model_registry: our_sections.ModelRegistrySection | None = None
+    rollout: our_sections.RolloutStrategy | None = None
 
     @property
     def valid(self) -> bool:
@@ -100,12 +105,19 @@ def validate_document(
     structural = {issue.loc for issue in errors}
     errors.extend(issue for issue in ctx.errors if issue.loc not in structural)
 
+    valid = not errors
     return ValidationResult(
         errors=sort_in_document_order(errors, document),
         warnings=sort_in_document_order(ctx.warnings, document),
         request=request,
         manifest=manifest,
         defaults_applied=filled,
+        model_registry=(
+            our_sections.ModelRegistrySection.from_section(manifest.registry) if valid else None
+        ),
+        rollout=our_sections.RolloutStrategy.from_deployment(manifest.deployment)
+        if valid
+        else None,
     )
 
 
