@@ -1716,12 +1716,394 @@ VALID_CASES = [
 ]
 
 
+# --- Deployment.Strategy and Registry (ours) -----------------------------------------------
+
+# The time-series base deploys to ml.m5.xlarge; two instances give a canary a part to run on.
+FLEET: dict[str, Any] = {"Deployment.InitialInstanceCount": 2}
+STRATEGY = "Deployment.Strategy"
+GROUP = {"ModelPackageGroupName": "demand-models"}
+
+
+def rollout(base: dict[str, Any] | None = None, **strategy: Any) -> dict[str, Any]:
+    """Time-series changes: a fleet of two and this Deployment.Strategy (``base`` updated)."""
+    return {**FLEET, STRATEGY: {**(base or {}), **strategy}}
+
+
+def registry(**fields: Any) -> dict[str, Any]:
+    return {"Registry": {**GROUP, **fields}}
+
+
+CANARY = {"Type": "Canary", "StepPercent": 10}
+
+SECTION_CASES = [
+    # the documented bounds, one below and one above each (structural codes)
+    *[
+        case(
+            f"strategy-{field}-{value}",
+            "timeseries",
+            rollout(CANARY, **{field: value}),
+            f"{STRATEGY}.{field}",
+            code,
+            mention,
+        )
+        for field, value, code, mention in [
+            ("WaitIntervalInSeconds", -1, "min_value", "at least 0"),
+            ("WaitIntervalInSeconds", 3601, "max_value", "at most 3600"),
+            ("TerminationWaitInSeconds", -1, "min_value", "at least 0"),
+            ("TerminationWaitInSeconds", 3601, "max_value", "at most 3600"),
+            ("MaximumExecutionTimeoutInSeconds", 599, "min_value", "at least 600"),
+            ("MaximumExecutionTimeoutInSeconds", 28801, "max_value", "at most 28800"),
+            ("StepPercent", 0, "min_value", "at least 1"),
+            ("StepPercent", 51, "max_value", "at most 50"),
+            ("WaitIntervalInSeconds", "300", "type", "a whole number"),
+            ("AutoRollbackAlarmNames", [], "min_items", "at least 1"),
+            ("AutoRollbackAlarmNames", [f"a{i}" for i in range(11)], "max_items", "at most 10"),
+        ]
+    ],
+    case(
+        "strategy-alarm-name-empty",
+        "timeseries",
+        rollout(CANARY, AutoRollbackAlarmNames=["ok", ""]),
+        f"{STRATEGY}.AutoRollbackAlarmNames[1]",
+        "min_length",
+        "must not be empty",
+    ),
+    case(
+        "strategy-alarm-name-256",
+        "timeseries",
+        rollout(CANARY, AutoRollbackAlarmNames=["a" * 256]),
+        f"{STRATEGY}.AutoRollbackAlarmNames[0]",
+        "max_length",
+        "at most 255 characters",
+    ),
+    case(
+        "strategy-alarm-name-blank",
+        "timeseries",
+        rollout(CANARY, AutoRollbackAlarmNames=["   "]),
+        f"{STRATEGY}.AutoRollbackAlarmNames[0]",
+        "pattern",
+        "not blank",
+    ),
+    case(
+        "strategy-type-misspelt",
+        "timeseries",
+        rollout(Type="canary", StepPercent=10),
+        f"{STRATEGY}.Type",
+        "enum",
+        "Did you mean 'Canary'?",
+    ),
+    case(
+        "strategy-unknown-field",
+        "timeseries",
+        rollout(CANARY, StepPercentage=10),
+        f"{STRATEGY}.StepPercentage",
+        "unknown_field",
+        "Did you mean 'StepPercent'?",
+    ),
+    # strategy.target: serverless endpoints have no blue/green guardrails
+    case(
+        "strategy-on-serverless",
+        "tabular",
+        {STRATEGY: {}},
+        STRATEGY,
+        "strategy.target",
+        "set InstanceType",
+    ),
+    case(
+        "strategy-on-default-serverless",
+        "tabular",
+        {"Deployment.Serverless": DELETE, STRATEGY: {"Type": "AllAtOnce"}},
+        STRATEGY,
+        "strategy.target",
+        "no InstanceType (serverless)",
+    ),
+    # strategy.step_percent
+    case(
+        "strategy-all-at-once-with-step",
+        "timeseries",
+        rollout(Type="AllAtOnce", StepPercent=10),
+        f"{STRATEGY}.StepPercent",
+        "strategy.step_percent",
+        "Canary and Linear only",
+    ),
+    case(
+        "strategy-default-type-with-step",
+        "timeseries",
+        rollout(StepPercent=10),
+        f"{STRATEGY}.StepPercent",
+        "strategy.step_percent",
+        "Canary and Linear only",
+    ),
+    case(
+        "strategy-canary-without-step",
+        "timeseries",
+        rollout(Type="Canary"),
+        f"{STRATEGY}.StepPercent",
+        "strategy.step_percent",
+        "the canary's share (1-50)",
+    ),
+    case(
+        "strategy-linear-without-step",
+        "timeseries",
+        rollout(Type="Linear"),
+        f"{STRATEGY}.StepPercent",
+        "strategy.step_percent",
+        "each step's share (10-50)",
+    ),
+    case(
+        "strategy-linear-step-9",
+        "timeseries",
+        rollout(Type="Linear", StepPercent=9),
+        f"{STRATEGY}.StepPercent",
+        "strategy.step_percent",
+        "10-50% of the new fleet (got 9)",
+    ),
+    # strategy.timeout: larger than the waits; the waits must leave room for a timeout
+    case(
+        "strategy-timeout-equal-to-the-waits",
+        "timeseries",
+        rollout(CANARY, WaitIntervalInSeconds=600, MaximumExecutionTimeoutInSeconds=600),
+        f"{STRATEGY}.MaximumExecutionTimeoutInSeconds",
+        "strategy.timeout",
+        "1 x WaitIntervalInSeconds 600 + TerminationWaitInSeconds 0 = 600 s (got 600)",
+    ),
+    case(
+        "strategy-timeout-below-linear-waits",
+        "timeseries",
+        rollout(
+            Type="Linear",
+            StepPercent=25,
+            WaitIntervalInSeconds=600,
+            TerminationWaitInSeconds=600,
+            MaximumExecutionTimeoutInSeconds=2400,
+        ),
+        f"{STRATEGY}.MaximumExecutionTimeoutInSeconds",
+        "strategy.timeout",
+        "3 x WaitIntervalInSeconds 600 + TerminationWaitInSeconds 600 = 2400 s",
+    ),
+    case(
+        "strategy-timeout-default-waits",
+        "timeseries",
+        rollout(
+            Type="Linear",
+            StepPercent=10,
+            TerminationWaitInSeconds=900,
+            MaximumExecutionTimeoutInSeconds=3600,
+        ),
+        f"{STRATEGY}.MaximumExecutionTimeoutInSeconds",
+        "strategy.timeout",
+        "9 x WaitIntervalInSeconds 300 + TerminationWaitInSeconds 900 = 3600 s",
+    ),
+    case(
+        "strategy-waits-leave-no-timeout",
+        "timeseries",
+        rollout(Type="Linear", StepPercent=10, WaitIntervalInSeconds=3200),
+        f"{STRATEGY}.WaitIntervalInSeconds",
+        "strategy.timeout",
+        "= 28800 s: no MaximumExecutionTimeoutInSeconds",
+    ),
+    # Registry: names and descriptions as CreateModelPackageGroup / CreateModelPackage
+    case(
+        "registry-group-required",
+        "timeseries",
+        {"Registry": {"ApprovalRequired": True}},
+        "Registry.ModelPackageGroupName",
+        "required",
+        "ModelPackageGroupName is required",
+    ),
+    case(
+        "registry-group-pattern",
+        "timeseries",
+        {"Registry": {"ModelPackageGroupName": "demand_models"}},
+        "Registry.ModelPackageGroupName",
+        "pattern",
+        "letters, digits and hyphens",
+    ),
+    case(
+        "registry-group-trailing-hyphen",
+        "timeseries",
+        {"Registry": {"ModelPackageGroupName": "demand-"}},
+        "Registry.ModelPackageGroupName",
+        "pattern",
+        "ending with a letter or digit",
+    ),
+    case(
+        "registry-group-64",
+        "timeseries",
+        {"Registry": {"ModelPackageGroupName": "a" * 64}},
+        "Registry.ModelPackageGroupName",
+        "max_length",
+        "at most 63 characters",
+    ),
+    case(
+        "registry-description-1025",
+        "timeseries",
+        registry(Description="d" * 1025),
+        "Registry.Description",
+        "max_length",
+        "at most 1024 characters",
+    ),
+    case(
+        "registry-description-two-lines",
+        "timeseries",
+        registry(Description="weekly retrain\nby the demand team"),
+        "Registry.Description",
+        "registry.description",
+        "'\\n'",
+    ),
+    case(
+        "registry-description-tab",
+        "timeseries",
+        registry(Description="a\tb"),
+        "Registry.Description",
+        "registry.description",
+        "one line of text",
+    ),
+    case(
+        "registry-approval-not-boolean",
+        "timeseries",
+        registry(ApprovalRequired="yes"),
+        "Registry.ApprovalRequired",
+        "type",
+        "true or false",
+    ),
+    case(
+        "registry-unknown-field",
+        "timeseries",
+        registry(ApprovalRequried=True),
+        "Registry.ApprovalRequried",
+        "unknown_field",
+        "Did you mean 'ApprovalRequired'?",
+    ),
+    case(
+        "registry-unknown-top-level",
+        "timeseries",
+        {"Registy": GROUP},
+        "Registy",
+        "unknown_field",
+        "Did you mean 'Registry'?",
+    ),
+    case(
+        "registry-candidate-definitions-only",
+        "tabular",
+        {"@.GenerateCandidateDefinitionsOnly": True, "Deployment": DELETE, **registry()},
+        "Registry",
+        "registry.no_model",
+        "nothing to register",
+    ),
+    case(
+        "registry-approval-beside-model-deploy-config",
+        "tabular",
+        {"Deployment": DELETE, "ModelDeployConfig": {"EndpointName": "churn"}}
+        | registry(ApprovalRequired=True),
+        "Registry.ApprovalRequired",
+        "registry.approval_bypassed",
+        "before anyone can approve it",
+    ),
+]
+
+SECTION_WARNING_CASES = [
+    case(
+        "strategy-canary-on-one-instance",
+        "timeseries",
+        {STRATEGY: CANARY},
+        f"{STRATEGY}.Type",
+        "strategy.single_instance",
+        "set InitialInstanceCount to 2 or more",
+    ),
+    case(
+        "registry-approval-without-deployment",
+        "textgen",
+        {"Deployment": DELETE, **registry(ApprovalRequired=True)},
+        "Registry.ApprovalRequired",
+        "registry.approval_without_deployment",
+        "approving it deploys nothing",
+    ),
+]
+
+SECTION_VALID_CASES = [
+    valid("strategy-empty-is-all-at-once", "timeseries", {STRATEGY: {}}),
+    valid("strategy-all-at-once-one-instance", "timeseries", {STRATEGY: {"Type": "AllAtOnce"}}),
+    valid(
+        "strategy-canary-one-instance-warns",
+        "timeseries",
+        {STRATEGY: CANARY},
+        "strategy.single_instance",
+    ),
+    *[
+        valid(f"strategy-{field}-{value}", "timeseries", rollout(CANARY, **{field: value}))
+        for field, value in [
+            ("WaitIntervalInSeconds", 0),
+            ("WaitIntervalInSeconds", 3600),
+            ("TerminationWaitInSeconds", 0),
+            ("TerminationWaitInSeconds", 3600),
+            ("MaximumExecutionTimeoutInSeconds", 28800),
+            ("StepPercent", 1),
+            ("StepPercent", 50),
+            ("AutoRollbackAlarmNames", [f"demand-{i}" for i in range(10)]),
+            ("AutoRollbackAlarmNames", ["a" * 255, " spaced name "]),
+        ]
+    ],
+    valid(
+        "strategy-timeout-600-all-at-once",
+        "timeseries",
+        rollout(MaximumExecutionTimeoutInSeconds=600),
+    ),
+    valid(
+        "strategy-timeout-one-above-the-waits",
+        "timeseries",
+        rollout(CANARY, WaitIntervalInSeconds=600, MaximumExecutionTimeoutInSeconds=601),
+    ),
+    valid("strategy-linear-10", "timeseries", rollout(Type="Linear", StepPercent=10)),
+    valid("strategy-linear-50", "timeseries", rollout(Type="Linear", StepPercent=50)),
+    valid(
+        "strategy-linear-waits-just-below-the-largest-timeout",
+        "timeseries",
+        rollout(Type="Linear", StepPercent=10, WaitIntervalInSeconds=3199),
+    ),
+    valid(
+        "strategy-issue-example",
+        "timeseries",
+        rollout(
+            Type="Canary",
+            StepPercent=10,
+            WaitIntervalInSeconds=300,
+            TerminationWaitInSeconds=600,
+            MaximumExecutionTimeoutInSeconds=3600,
+            AutoRollbackAlarmNames=["demand-forecast-5xx"],
+        )
+        | registry(ApprovalRequired=True, Description="Daily demand forecast"),
+    ),
+    valid("registry-group-only", "timeseries", registry()),
+    valid("registry-group-1", "timeseries", {"Registry": {"ModelPackageGroupName": "d"}}),
+    valid("registry-group-63", "timeseries", {"Registry": {"ModelPackageGroupName": "d" * 63}}),
+    valid(
+        "registry-group-inner-hyphens",
+        "timeseries",
+        {"Registry": {"ModelPackageGroupName": "demand--models-2"}},
+    ),
+    valid("registry-description-1024", "timeseries", registry(Description="d" * 1024)),
+    valid("registry-description-empty", "timeseries", registry(Description="")),
+    valid(
+        "registry-description-unicode",
+        "timeseries",
+        registry(Description="Modèle de demande — v2 ✓ (€, 日本)"),
+    ),
+    valid(
+        "registry-without-approval-beside-model-deploy-config",
+        "tabular",
+        {"Deployment": DELETE, "ModelDeployConfig": {"EndpointName": "churn"}} | registry(),
+    ),
+    valid("registry-on-serverless", "tabular", registry(ApprovalRequired=True)),
+]
+
+
 # --- Tests ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("kind", "changes", "path", "code", "mention"),
-    STRUCTURAL_CASES + RULE_CASES + FREQUENCY_CASES + QUANTILE_CASES,
+    STRUCTURAL_CASES + RULE_CASES + FREQUENCY_CASES + QUANTILE_CASES + SECTION_CASES,
 )
 def test_breaking_a_rule_reports_exactly_that_error(
     kind: str, changes: dict[str, Any], path: str, code: str, mention: str
@@ -1732,7 +2114,9 @@ def test_breaking_a_rule_reports_exactly_that_error(
     assert not result.valid
 
 
-@pytest.mark.parametrize(("kind", "changes", "path", "code", "mention"), WARNING_CASES)
+@pytest.mark.parametrize(
+    ("kind", "changes", "path", "code", "mention"), WARNING_CASES + SECTION_WARNING_CASES
+)
 def test_warning_is_reported_and_the_manifest_stays_valid(
     kind: str, changes: dict[str, Any], path: str, code: str, mention: str
 ) -> None:
@@ -1744,7 +2128,7 @@ def test_warning_is_reported_and_the_manifest_stays_valid(
     assert mention in matching[0].message
 
 
-@pytest.mark.parametrize(("kind", "changes", "warnings"), VALID_CASES)
+@pytest.mark.parametrize(("kind", "changes", "warnings"), VALID_CASES + SECTION_VALID_CASES)
 def test_valid_near_the_boundary(
     kind: str, changes: dict[str, Any], warnings: tuple[str, ...]
 ) -> None:
@@ -2035,6 +2419,51 @@ POLICY_CASES = [
         "allowed: churn-*",
     ),
     policy_case(
+        "approval-required-for-endpoint",
+        "timeseries",
+        {},
+        {"Guardrails": {"RequireApprovalForEndpoints": ["demand-*"]}},
+        "Registry.ApprovalRequired",
+        "policy.approval_required",
+        "reaches endpoint demand-forecast (it matches demand-*)",
+    ),
+    policy_case(
+        "approval-required-registry-without-approval",
+        "timeseries",
+        {"Registry": {"ModelPackageGroupName": "demand-models", "ApprovalRequired": False}},
+        {"Guardrails": {"RequireApprovalForEndpoints": ["other", "DEMAND-*"]}},
+        "Registry.ApprovalRequired",
+        "policy.approval_required",
+        "ApprovalRequired: true",
+    ),
+    policy_case(
+        "approval-required-default-endpoint-name",
+        "timeseries",
+        {"Deployment.EndpointName": DELETE},
+        {"Guardrails": {"RequireApprovalForEndpoints": ["demand-forecast-*"]}},
+        "Registry.ApprovalRequired",
+        "policy.approval_required",
+        "endpoint demand-forecast-daily",
+    ),
+    policy_case(
+        "approval-required-model-deploy-config",
+        "tabular",
+        {"Deployment": DELETE, "ModelDeployConfig": {"EndpointName": "churn"}},
+        {"Guardrails": {"RequireApprovalForEndpoints": ["churn*"]}},
+        "ModelDeployConfig.EndpointName",
+        "policy.approval_required",
+        "deploys to endpoint churn at once",
+    ),
+    policy_case(
+        "approval-required-generated-endpoint-name",
+        "tabular",
+        {"Deployment": DELETE, "ModelDeployConfig": {"AutoGenerateEndpointName": True}},
+        {"Guardrails": {"RequireApprovalForEndpoints": ["churn*"]}},
+        "ModelDeployConfig.AutoGenerateEndpointName",
+        "policy.approval_required",
+        "a generated endpoint name",
+    ),
+    policy_case(
         "cap-max-candidates",
         "tabular",
         {"@.CompletionCriteria.MaxCandidates": 11},
@@ -2225,6 +2654,28 @@ VALID_POLICY_CASES = [
 ]
 
 
+VALID_POLICY_CASES += [
+    pytest.param(
+        "timeseries",
+        {"Registry": {"ModelPackageGroupName": "demand-models", "ApprovalRequired": True}},
+        {"Guardrails": {"RequireApprovalForEndpoints": ["demand-*"]}},
+        id="approval-given-for-a-matching-endpoint",
+    ),
+    pytest.param(
+        "timeseries",
+        {},
+        {"Guardrails": {"RequireApprovalForEndpoints": ["churn-*"]}},
+        id="approval-not-needed-for-another-endpoint",
+    ),
+    pytest.param(
+        "textgen",
+        {"Deployment": DELETE},
+        {"Guardrails": {"RequireApprovalForEndpoints": ["*"]}},
+        id="approval-not-needed-without-a-deployment",
+    ),
+]
+
+
 @pytest.mark.parametrize(("kind", "changes", "policy"), VALID_POLICY_CASES)
 def test_manifest_within_the_policy_is_valid(
     kind: str, changes: dict[str, Any], policy: dict[str, Any]
@@ -2368,6 +2819,8 @@ def test_every_code_has_a_case_that_breaks_it() -> None:
         + FREQUENCY_CASES
         + QUANTILE_CASES
         + WARNING_CASES
+        + SECTION_CASES
+        + SECTION_WARNING_CASES
     } | {param.values[4] for param in POLICY_CASES}
     every_code = rule_codes | _policy_codes() | STRUCTURAL_CODES
     assert every_code - covered == set()
