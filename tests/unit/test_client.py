@@ -77,7 +77,7 @@ def test_offline_stack_json(tmp_path: Path) -> None:
     assert endpoints.api_url == "http://127.0.0.1:5001"
     assert endpoints.bucket == "b"
     assert endpoints.offline
-    with pytest.raises(client.ClientError):
+    with pytest.raises(client.CommandError):
         client.offline_endpoints(tmp_path / "missing")
 
 
@@ -161,5 +161,5 @@ def test_the_stack_is_found_through_its_cloudformation_outputs(
         assert endpoints.bucket == "autopilot-flow-111122223333-manifests"
         assert endpoints.region == "eu-west-1"
         assert not endpoints.offline
-        with pytest.raises(client.ClientError, match="cannot read the stack"):
+        with pytest.raises(client.CommandError, match="cannot read the stack"):
             client.stack_endpoints(session, "no-such-stack")

@@ -69,9 +69,10 @@ def test_status_and_problem_type_are_accepted_in_any_spelling() -> None:
     assert client.problem_type("timeseries") == pt.TIME_SERIES
     assert client.problem_type("TimeSeriesForecasting") == pt.TIME_SERIES
     assert client.job_status("waiting_for_capacity") == "WAITING_FOR_CAPACITY"
-    # The client's lists are the API's (kept apart so local commands need no botocore).
-    assert client.LIFECYCLE_STATUSES == jobs.LIFECYCLE_STATUSES
-    assert client.JOB_STATUSES == jobs.JOB_STATUSES
+    # The client's lists are the API's: one source (autopilot_flow.vocabulary, standard
+    # library only, so local commands still need no botocore).
+    assert client.LIFECYCLE_STATUSES is jobs.LIFECYCLE_STATUSES
+    assert client.JOB_STATUSES is jobs.JOB_STATUSES
     assert client.MAX_PAGE_SIZE == jobs.MAX_PAGE_SIZE and client.MAX_TOP == jobs.MAX_TOP
 
 
@@ -157,7 +158,7 @@ def test_submit_wait_takes_only_the_answer_to_its_own_upload(s3_stack: Path) -> 
 
     ctx.sleep = ingest_answers
     # --wait then watches the job through the API: stop right there (no API here).
-    with pytest.raises(client.ClientError, match="no API URL"):
+    with pytest.raises(client.CommandError, match="no API URL"):
         client.cmd_submit(ctx)
     assert answered, "the stale receipt of the earlier upload was taken"
     assert f"submitted  {document['AutoMLJobName']}" in out.getvalue()
@@ -173,7 +174,7 @@ def test_submit_wait_times_out_with_its_own_exit_code(s3_stack: Path) -> None:
     now = [0.0]
     ctx.clock = lambda: now[0]
     ctx.sleep = lambda seconds: now.__setitem__(0, now[0] + seconds)
-    with pytest.raises(client.ClientError) as error:
+    with pytest.raises(client.CommandError) as error:
         client.cmd_submit(ctx)
     assert error.value.exit_code == client.EXIT_TIMEOUT == 3
     assert ctx.report["outcome"] == "timeout"
@@ -364,3 +365,36 @@ def test_the_default_name_of_a_resubmission() -> None:
     long = "x" * 32
     assert client.next_job_name(long) == "x" * 29 + "-r2"
     assert len(client.next_job_name(long)) == client.MAX_JOB_NAME
+
+
+@pytest.mark.parametrize(
+    ("answered", "printed"),
+    [
+        ("TabularJobConfig", "tabular"),
+        ("TimeSeriesForecastingJobConfig", "timeseries"),
+        ("TextGenerationJobConfig", "text-generation"),
+        ("SomeFutureJobConfig", "SomeFutureJobConfig"),  # an unknown word is shown as it is
+    ],
+)
+def test_list_and_status_print_the_word_skeleton_takes(
+    answered: str,
+    printed: str,
+    api_stack: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One word per problem type for people (the API and the table keep the API's name)."""
+    job = _job("Completed", problemType=answered)
+    _serve(monkeypatch, _Api([(200, {}, {"jobs": [job], "nextToken": None}), (200, {}, job)]))
+    assert main(["list", "--offline", "--state-dir", str(api_stack)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0].split()[4:6] == ["problem", "type"]
+    assert listed[-1].split()[4] == printed
+    assert main(["status", "churn", "--offline", "--state-dir", str(api_stack)]) == 0
+    shown = capsys.readouterr().out
+    assert f"problem type  {printed}\n" in shown
+    if printed != answered:
+        assert answered not in shown and answered not in "\n".join(listed)
+    # What people read, the CLI accepts back.
+    if printed != answered:
+        assert client.problem_type(printed) == answered

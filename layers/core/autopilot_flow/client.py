@@ -28,6 +28,16 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TextIO
 
+from autopilot_flow.vocabulary import (
+    JOB_STATUSES,
+    LIFECYCLE_STATUSES,
+    RELEASED,
+    TERMINAL,
+    JobStatus,
+    Lifecycle,
+    ProblemType,
+)
+
 if TYPE_CHECKING:
     from autopilot_flow.policy import Policy
     from autopilot_flow.validate import ValidationResult
@@ -35,28 +45,16 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
 DEFAULT_STACK = "autopilot-flow"
 DEFAULT_STATE_DIR = ".offline"
-TERMINAL = ("Completed", "Failed", "Stopped")
 # Fields the stack's policy may fill in (docs/architecture.md, Contracts): without --policy, a local
 # check cannot know them, so their absence is not an error here.
 POLICY_SUPPLIED = ("RoleArn", "OutputDataConfig")
 SPINNER = "|/-\\"
-# GET /jobs?status=: the registry's lifecycle or SageMaker's AutoMLJobStatus (the API's lists;
-# a unit test keeps these equal to them without importing the API's module here).
-LIFECYCLE_STATUSES = (
-    "SUBMITTED",
-    "CREATED",
-    "WAITING_FOR_CAPACITY",
-    "REJECTED",
-    "SUBMISSION_FAILED",
-    "EXTERNAL",
-)
-JOB_STATUSES = ("InProgress", "Stopping", "Completed", "Failed", "Stopped")
 MAX_PAGE_SIZE = MAX_TOP = 100
 # The only suffixes the stack reads (S3's notification filters match them case-sensitively).
 MANIFEST_SUFFIXES = (".json", ".yaml", ".yml")
 
 
-class ClientError(Exception):
+class CommandError(Exception):
     """A problem the CLI reports and exits on (with ``exit_code``)."""
 
     def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
@@ -81,11 +79,11 @@ def offline_endpoints(state_dir: Path) -> StackEndpoints:
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
     except OSError:
-        raise ClientError(
+        raise CommandError(
             f"no offline stack: {path} is missing (start one with `autopilot-flow offline up`)."
         ) from None
     except ValueError:
-        raise ClientError(f"{path} is not valid JSON.") from None
+        raise CommandError(f"{path} is not valid JSON.") from None
     return StackEndpoints(
         api_url=state.get("api_url") or None,
         bucket=(state.get("resources") or {}).get("ManifestsBucket"),
@@ -104,9 +102,9 @@ def stack_endpoints(session: Any, stack_name: str) -> StackEndpoints:
         stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
     except AwsError as exc:
         message = exc.response.get("Error", {}).get("Message", str(exc))
-        raise ClientError(f"cannot read the stack {stack_name!r}: {message}") from None
+        raise CommandError(f"cannot read the stack {stack_name!r}: {message}") from None
     except BotoCoreError as exc:
-        raise ClientError(f"cannot reach CloudFormation: {exc}") from None
+        raise CommandError(f"cannot reach CloudFormation: {exc}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
     return StackEndpoints(
         api_url=outputs.get("JobsApiUrl"),
@@ -178,7 +176,7 @@ class ApiClient:
         if params:
             url += "?" + urllib.parse.urlencode(params)
         if not url.startswith(("http://", "https://")):
-            raise ClientError(f"the API URL {self.base_url!r} is not an http(s) URL")
+            raise CommandError(f"the API URL {self.base_url!r} is not an http(s) URL")
         all_headers = {"Accept": "application/json", **(headers or {})}
         all_headers = self.sign(method, url, body, all_headers)
         request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
@@ -191,7 +189,7 @@ class ApiClient:
         except urllib.error.HTTPError as exc:
             return _response(exc.code, dict(exc.headers or {}), exc.read())
         except (urllib.error.URLError, OSError) as exc:
-            raise ClientError(f"cannot reach the API at {self.base_url}: {exc}") from None
+            raise CommandError(f"cannot reach the API at {self.base_url}: {exc}") from None
 
     def sign(
         self, method: str, url: str, body: bytes | None, headers: dict[str, str]
@@ -351,10 +349,10 @@ class Context:
             url = self.endpoints.api_url
             if not url:
                 where = "stack.json" if self.endpoints.offline else "the stack's outputs"
-                raise ClientError(f"no API URL in {where} (JobsApiUrl / api_url).")
+                raise CommandError(f"no API URL in {where} (JobsApiUrl / api_url).")
             credentials = self.session.get_credentials()
             if credentials is None and not self.endpoints.offline:
-                raise ClientError(
+                raise CommandError(
                     "no AWS credentials: the API needs SigV4-signed requests (configure a "
                     "profile or set AWS_PROFILE)."
                 )
@@ -368,7 +366,7 @@ def _check_response(response: ApiResponse, console: Console, what: str) -> None:
     console.error(f"{what}: {response.problem()} (HTTP {response.status})")
     body = response.body if isinstance(response.body, dict) else {}
     console.issues("error", body.get("errors") or [])
-    raise ClientError("", EXIT_USAGE if response.status == 404 else EXIT_FAILED)
+    raise CommandError("", EXIT_USAGE if response.status == 404 else EXIT_FAILED)
 
 
 def local_check(data: bytes, name: str, policy: Policy | None) -> ValidationResult:
@@ -392,10 +390,10 @@ def _read_policy(path: str | None) -> Policy | None:
     try:
         return Policy.from_bytes(Path(path).read_bytes(), path)
     except OSError as exc:
-        raise ClientError(f"cannot read the policy {path}: {exc.strerror}") from None
+        raise CommandError(f"cannot read the policy {path}: {exc.strerror}") from None
     except PolicyError as exc:
         details = "; ".join(f"{i.path or '(policy)'}: {i.message}" for i in exc.issues)
-        raise ClientError(f"the policy {path} is invalid: {details}") from None
+        raise CommandError(f"the policy {path} is invalid: {details}") from None
 
 
 def upload_name(file_name: str) -> str:
@@ -404,7 +402,7 @@ def upload_name(file_name: str) -> str:
     path = PurePosixPath(Path(file_name).name)
     suffix = path.suffix
     if suffix.lower() not in MANIFEST_SUFFIXES:
-        raise ClientError(
+        raise CommandError(
             f"{file_name}: the stack reads only manifests ending in .json, .yaml or .yml "
             "(it would never see this file); rename it."
         )
@@ -415,7 +413,7 @@ def cmd_submit(ctx: Context) -> int:
     args, console = ctx.args, ctx.console
     ctx.report.update(file=args.file, via=args.via, outcome="usage-error")
     if args.idempotency_key is not None and args.via != "api":
-        raise ClientError("--idempotency-key needs --via api (the S3 door keys on the upload).")
+        raise CommandError("--idempotency-key needs --via api (the S3 door keys on the upload).")
     name = upload_name(args.file)
     if name != Path(args.file).name:
         console.line(
@@ -424,7 +422,7 @@ def cmd_submit(ctx: Context) -> int:
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
-        raise ClientError(f"cannot read {args.file}: {exc.strerror}") from None
+        raise CommandError(f"cannot read {args.file}: {exc.strerror}") from None
     # Imported here: ingest loads botocore, which local commands never need.
     from autopilot_flow.ingest import MANIFEST_PREFIX  # noqa: PLC0415
 
@@ -468,7 +466,7 @@ def _submit_api(ctx: Context, data: bytes, name: str) -> str | None:
         if ctx.clock() + wait > deadline:
             console.error(f"{response.problem()} (HTTP 503); --timeout ran out before a retry")
             ctx.report["outcome"] = "timeout"
-            raise ClientError("", EXIT_TIMEOUT)
+            raise CommandError("", EXIT_TIMEOUT)
         console.line(f"busy  {response.problem()} (HTTP 503); sending again in {wait:.0f}s")
         ctx.sleep(wait)
     body = response.body if isinstance(response.body, dict) else {}
@@ -534,7 +532,7 @@ def _submit_s3(ctx: Context, data: bytes, key: str, result: ValidationResult) ->
     console = ctx.console
     bucket = ctx.endpoints.bucket
     if not bucket:
-        raise ClientError("no manifests bucket in the stack's outputs (ManifestsBucketName).")
+        raise CommandError("no manifests bucket in the stack's outputs (ManifestsBucketName).")
     s3 = ctx.aws("s3")
     from botocore.exceptions import BotoCoreError  # noqa: PLC0415
     from botocore.exceptions import ClientError as AwsError  # noqa: PLC0415
@@ -545,10 +543,12 @@ def _submit_s3(ctx: Context, data: bytes, key: str, result: ValidationResult) ->
         uploaded = s3.put_object(Bucket=bucket, Key=key, Body=data)
     except AwsError as exc:
         message = exc.response.get("Error", {}).get("Message", str(exc))
-        raise ClientError(f"cannot upload to s3://{bucket}/{key}: {message}", EXIT_FAILED) from None
+        raise CommandError(
+            f"cannot upload to s3://{bucket}/{key}: {message}", EXIT_FAILED
+        ) from None
     except BotoCoreError as exc:
         stopped = " (is `autopilot-flow offline up` running?)" if ctx.endpoints.offline else ""
-        raise ClientError(
+        raise CommandError(
             f"cannot reach S3 to upload s3://{bucket}/{key}: {exc}{stopped}"
         ) from None
     version = uploaded.get("VersionId") if isinstance(uploaded, dict) else None
@@ -566,7 +566,7 @@ def _submit_s3(ctx: Context, data: bytes, key: str, result: ValidationResult) ->
     if answer is None:
         console.error(f"no receipt or rejection after {ctx.args.timeout:.0f}s")
         ctx.report["outcome"] = "timeout"
-        raise ClientError("", EXIT_TIMEOUT)
+        raise CommandError("", EXIT_TIMEOUT)
     kind, document = answer
     ctx.report["answer"] = document
     if kind == "rejection":
@@ -603,7 +603,7 @@ def _wait_for_answer(
             except AwsError:
                 continue
             except BotoCoreError as exc:
-                raise ClientError(f"cannot reach S3 for the answer: {exc}") from None
+                raise CommandError(f"cannot reach S3 for the answer: {exc}") from None
             document = json.loads(body)
             if not isinstance(document, dict):
                 continue
@@ -637,7 +637,7 @@ def cmd_status(ctx: Context) -> int:
         ("lifecycle", job.get("lifecycle")),
         ("status", job.get("status")),
         ("secondary", job.get("secondaryStatus")),
-        ("problem type", job.get("problemType")),
+        ("problem type", ProblemType.display(job.get("problemType"))),
         ("created", job.get("creationTime") or job.get("createdAt")),
         ("ended", job.get("endTime")),
         ("failure", job.get("failureReason")),
@@ -693,7 +693,7 @@ def cmd_list(ctx: Context) -> int:
                 _fmt(job.get("lifecycle")),
                 _fmt(job.get("status")),
                 _fmt(job.get("secondaryStatus")),
-                _fmt((job.get("problemType") or "").replace("JobConfig", "") or None),
+                _fmt(ProblemType.display(job.get("problemType"))),
                 _fmt(job.get("updatedAt")),
                 metric,
             ]
@@ -758,7 +758,7 @@ def cmd_policy(ctx: Context) -> int:
 
 # AutoML job names: 1-32 characters (CreateAutoMLJobV2).
 MAX_JOB_NAME = 32
-RESUBMITTABLE = ("Stopped", "Failed")
+RESUBMITTABLE = (JobStatus.STOPPED, JobStatus.FAILED)
 
 
 def next_job_name(name: str) -> str:
@@ -781,10 +781,10 @@ def cmd_resubmit(ctx: Context) -> int:
     job = response.body
     manifest = job.get("manifest")
     if not manifest:
-        raise ClientError(f"{args.name} was not created by this stack: no manifest to run again")
+        raise CommandError(f"{args.name} was not created by this stack: no manifest to run again")
     if job.get("status") not in RESUBMITTABLE:
         ctx.report["outcome"] = "refused"
-        raise ClientError(
+        raise CommandError(
             f"{args.name} is {job.get('status') or job.get('lifecycle')}; only a stopped or "
             "failed job is run again",
             EXIT_FAILED,
@@ -815,7 +815,7 @@ def timeline(job: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[tuple[Any, str, str]] = []
     if job.get("createdAt"):
         rows.append((job["createdAt"], "received", where if source else ""))
-    if lifecycle in ("REJECTED", "SUBMISSION_FAILED", "WAITING_FOR_CAPACITY"):
+    if lifecycle in (*RELEASED, Lifecycle.WAITING_FOR_CAPACITY):
         codes = ", ".join(str(e.get("code")) for e in job.get("errors") or [])
         reason = codes or job.get("failureReason") or ""
         rows.append((job.get("updatedAt"), lifecycle.lower().replace("_", " "), reason))
@@ -825,7 +825,9 @@ def timeline(job: dict[str, Any]) -> list[dict[str, Any]]:
     states = [s for s in job.get("stateHistory") or [] if isinstance(s, dict)]
     for state in states:
         detail = str(state.get("secondaryStatus") or "")
-        if state.get("status") in ("Failed", "Stopped") and job.get("failureReason"):
+        if state.get("status") in (JobStatus.FAILED, JobStatus.STOPPED) and job.get(
+            "failureReason"
+        ):
             detail = f"{detail}: {job['failureReason']}"
         rows.append((state.get("at"), f"state {state.get('status')}", detail))
     if job.get("endTime") and not states:
@@ -882,7 +884,7 @@ def _states(ctx: Context, name: str) -> Iterator[dict[str, Any]]:
         response = ctx.api.job(name)
         if response.status == 404:
             ctx.console.error(f"no job named {name!r}")
-            raise ClientError("", EXIT_USAGE)
+            raise CommandError("", EXIT_USAGE)
         if response.ok:
             yield response.body
         elif response.status < 500 and response.status != 429:
@@ -911,7 +913,7 @@ def watch(ctx: Context, name: str) -> int:
         elif (status, secondary) != last:
             console.line(text)
         last = (status, secondary)
-        if lifecycle in ("REJECTED", "SUBMISSION_FAILED"):
+        if lifecycle in RELEASED:
             _end_line(console)
             console.line(f"{job['jobName']} was not created ({lifecycle})")
             console.issues("error", job.get("errors") or [])
@@ -926,14 +928,14 @@ def watch(ctx: Context, name: str) -> int:
     job = _await_deployment(ctx, name, job, deadline)
     ctx.report["job"] = job
     _summary(job, console)
-    return EXIT_OK if job.get("status") == "Completed" else EXIT_FAILED
+    return EXIT_OK if job.get("status") == JobStatus.COMPLETED else EXIT_FAILED
 
 
 def _await_deployment(
     ctx: Context, name: str, job: dict[str, Any], deadline: float
 ) -> dict[str, Any]:
     """FinalizeJob deploys after the job completes: wait (within the timeout) for its word."""
-    if job.get("status") != "Completed" or not job.get("deploymentRequested"):
+    if job.get("status") != JobStatus.COMPLETED or not job.get("deploymentRequested"):
         return job
     if job.get("deployment"):
         return job
@@ -958,7 +960,7 @@ def _summary(job: dict[str, Any], console: Console) -> None:
             f"  best       {best.get('candidateName')}  "
             f"{best.get('metricName')}={_fmt(best.get('value'))}"
         )
-    elif status == "Completed":
+    elif status == JobStatus.COMPLETED:
         console.line("  best       (no candidate)")
     deployment = job.get("deployment") or {}
     endpoint = job.get("endpointName") or deployment.get("endpointName")
@@ -969,7 +971,7 @@ def _summary(job: dict[str, Any], console: Console) -> None:
         )
     elif endpoint:
         console.line(f"  endpoint   {endpoint}")
-    elif job.get("deploymentRequested") and status == "Completed":
+    elif job.get("deploymentRequested") and status == JobStatus.COMPLETED:
         console.line("  endpoint   (deployment not finished yet: see status later)")
 
 
@@ -1016,21 +1018,15 @@ def job_status(text: str) -> str:
 
 
 def problem_type(text: str) -> str:
-    """``tabular`` (skeleton's word), ``TabularJobConfig`` (the API's) or ``Tabular`` (the
-    list's column), any case: the API's name."""
-    from autopilot_flow import problem_types as pt  # noqa: PLC0415
-
-    words = {name.lower(): config for name, config in pt.CLI_NAMES.items()}
-    for config in pt.PROBLEM_CONFIGS:
-        words[config.lower()] = config
-        words[config.removesuffix("JobConfig").lower()] = config
-    try:
-        return words[text.strip().lower()]
-    except KeyError:
+    """``tabular`` (the word ``skeleton``, ``list`` and ``status`` use), ``Tabular`` or
+    ``TabularJobConfig`` (the API's), any case: the API's name."""
+    member = ProblemType.parse(text)
+    if member is None:
         raise argparse.ArgumentTypeError(
-            f"unknown problem type {text!r}; use one of {', '.join(pt.CLI_NAMES)} "
-            f"(or the API's {', '.join(pt.PROBLEM_CONFIGS)})"
-        ) from None
+            f"unknown problem type {text!r}; use one of {', '.join(m.word for m in ProblemType)} "
+            f"(or the API's {', '.join(ProblemType)})"
+        )
+    return member.value
 
 
 def _connection_options(parser: argparse.ArgumentParser) -> None:
@@ -1198,7 +1194,7 @@ def _run(
         error = ""
         try:
             code = command(ctx)
-        except ClientError as exc:
+        except CommandError as exc:
             error = str(exc)
             code = exc.exit_code
         except KeyboardInterrupt:

@@ -65,6 +65,14 @@ from autopilot_flow.sagemaker import (
 )
 from autopilot_flow.sections import deployment_endpoint_name
 from autopilot_flow.settings import SettingsError, _Reader
+from autopilot_flow.vocabulary import (
+    FINAL_STATUSES,
+    TERMINAL,
+    DeployedBy,
+    DeploymentAction,
+    DeploymentState,
+    JobStatus,
+)
 
 ENDPOINT_KEY_PREFIX = "#endpoint#"
 # The tag that marks what this stack created (value: the stack name). template.yaml passes
@@ -78,8 +86,7 @@ VARIANT_NAME = "AllTraffic"
 DEFAULT_MEMORY_MB = 2048
 DEFAULT_MAX_CONCURRENCY = 5
 DEFAULT_INSTANCE_COUNT = 1
-NOTIFY_STATUSES = ("Completed", "Failed", "Stopped")
-TERMINAL = frozenset(NOTIFY_STATUSES)
+NOTIFY_STATUSES = FINAL_STATUSES
 EXECUTION_NAME_MAX = 80
 SUBJECT_MAX = 100
 # Endpoint states in which UpdateEndpoint is refused; the deployment fails instead.
@@ -89,10 +96,10 @@ BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Dele
 
 NOT_OWNED = "endpoint.not_owned"
 
-DEPLOY = "deploy"
-SKIP = "skip"
-SAGEMAKER = "sagemaker"
-NONE = "none"
+DEPLOY = DeploymentAction.DEPLOY
+SKIP = DeploymentAction.SKIP
+SAGEMAKER = DeploymentAction.SAGEMAKER
+NONE = DeploymentAction.NONE
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -527,7 +534,7 @@ class FinalizePlanner:
             )
         elif deployment is None:
             plan["reason"] = "the manifest asks for no deployment"
-        elif status != "Completed":
+        elif status != JobStatus.COMPLETED:
             plan["reason"] = f"the job ended {status}: nothing to deploy"
         else:
             endpoint_name = deployment_endpoint_name(deployment, name)
@@ -586,7 +593,7 @@ class FinalizePlanner:
                     **base,
                     "endpointName": plan["endpointName"],
                     "endpointArn": plan["endpointArn"],
-                    "deployedBy": "sagemaker" if plan["action"] == SAGEMAKER else "autopilot-flow",
+                    "deployedBy": _deployed_by(plan["action"]),
                     "operation": (
                         None
                         if plan["action"] == SAGEMAKER
@@ -669,13 +676,13 @@ class FinalizePlanner:
     def _records(
         self, plan: dict[str, Any], candidate: dict[str, Any] | None, serving: dict[str, Any] | None
     ) -> dict[str, Any]:
-        state = "SKIPPED" if plan["action"] == SKIP else "DEPLOYED"
+        state = DeploymentState.SKIPPED if plan["action"] == SKIP else DeploymentState.DEPLOYED
         deployment = {
             "state": state,
             "reason": plan["reason"],
             "endpointName": plan["endpointName"],
             "endpointArn": plan["endpointArn"],
-            "deployedBy": "sagemaker" if plan["action"] == SAGEMAKER else "autopilot-flow",
+            "deployedBy": _deployed_by(plan["action"]),
             "modelName": plan["modelName"],
             "endpointConfigName": plan["endpointConfigName"],
             "candidate": candidate,
@@ -693,6 +700,10 @@ class FinalizePlanner:
             "serving": serving,
         }
         return {"deployment": attribute_map(deployment), "live": attribute_map(live)}
+
+
+def _deployed_by(action: str) -> DeployedBy:
+    return DeployedBy.SAGEMAKER if action == SAGEMAKER else DeployedBy.AUTOPILOT_FLOW
 
 
 def stack_tag_of(event: Mapping[str, Any]) -> dict[str, str]:

@@ -18,7 +18,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -34,8 +34,6 @@ from autopilot_flow import __version__
 from autopilot_flow.jobs import (
     DEFAULT_PAGE_SIZE,
     DEFAULT_TOP,
-    JOB_STATUSES,
-    LIFECYCLE_STATUSES,
     MAX_PAGE_SIZE,
     MAX_TOP,
     PROBLEM_JSON,
@@ -45,35 +43,21 @@ from autopilot_flow.jobs import (
     JobsService,
     media_of,
 )
-from autopilot_flow.problem_types import PROBLEM_CONFIGS
 from autopilot_flow.schema import manifest_schema
+from autopilot_flow.vocabulary import JOB_STATUSES, LIFECYCLE_STATUSES, PROBLEM_TYPES
 
 LOGGER = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[3]
 OPENAPI_FILE = ROOT / "openapi.json"
 
-StatusFilter = Literal[
-    "SUBMITTED",
-    "CREATED",
-    "WAITING_FOR_CAPACITY",
-    "REJECTED",
-    "SUBMISSION_FAILED",
-    "EXTERNAL",
-    "InProgress",
-    "Stopping",
-    "Completed",
-    "Failed",
-    "Stopped",
-]
-ProblemTypeFilter = Literal[
-    "TabularJobConfig",
-    "TimeSeriesForecastingJobConfig",
-    "TextClassificationJobConfig",
-    "ImageClassificationJobConfig",
-    "TextGenerationJobConfig",
-]
-assert set(StatusFilter.__args__) == set(LIFECYCLE_STATUSES + JOB_STATUSES)  # type: ignore[attr-defined]
-assert set(ProblemTypeFilter.__args__) == set(PROBLEM_CONFIGS)  # type: ignore[attr-defined]
+# The query filters' enums (OpenAPI), built from autopilot_flow.vocabulary's words (plain
+# strings: the OpenAPI document lists values, not Python enums).
+if TYPE_CHECKING:
+    StatusFilter = str
+    ProblemTypeFilter = str
+else:
+    StatusFilter = Literal[tuple(s.value for s in (*LIFECYCLE_STATUSES, *JOB_STATUSES))]
+    ProblemTypeFilter = Literal[tuple(p.value for p in PROBLEM_TYPES)]
 
 
 # --- response models (for the OpenAPI document) -------------------------------------------------

@@ -56,6 +56,7 @@ from autopilot_flow.sagemaker import (
     SageMakerJobs,
 )
 from autopilot_flow.validate import ValidationResult, validate_bytes
+from autopilot_flow.vocabulary import IngestOutcome
 
 LOGGER = logging.getLogger(__name__)
 
@@ -72,10 +73,11 @@ CAPACITY_EXHAUSTED = "capacity.exhausted"
 LISTED_ERRORS_BYTES = 64 * 1024
 LISTED_WARNINGS_BYTES = 16 * 1024
 
-CREATED = "created"
-ALREADY_CREATED = "already_created"
-REJECTED = "rejected"
-IGNORED = "ignored"
+# The outcome words (autopilot_flow.vocabulary), under the names callers use.
+CREATED = IngestOutcome.CREATED
+ALREADY_CREATED = IngestOutcome.ALREADY_CREATED
+REJECTED = IngestOutcome.REJECTED
+IGNORED = IngestOutcome.IGNORED
 
 
 @dataclass(frozen=True)

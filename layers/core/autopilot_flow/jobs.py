@@ -35,7 +35,6 @@ from botocore.exceptions import ClientError
 
 from autopilot_flow import leaderboard as lb
 from autopilot_flow import observability
-from autopilot_flow import problem_types as pt
 from autopilot_flow import registry as reg
 from autopilot_flow import report as job_report
 from autopilot_flow.ingest import (
@@ -51,7 +50,18 @@ from autopilot_flow.issues import Issue
 from autopilot_flow.manifest import derive_job_name
 from autopilot_flow.sagemaker import THROTTLING_CODES, Backoff, error_code
 from autopilot_flow.validate import ValidationResult
-from autopilot_flow.watcher import EXTERNAL, TERMINAL, best_candidate_summary
+from autopilot_flow.vocabulary import (
+    JOB_PARTITIONS,
+    JOB_STATUSES,
+    LIFECYCLE_STATUSES,
+    TERMINAL,
+    JobStatus,
+    Lifecycle,
+    ProblemType,
+)
+from autopilot_flow.watcher import best_candidate_summary
+
+EXTERNAL = Lifecycle.EXTERNAL
 
 PROBLEM_TYPE_BASE = "https://autopilot-flow.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -60,17 +70,6 @@ JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 MANIFEST_NAME = re.compile(r"^[^\x00-\x1f/\\]{1,255}$")
 
-LIFECYCLE_STATUSES = (
-    reg.SUBMITTED,
-    reg.CREATED,
-    reg.WAITING_FOR_CAPACITY,
-    reg.REJECTED,
-    reg.SUBMISSION_FAILED,
-    EXTERNAL,
-)
-JOB_STATUSES = ("InProgress", "Stopping", "Completed", "Failed", "Stopped")
-# Lifecycle partitions that hold SageMaker jobs (and so a jobStatus).
-JOB_PARTITIONS = (reg.CREATED, EXTERNAL)
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 DEFAULT_TOP = 10
@@ -697,13 +696,12 @@ class JobsService:
                 f"{', '.join(LIFECYCLE_STATUSES + JOB_STATUSES)}.",
             )
         if problem_type is not None:
-            if problem_type not in pt.PROBLEM_CONFIGS:
+            if problem_type not in set(ProblemType):
                 raise ApiProblem(
                     400,
                     "bad-request",
                     "Bad request",
-                    f"unknown problemType {problem_type!r}; use one of "
-                    f"{', '.join(pt.PROBLEM_CONFIGS)}.",
+                    f"unknown problemType {problem_type!r}; use one of {', '.join(ProblemType)}.",
                 )
             filters["problemType"] = problem_type
         if not 1 <= limit <= MAX_PAGE_SIZE:
@@ -873,7 +871,7 @@ class JobsService:
         status = str(description.get("AutoMLJobStatus"))
         if status in TERMINAL:
             raise _already_ended(job_name, status)
-        if status != "Stopping":
+        if status != JobStatus.STOPPING:
             try:
                 self.backoff.call(lambda: self.sagemaker.stop_auto_ml_job(AutoMLJobName=job_name))
             except ClientError as exc:
@@ -892,7 +890,7 @@ class JobsService:
             {
                 "jobName": job_name,
                 "jobArn": description.get("AutoMLJobArn"),
-                "status": "Stopping",
+                "status": JobStatus.STOPPING,
                 "previousStatus": status,
                 "links": job_links,
             },

@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 from autopilot_flow import report
 from autopilot_flow.problem_types import objective_type
 from autopilot_flow.sagemaker import THROTTLING_CODES, Backoff, SageMakerThrottled, error_code
+from autopilot_flow.vocabulary import ProblemType
 
 JSON_NAME = "leaderboard.json"
 MARKDOWN_NAME = "leaderboard.md"
@@ -131,7 +132,7 @@ def _problem(description: dict[str, Any]) -> dict[str, Any]:
         "AutoMLProblemTypeResolvedAttributes"
     ) or {}
     tabular = (resolved.get("TabularResolvedAttributes") or {}).get("ProblemType")
-    given = ((config or {}).get("TabularJobConfig") or {}).get("ProblemType") if name else None
+    given = ((config or {}).get(ProblemType.TABULAR) or {}).get("ProblemType") if name else None
     return {"problemType": name, "tabularProblemType": given or tabular}
 
 
@@ -179,7 +180,7 @@ class Leaderboard:
         direction = {"Maximize": "higher is better", "Minimize": "lower is better"}.get(
             str(self.objective.get("type")), "direction unknown"
         )
-        problem = self.problem.get("problemType") or "unknown problem type"
+        problem = ProblemType.display(self.problem.get("problemType")) or "unknown problem type"
         if self.problem.get("tabularProblemType"):
             problem += f" ({self.problem['tabularProblemType']})"
         lines = [

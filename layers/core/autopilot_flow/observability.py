@@ -80,11 +80,17 @@ from enum import StrEnum
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from autopilot_flow import vocabulary
+from autopilot_flow.vocabulary import IngestOutcome
+
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
 
     from autopilot_flow.watcher import TickReport
 
+# The ``Outcome`` dimension of ``Deployments`` (the state machine writes it); the words live in
+# autopilot_flow.vocabulary.
+DeploymentOutcome = vocabulary.DeploymentOutcome
 NAMESPACE = "AutopilotFlow"  # POWERTOOLS_METRICS_NAMESPACE in template.yaml
 SERVICE = "autopilot-flow"  # POWERTOOLS_SERVICE_NAME (the stack name) of the default stack
 
@@ -128,14 +134,6 @@ class Handler(StrEnum):
     PLAN_FINALIZE = "PlanFinalize"
 
 
-class DeploymentOutcome(StrEnum):
-    """The ``Outcome`` dimension of ``Deployments`` (written by the state machine)."""
-
-    DONE = "Done"
-    SKIPPED = "Skipped"
-    FAILED = "Failed"
-
-
 @dataclass(frozen=True)
 class MetricSpec:
     name: MetricName
@@ -169,11 +167,6 @@ METRICS: Mapping[MetricName, MetricSpec] = {
 METRIC_NAMES: tuple[str, ...] = tuple(name.value for name in MetricName)
 assert set(METRICS) == set(MetricName)
 
-# The outcome statuses of ``Ingestor`` (autopilot_flow.ingest), as reported here.
-_CREATED = "created"
-_ALREADY_CREATED = "already_created"
-_REJECTED = "rejected"
-_IGNORED = "ignored"
 MAX_CORRELATION_ID = 1024
 CORRELATION_ID = "correlation_id"  # Powertools' key (Logger.set_correlation_id)
 
@@ -359,16 +352,16 @@ class Telemetry:
         job_name = outcome.get("job_name")
         if job_name:
             self.correlate(str(job_name))
-        if status == _IGNORED:
+        if status == IngestOutcome.IGNORED:
             self.count(MetricName.OBJECTS_IGNORED)
             self.logger.info("object ignored", extra={"outcome": dict(outcome)})
             return
         self.count(MetricName.MANIFESTS_RECEIVED)
-        if duplicate or status == _ALREADY_CREATED:
+        if duplicate or status == IngestOutcome.ALREADY_CREATED:
             self.count(MetricName.DUPLICATE_DELIVERIES)
-        elif status == _CREATED:
+        elif status == IngestOutcome.CREATED:
             self.count(MetricName.JOBS_CREATED)
-        elif status == _REJECTED:
+        elif status == IngestOutcome.REJECTED:
             self.count(MetricName.MANIFESTS_REJECTED)
             codes = sorted({str(e.get("code")) for e in outcome.get("errors") or []})
             for code in codes:

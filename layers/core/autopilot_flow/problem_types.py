@@ -4,28 +4,21 @@ from __future__ import annotations
 
 from typing import Final
 
-TABULAR: Final = "TabularJobConfig"
-TIME_SERIES: Final = "TimeSeriesForecastingJobConfig"
-TEXT_CLASSIFICATION: Final = "TextClassificationJobConfig"
-IMAGE_CLASSIFICATION: Final = "ImageClassificationJobConfig"
-TEXT_GENERATION: Final = "TextGenerationJobConfig"
+from autopilot_flow.vocabulary import PROBLEM_TYPES, ProblemType
 
-PROBLEM_CONFIGS: Final = (
-    TABULAR,
-    TIME_SERIES,
-    TEXT_CLASSIFICATION,
-    IMAGE_CLASSIFICATION,
-    TEXT_GENERATION,
-)
+# The problem types' names live in autopilot_flow.vocabulary; these plain-string aliases
+# keep this module's API (the rules, the policy, the skeleton and the simulator use them, and
+# a manifest written as YAML needs plain strings).
+TABULAR: Final = ProblemType.TABULAR.value
+TIME_SERIES: Final = ProblemType.TIME_SERIES.value
+TEXT_CLASSIFICATION: Final = ProblemType.TEXT_CLASSIFICATION.value
+IMAGE_CLASSIFICATION: Final = ProblemType.IMAGE_CLASSIFICATION.value
+TEXT_GENERATION: Final = ProblemType.TEXT_GENERATION.value
+
+PROBLEM_CONFIGS: Final = tuple(member.value for member in PROBLEM_TYPES)
 
 # CLI names (autopilot-flow skeleton --problem-type ...) for each problem config.
-CLI_NAMES: Final = {
-    "tabular": TABULAR,
-    "timeseries": TIME_SERIES,
-    "text-classification": TEXT_CLASSIFICATION,
-    "image-classification": IMAGE_CLASSIFICATION,
-    "text-generation": TEXT_GENERATION,
-}
+CLI_NAMES: Final = {member.word: member.value for member in PROBLEM_TYPES}
 
 CSV: Final = "text/csv;header=present"
 PARQUET: Final = "x-application/vnd.amazon+parquet"

@@ -20,13 +20,18 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-SUBMITTED = "SUBMITTED"
-CREATED = "CREATED"
-REJECTED = "REJECTED"
-WAITING_FOR_CAPACITY = "WAITING_FOR_CAPACITY"
-SUBMISSION_FAILED = "SUBMISSION_FAILED"
-# Statuses of records that never became a SageMaker job: their name is free to claim.
-RELEASED = (REJECTED, SUBMISSION_FAILED)
+from autopilot_flow import vocabulary
+from autopilot_flow.vocabulary import Lifecycle
+
+# The lifecycle words (autopilot_flow.vocabulary), under the names callers use.
+SUBMITTED = Lifecycle.SUBMITTED
+CREATED = Lifecycle.CREATED
+REJECTED = Lifecycle.REJECTED
+WAITING_FOR_CAPACITY = Lifecycle.WAITING_FOR_CAPACITY
+SUBMISSION_FAILED = Lifecycle.SUBMISSION_FAILED
+EXTERNAL = Lifecycle.EXTERNAL
+# Records that never became a SageMaker job: their name is free to claim.
+RELEASED = vocabulary.RELEASED
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()

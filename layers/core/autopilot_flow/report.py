@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from autopilot_flow.vocabulary import ProblemType
+
 HTML_NAME = "leaderboard.html"
 BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, CHART_WIDTH = 18, 6, 260, 720
 STYLE = """
@@ -194,7 +196,7 @@ def render(inputs: ReportInputs) -> str:
     objective = board.get("objective") or {}
     metric = str(objective.get("metricName") or "objective")
     rows = list(board.get("candidates") or [])
-    problem = board.get("problemType") or "unknown problem type"
+    problem = ProblemType.display(board.get("problemType")) or "unknown problem type"
     if board.get("tabularProblemType"):
         problem = f"{problem} ({board['tabularProblemType']})"
     title = f"Autopilot job {board.get('jobName')}"

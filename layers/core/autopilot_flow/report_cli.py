@@ -82,7 +82,7 @@ def cmd_report(ctx: client.Context) -> int:
     try:
         target.write_text(page, encoding="utf-8")
     except OSError as exc:
-        raise client.ClientError(f"cannot write {target}: {exc.strerror}") from None
+        raise client.CommandError(f"cannot write {target}: {exc.strerror}") from None
     ctx.console.line(f"wrote {target}")
     if ctx.args.open:
         webbrowser.open(target.resolve().as_uri())

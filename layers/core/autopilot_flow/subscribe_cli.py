@@ -34,7 +34,7 @@ def _bus(ctx: client.Context) -> Bus:
         resources = json.loads(path.read_text(encoding="utf-8")).get("resources") or {}
         bus_arn = resources.get("EventBus")
         if not bus_arn:
-            raise client.ClientError(f"no EventBus in {path}")
+            raise client.CommandError(f"no EventBus in {path}")
         return Bus(
             name=str(bus_arn).rsplit("/", 1)[-1],
             arn=str(bus_arn),
@@ -43,7 +43,7 @@ def _bus(ctx: client.Context) -> Bus:
         )
     outputs = _stack_outputs(ctx)
     if not outputs.get("EventBusName") or not outputs.get("EventBusArn"):
-        raise client.ClientError(
+        raise client.CommandError(
             f"the stack {args.stack_name} has no EventBusArn output: update it to this version"
         )
     return Bus(
@@ -63,11 +63,11 @@ def _stack_outputs(ctx: client.Context) -> dict[str, str]:
         stacks = cloudformation.describe_stacks(StackName=ctx.args.stack_name)["Stacks"]
     except AwsError as exc:
         message = exc.response.get("Error", {}).get("Message", "refused")
-        raise client.ClientError(
+        raise client.CommandError(
             f"cannot read the stack {ctx.args.stack_name!r}: {message}"
         ) from None
     except BotoCoreError as exc:
-        raise client.ClientError(f"cannot reach CloudFormation: {exc}") from None
+        raise client.CommandError(f"cannot reach CloudFormation: {exc}") from None
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
@@ -78,11 +78,11 @@ def _caller_account(ctx: client.Context) -> str:
     try:
         return str(ctx.aws("sts").get_caller_identity()["Account"])
     except (AwsError, BotoCoreError) as exc:
-        raise client.ClientError(f"no AWS identity: {exc}") from None
+        raise client.CommandError(f"no AWS identity: {exc}") from None
 
 
-def _failed(exc: SubscriptionError) -> client.ClientError:
-    return client.ClientError(str(exc), EXIT_USAGE if exc.usage else EXIT_FAILED)
+def _failed(exc: SubscriptionError) -> client.CommandError:
+    return client.CommandError(str(exc), EXIT_USAGE if exc.usage else EXIT_FAILED)
 
 
 def _offline_flag(ctx: client.Context) -> str:

@@ -31,10 +31,10 @@ from botocore.exceptions import ClientError
 from autopilot_flow import events as ev
 from autopilot_flow.registry import job_key, now_iso
 from autopilot_flow.sagemaker import Backoff
+from autopilot_flow.vocabulary import TERMINAL, Lifecycle
 
-TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 WATERMARK_KEY = "#watcher-watermark"
-EXTERNAL = "EXTERNAL"
+EXTERNAL = Lifecycle.EXTERNAL
 _DESERIALIZER = TypeDeserializer()
 logger = logging.getLogger(__name__)
 
