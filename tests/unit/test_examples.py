@@ -39,7 +39,14 @@ def test_skeleton_is_valid_and_has_every_section(problem: str) -> None:
     result = validate_document(manifest)
     assert result.errors == []
     assert pt.CLI_NAMES[problem] in manifest["AutoMLProblemTypeConfig"]
-    assert "Deployment" in manifest and "Notifications" in manifest
+    assert {"Deployment", "Notifications", "Registry"} <= set(manifest)
+    assert result.model_registry is not None
+    # A rollout strategy wherever the skeleton deploys to instances (none for serverless).
+    on_instances = "InstanceType" in manifest["Deployment"]
+    assert ("Strategy" in manifest["Deployment"]) == on_instances
+    assert (result.rollout is not None) == on_instances
+    # Only the warnings a problem type always gets (no strategy or registry warning).
+    assert not [w for w in result.warnings if w.code.startswith(("strategy.", "registry."))]
 
 
 def test_omitted_job_name_is_derived_from_the_file_name() -> None:

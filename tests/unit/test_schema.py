@@ -58,3 +58,42 @@ def test_policy_suppliable_fields_are_optional_in_the_schema() -> None:
     assert "OutputDataConfig" not in required
     assert "AutoMLJobName" not in required
     assert set(required) == {"AutoMLJobInputDataConfig", "AutoMLProblemTypeConfig"}
+
+
+def test_schema_documents_registry_and_strategy(validator: Any) -> None:
+    properties = manifest_schema()["properties"]
+    registry = properties["Registry"]
+    assert registry["required"] == ["ModelPackageGroupName"]
+    assert registry["properties"]["ModelPackageGroupName"]["maxLength"] == 63
+    strategy = properties["Deployment"]["properties"]["Strategy"]["properties"]
+    assert strategy["Type"]["enum"] == ["AllAtOnce", "Canary", "Linear"]
+    bounds = {
+        name: (strategy[name]["minimum"], strategy[name]["maximum"])
+        for name in (
+            "StepPercent",
+            "WaitIntervalInSeconds",
+            "TerminationWaitInSeconds",
+            "MaximumExecutionTimeoutInSeconds",
+        )
+    }
+    assert bounds == {
+        "StepPercent": (1, 50),
+        "WaitIntervalInSeconds": (0, 3600),
+        "TerminationWaitInSeconds": (0, 3600),
+        "MaximumExecutionTimeoutInSeconds": (600, 28800),
+    }
+    assert strategy["AutoRollbackAlarmNames"]["maxItems"] == 10
+
+    document = copy.deepcopy(load_example("demand-forecast-timeseries.yaml"))
+    document["Deployment"]["Strategy"] = {
+        "Type": "Cannary",
+        "WaitIntervalInSeconds": 3601,
+        "AutoRollbackAlarmNames": ["   "],
+    }
+    document["Registry"] = {"ApprovalRequired": "yes", "ModelPackageGroupName": "bad_name"}
+    messages = [e.message for e in validator.iter_errors(document)]
+    assert any("'Cannary' is not one of" in m for m in messages)
+    assert any("3601 is greater than the maximum of 3600" in m for m in messages)
+    assert any("'   ' does not match" in m for m in messages)
+    assert any("'yes' is not of type 'boolean'" in m for m in messages)
+    assert any("'bad_name' does not match" in m for m in messages)

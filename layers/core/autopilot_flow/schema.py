@@ -80,7 +80,7 @@ def _schema(node: Node) -> dict[str, Any]:
 
 
 def manifest_schema() -> dict[str, Any]:
-    """The manifest's JSON Schema: the request plus Deployment and Notifications."""
+    """The manifest's JSON Schema: the request plus Deployment, Notifications and Registry."""
     body = _schema(request_model())
     body["required"] = [r for r in body["required"] if r not in OPTIONAL_IN_MANIFEST]
     for name, node in SECTION_NODES.items():
@@ -88,6 +88,9 @@ def manifest_schema() -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
-        "title": "Autopilot Flow manifest (CreateAutoMLJobV2 request + Deployment, Notifications)",
+        "title": (
+            "Autopilot Flow manifest "
+            "(CreateAutoMLJobV2 request + Deployment, Notifications, Registry)"
+        ),
         **body,
     }

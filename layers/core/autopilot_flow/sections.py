@@ -406,7 +406,7 @@ def deployment_endpoint_name(deployment: dict[str, Any], job_name: str) -> str:
 # --- Deployment.Strategy ------------------------------------------------------------------------
 
 STRATEGY_PAGE: Final = (
-    "AWS docs, SageMaker API reference, UpdateEndpoint's DeploymentConfig: "
+    "AWS docs: SageMaker API reference, UpdateEndpoint's DeploymentConfig, "
     "BlueGreenUpdatePolicy, TrafficRoutingConfig, CapacitySize, AutoRollbackConfig"
 )
 STRATEGY_LOC: Final[Loc] = ("Deployment", "Strategy")
@@ -529,8 +529,8 @@ structural_rule(
     cite="Deployment.Strategy only for instance endpoints: canary and linear steps are "
     "CapacitySize shares of the variant's total instance count, which a serverless endpoint "
     "does not have, and SageMaker's deployment guardrails (traffic shifting, auto-rollback "
-    "alarms) are not offered for serverless endpoints (AWS docs, SageMaker Developer Guide, "
-    "'Deployment guardrails': Exclusions). A serverless Deployment (Serverless, or no "
+    "alarms) are not offered for serverless endpoints (AWS docs: SageMaker Developer Guide, "
+    "Deployment guardrails, Exclusions). A serverless Deployment (Serverless, or no "
     "InstanceType) with a Strategy is refused rather than rolled out without its guardrails.",
 )
 def strategy_needs_instances(ctx: RuleContext) -> None:
@@ -649,9 +649,9 @@ def strategy_timeout_covers_the_waits(ctx: RuleContext) -> None:
 @rule(
     "strategy.single_instance",
     cite="Canary and linear traffic shifting turn on a portion of the new (green) fleet at a "
-    "time, at most 50% of its capacity (AWS docs, SageMaker Developer Guide, 'Use canary "
-    "traffic shifting', 'Use linear traffic shifting'): a fleet of one instance has no such "
-    "portion (a warning: the shift may not be gradual).",
+    "time, at most 50% of its capacity: a fleet of one instance has no such portion (a "
+    "warning: the shift may not be gradual). (AWS docs: SageMaker Developer Guide, Use canary "
+    "traffic shifting; Use linear traffic shifting)",
 )
 def strategy_needs_a_fleet(ctx: RuleContext) -> None:
     deployment, strategy = _deployment(ctx), _strategy(ctx)
@@ -723,15 +723,16 @@ structural_rule(
     cite="Registry (ours): ModelPackageGroupName is required, 1-63 characters matching "
     "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ (CreateModelPackageGroup ModelPackageGroupName, "
     "shape EntityName); Description at most 1024 characters (CreateModelPackage "
-    f"ModelPackageDescription, shape EntityDescription). {RULES_OF_THE_WALK} (AWS docs, "
-    "SageMaker API reference: CreateModelPackageGroup, CreateModelPackage)",
+    f"ModelPackageDescription, shape EntityDescription). {RULES_OF_THE_WALK} (AWS docs: "
+    "SageMaker API reference, CreateModelPackageGroup and CreateModelPackage)",
 )
 structural_rule(
     "registry.description",
     cite="CreateModelPackage ModelPackageDescription: pattern "
     "[\\p{L}\\p{M}\\p{Z}\\p{S}\\p{N}\\p{P}]* (shape EntityDescription): letters, marks, "
     "separators, symbols, numbers and punctuation, so no control characters such as line "
-    "breaks or tabs. (Checked during the structural walk, in place of the pattern.)",
+    "breaks or tabs. (Checked during the structural walk, in place of the pattern.) (AWS "
+    "docs: SageMaker API reference, CreateModelPackage)",
 )
 
 
@@ -748,7 +749,9 @@ def _registry(ctx: RuleContext) -> dict[str, Any] | None:
     "(GenerateCandidateDefinitionsOnly) trains no model to register; ApprovalRequired gates "
     "FinalizeJob's Deployment, so beside ModelDeployConfig (SageMaker deploys the best model "
     "itself, before anyone approves) it is refused; ApprovalRequired without a Deployment "
-    "registers the package for approval but approving it deploys nothing (a warning).",
+    "registers the package for approval but approving it deploys nothing (a warning). (AWS "
+    "docs: SageMaker API reference, CreateModelPackage ModelApprovalStatus; "
+    "CreateAutoMLJobV2 ModelDeployConfig)",
 )
 def registry_fits_the_job(ctx: RuleContext) -> None:
     registry = _registry(ctx)

@@ -1,4 +1,9 @@
-"""Complete, valid starting manifests, one per problem type (``autopilot-flow skeleton``)."""
+"""Complete, valid starting manifests, one per problem type (``autopilot-flow skeleton``).
+
+Every optional section of ours is shown: ``Deployment`` (with a rollout ``Strategy`` on
+instance endpoints; its alarm is a placeholder that must exist before submitting),
+``Notifications`` and ``Registry``.
+"""
 
 from __future__ import annotations
 
@@ -50,7 +55,15 @@ _PROBLEMS: dict[str, dict[str, Any]] = {
             "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 86400},
         },
         "objective": "AverageWeightedQuantileLoss",
-        "deployment": {"InstanceType": "ml.m5.xlarge", "InitialInstanceCount": 1},
+        # Two instances: a canary is a part of the new fleet (at most half of it).
+        "deployment": {"InstanceType": "ml.m5.xlarge", "InitialInstanceCount": 2},
+        "strategy": {
+            "Type": "Canary",
+            "StepPercent": 50,
+            "WaitIntervalInSeconds": 600,
+            "TerminationWaitInSeconds": 300,
+            "MaximumExecutionTimeoutInSeconds": 3600,
+        },
     },
     pt.TEXT_CLASSIFICATION: {
         "channels": [_channel(f"{DATA}/text/train/", pt.CSV)],
@@ -103,6 +116,19 @@ def skeleton(problem: str) -> dict[str, Any]:
     }
     if spec["objective"]:
         manifest["AutoMLJobObjective"] = {"MetricName": spec["objective"]}
-    manifest["Deployment"] = {"EndpointName": f"my-{short}-endpoint", **spec["deployment"]}
+    endpoint = f"my-{short}-endpoint"
+    manifest["Deployment"] = {"EndpointName": endpoint, **spec["deployment"]}
+    if "InstanceType" in spec["deployment"]:
+        # Blue/green with alarm rollback: instance endpoints only (serverless has none).
+        strategy = spec.get("strategy") or {"Type": "AllAtOnce", "WaitIntervalInSeconds": 600}
+        manifest["Deployment"]["Strategy"] = {
+            **strategy,
+            "AutoRollbackAlarmNames": [f"{endpoint}-5xx"],
+        }
     manifest["Notifications"] = {"OnStatus": ["Completed", "Failed", "Stopped"]}
+    manifest["Registry"] = {
+        "ModelPackageGroupName": f"my-{short}-models",
+        "ApprovalRequired": False,
+        "Description": f"Best candidate of my-{short}-job",
+    }
     return manifest
