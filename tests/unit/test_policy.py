@@ -290,3 +290,99 @@ def test_an_endpoint_pattern_is_validated_like_the_other_lists() -> None:
         ("Guardrails.AllowedEndpointNames[0]", "min_length"),
         ("Guardrails.AllowedEndpointNames[1]", "type"),
     ]
+
+
+# --- Endpoints that need an approval (RequireApprovalForEndpoints) -------------------------
+
+INSTANCES = {"EndpointName": "churn-classifier", "InstanceType": "ml.m5.large"}
+APPROVED = {"ModelPackageGroupName": "churn-models", "ApprovalRequired": True}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "registry", "refused"),
+    [
+        ("churn-classifier", None, True),
+        ("CHURN-classifier", None, True),  # endpoint names ignore case
+        ("churn-classifier", {"ModelPackageGroupName": "churn-models"}, True),
+        ("churn-classifier", {**APPROVED, "ApprovalRequired": False}, True),
+        ("churn-classifier", APPROVED, False),
+        ("demand-forecast", None, False),
+    ],
+)
+def test_a_matching_endpoint_needs_an_approval(
+    endpoint: str, registry: dict[str, Any] | None, refused: bool
+) -> None:
+    rules = policy(Guardrails={"RequireApprovalForEndpoints": ["churn-*"]})
+    document = manifest(Deployment={**INSTANCES, "EndpointName": endpoint}, Registry=registry)
+    result = validate_document(document, policy=rules)
+    if not refused:
+        assert result.errors == []
+        return
+    assert [(e.path, e.code) for e in result.errors] == [
+        ("Registry.ApprovalRequired", "policy.approval_required")
+    ]
+    assert endpoint in result.errors[0].message and "churn-*" in result.errors[0].message
+
+
+def test_without_the_guardrail_no_endpoint_needs_an_approval() -> None:
+    assert validate_document(manifest(Deployment=INSTANCES), policy=policy()).valid
+    empty = policy(Guardrails={"RequireApprovalForEndpoints": []})
+    assert validate_document(manifest(Deployment=INSTANCES), policy=empty).valid
+
+
+def test_sagemakers_own_deployment_cannot_be_approved() -> None:
+    rules = policy(Guardrails={"RequireApprovalForEndpoints": ["churn-*"]})
+    named = manifest(
+        Deployment=None,
+        ModelDeployConfig={"AutoGenerateEndpointName": False, "EndpointName": "churn-api"},
+    )
+    assert endpoint_errors(named, rules) == [
+        ("ModelDeployConfig.EndpointName", "policy.approval_required")
+    ]
+    other = manifest(
+        Deployment=None,
+        ModelDeployConfig={"AutoGenerateEndpointName": False, "EndpointName": "fraud-api"},
+    )
+    assert endpoint_errors(other, rules) == []
+    generated = manifest(Deployment=None, ModelDeployConfig={"AutoGenerateEndpointName": True})
+    assert endpoint_errors(generated, rules) == [
+        ("ModelDeployConfig.AutoGenerateEndpointName", "policy.approval_required")
+    ]
+
+
+def test_endpoints_requiring_approval_come_from_the_stack_parameter() -> None:
+    env = {**SETTINGS_BASE, "POLICY_REQUIRE_APPROVAL_FOR_ENDPOINTS": "churn-*, prod-*"}
+    rules = IngestSettings.from_env(env).policy
+    assert rules.guardrails["RequireApprovalForEndpoints"] == ["churn-*", "prod-*"]
+    assert rules.endpoints_requiring_approval() == ["churn-*", "prod-*"]
+    result = validate_document(manifest(Deployment=INSTANCES), policy=rules)
+    assert [(e.path, e.code) for e in result.errors] == [
+        ("Registry.ApprovalRequired", "policy.approval_required")
+    ]
+    assert validate_document(manifest(Deployment=INSTANCES, Registry=APPROVED), policy=rules).valid
+    # The parameter's default (empty) asks for no approval.
+    empty = IngestSettings.from_env({**SETTINGS_BASE, "POLICY_REQUIRE_APPROVAL_FOR_ENDPOINTS": ""})
+    assert empty.policy.endpoints_requiring_approval() == []
+    assert (
+        "RequireApprovalForEndpoints"
+        not in IngestSettings.from_env(SETTINGS_BASE).policy.guardrails
+    )
+
+
+def test_endpoints_requiring_approval_come_from_a_policy_document_too() -> None:
+    document = "Guardrails:\n  RequireApprovalForEndpoints: [churn-*]\n"
+    env = {**SETTINGS_BASE, "POLICY_DOCUMENT": document}
+    rules = IngestSettings.from_env(env).policy
+    assert rules.endpoints_requiring_approval() == ["churn-*"]
+    assert not validate_document(manifest(Deployment=INSTANCES), policy=rules).valid
+
+
+def test_an_approval_pattern_is_validated_like_the_other_lists() -> None:
+    with pytest.raises(PolicyError) as info:
+        Policy.from_document({"Guardrails": {"RequireApprovalForEndpoints": "churn-*"}})
+    assert [(i.path, i.code) for i in info.value.issues] == [
+        ("Guardrails.RequireApprovalForEndpoints", "type")
+    ]
+    with pytest.raises(PolicyError) as misspelt:
+        Policy.from_document({"Guardrails": {"RequireApprovalForEndpoint": ["churn-*"]}})
+    assert "Did you mean 'RequireApprovalForEndpoints'?" in misspelt.value.issues[0].message
