@@ -263,6 +263,8 @@ class EndpointLifecycle:
                         message=f'Cannot create already existing endpoint "{arn}".'
                     )
                 endpoint = original_create(backend, endpoint_name, endpoint_config_name, tags)
+                # A rollout of a deleted endpoint of this name is over.
+                life.active.pop(key(backend, endpoint_name), None)
                 endpoint.endpoint_status = "Creating"
                 reason = life.failures.pop(endpoint_name.lower(), None)
                 life.progress[key(backend, endpoint_name)] = _EndpointProgress(

@@ -583,3 +583,24 @@ def test_uninstall_restores_moto() -> None:
             )
         world.trip()  # plain moto: nothing listens
         assert life.rollouts == {}
+
+
+def test_a_rollout_ends_with_its_endpoint(world: World) -> None:
+    world.alarm()
+    world.live(world.config("blue"))
+    world.sagemaker.update_endpoint(
+        EndpointName=ENDPOINT,
+        EndpointConfigName=world.config("green"),
+        DeploymentConfig=blue_green("CANARY"),
+    )
+    world.provisioned()
+    world.sagemaker.delete_endpoint(EndpointName=ENDPOINT)
+    world.sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="blue-config")
+    world.trip()  # the old rollout's alarm: nothing to roll back any more
+    described = world.until_settled()
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == (
+        "InService",
+        "blue-config",
+    )
+    assert "PendingDeploymentSummary" not in described
+    assert "FailureReason" not in described
