@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
@@ -19,6 +20,7 @@ from moto.core import set_initial_no_auth_action_count
 from autopilot_flow import preflight
 from autopilot_flow import problem_types as pt
 from autopilot_flow.preflight import CODES, PreflightResult, parse_s3_uri, run_preflight
+from autopilot_flow.sagemaker import Backoff
 from tests.conftest import load_example
 
 BUCKET = "amzn-s3-demo-ml-data"
@@ -1093,6 +1095,170 @@ def test_invalid_bucket_name_is_an_error_not_an_exception(s3: Any) -> None:
 def test_malformed_requests_never_raise(s3: Any, req: dict[str, Any]) -> None:
     result = run_preflight(s3, copy.deepcopy(req))
     assert result.errors == [] and result.checked == []
+
+
+# --- Deployment.Strategy: the rollback alarms exist (CloudWatch DescribeAlarms) -----------------
+
+
+@pytest.fixture
+def cloudwatch(s3: Any) -> Any:
+    """A CloudWatch client in the same moto account as ``s3`` (whose fixture starts moto)."""
+    return SESSION.client(
+        "cloudwatch",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def put_alarm(cloudwatch: Any, name: str) -> None:
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/SageMaker",
+        MetricName="Invocation5XXErrors",
+        Dimensions=[{"Name": "EndpointName", "Value": "demand-forecast"}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+
+
+def with_alarms(*names: str) -> dict[str, Any]:
+    """A Deployment section whose canary is watched by ``names``."""
+    return {
+        "EndpointName": "demand-forecast",
+        "InstanceType": "ml.m5.large",
+        "InitialInstanceCount": 2,
+        "Strategy": {"Type": "Canary", "StepPercent": 10, "AutoRollbackAlarmNames": list(names)},
+    }
+
+
+def count_describe_alarms(cloudwatch: Any) -> list[list[str]]:
+    """The AlarmNames of every DescribeAlarms call the client makes."""
+    calls: list[list[str]] = []
+
+    def seen(params: dict[str, Any], **_: Any) -> None:
+        calls.append(list(params["AlarmNames"]))
+
+    cloudwatch.meta.events.register("provide-client-params.cloudwatch.DescribeAlarms", seen)
+    return calls
+
+
+def check_alarms(cloudwatch: Any, *names: str, backoff: Backoff | None = None) -> PreflightResult:
+    alarms = preflight.rollback_alarms(with_alarms(*names))
+    return preflight.check_rollback_alarms(
+        cloudwatch, backoff or Backoff(sleep=lambda seconds: None), alarms
+    )
+
+
+def alarm_loc(index: int) -> tuple[Any, ...]:
+    return ("Deployment", "Strategy", "AutoRollbackAlarmNames", index)
+
+
+def test_rollback_alarms_that_exist_pass_in_one_call(cloudwatch: Any) -> None:
+    put_alarm(cloudwatch, "demand-5xx")
+    put_alarm(cloudwatch, "demand-latency")
+    calls = count_describe_alarms(cloudwatch)
+    result = check_alarms(cloudwatch, "demand-5xx", "demand-latency")
+    assert result.errors == [] and not result.retryable
+    assert result.checked == ["alarm demand-5xx: exists", "alarm demand-latency: exists"]
+    assert calls == [["demand-5xx", "demand-latency"]]
+
+
+def test_a_missing_rollback_alarm_is_an_error_at_its_own_path(cloudwatch: Any) -> None:
+    put_alarm(cloudwatch, "demand-5xx")
+    result = check_alarms(cloudwatch, "demand-5xx", "Demand-Latency")
+    assert [(e.loc, e.code) for e in result.errors] == [(alarm_loc(1), "preflight.alarm_missing")]
+    assert "'Demand-Latency'" in result.errors[0].message
+    assert not result.retryable
+
+
+def test_several_missing_alarms_are_all_reported_from_one_call(cloudwatch: Any) -> None:
+    put_alarm(cloudwatch, "demand-5xx")
+    calls = count_describe_alarms(cloudwatch)
+    result = check_alarms(cloudwatch, "demand-5xz", "demand-5xx", "demand-latency", "demand-5xz")
+    assert [(e.loc, e.code) for e in result.errors] == [
+        (alarm_loc(0), "preflight.alarm_missing"),
+        (alarm_loc(2), "preflight.alarm_missing"),
+        (alarm_loc(3), "preflight.alarm_missing"),
+    ]
+    assert "Did you mean 'demand-5xx'?" in result.errors[0].message
+    # One call, each name once (a name listed twice is reported at both places).
+    assert calls == [["demand-5xx", "demand-5xz", "demand-latency"]]
+
+
+def test_alarm_names_are_asked_for_a_hundred_at_a_time(cloudwatch: Any) -> None:
+    names = [f"alarm-{i:03}" for i in range(150)]
+    put_alarm(cloudwatch, "alarm-149")
+    calls = count_describe_alarms(cloudwatch)
+    alarms = [(alarm_loc(i), name) for i, name in enumerate(names)]
+    result = preflight.check_rollback_alarms(
+        cloudwatch, Backoff(sleep=lambda seconds: None), alarms
+    )
+    assert [len(names) for names in calls] == [100, 50]
+    assert len(result.errors) == 149
+    assert all(e.code == "preflight.alarm_missing" for e in result.errors)
+    assert result.checked == ["alarm alarm-149: exists"]
+
+
+def test_no_strategy_no_alarm_check() -> None:
+    assert preflight.rollback_alarms(None) == []
+    assert preflight.rollback_alarms({"InstanceType": "ml.m5.large"}) == []
+    assert preflight.rollback_alarms({"Strategy": {"Type": "AllAtOnce"}}) == []
+
+
+def test_alarms_cloudwatch_refuses_to_describe_are_refused_not_assumed(s3: Any) -> None:
+    @set_initial_no_auth_action_count(2)
+    def as_user_without_permissions() -> PreflightResult:
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_user(UserName="no-alarm-access")
+        key = iam.create_access_key(UserName="no-alarm-access")["AccessKey"]
+        client = boto3.client(
+            "cloudwatch",
+            region_name="us-east-1",
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+            aws_session_token=None,
+        )
+        return check_alarms(client, "demand-5xx", "demand-latency")
+
+    result = as_user_without_permissions()
+    assert [(e.loc, e.code) for e in result.errors] == [
+        (("Deployment", "Strategy", "AutoRollbackAlarmNames"), "preflight.alarms_unverified")
+    ]
+    assert "cloudwatch:DescribeAlarms" in result.errors[0].message
+    assert not result.retryable
+
+
+def test_throttled_alarm_check_is_retried_then_retryable(cloudwatch: Any) -> None:
+    put_alarm(cloudwatch, "demand-5xx")
+    answered: list[str] = []
+
+    def throttle(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        answered.append("Throttling")
+        parsed = {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}
+        return AWSResponse("https://monitoring", 400, {}, None), parsed
+
+    cloudwatch.meta.events.register("before-call.cloudwatch.DescribeAlarms", throttle)
+    backoff = Backoff(attempts=3, sleep=lambda seconds: None)
+    result = check_alarms(cloudwatch, "demand-5xx", backoff=backoff)
+    assert [e.code for e in result.errors] == ["preflight.alarms_unavailable"]
+    assert result.retryable
+    assert len(answered) == 3 and len(backoff.slept) == 2
+
+
+def test_cloudwatch_unreachable_is_retryable_and_never_raises(s3: Any) -> None:
+    unreachable = SESSION.client(
+        "cloudwatch",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=1),
+    )
+    result = check_alarms(unreachable, "demand-5xx")
+    assert [e.code for e in result.errors] == ["preflight.alarms_unavailable"]
+    assert result.retryable
 
 
 def test_every_reported_code_is_documented() -> None:

@@ -32,6 +32,7 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Final
 from urllib.parse import unquote
 
@@ -1418,7 +1419,7 @@ def check_deployment_endpoints(
             result.checked.extend(found.checked)
     # The rollout's alarms guard the endpoint as the ownership check does: checked here, with
     # it, whether or not the data preflight is enabled.
-    alarms = _rollback_alarms(deployment)
+    alarms = rollback_alarms(deployment)
     if alarms:
         client = cloudwatch if cloudwatch is not None else _cloudwatch_like(sagemaker)
         found = check_rollback_alarms(client, backoff, alarms)
@@ -1432,7 +1433,7 @@ def check_deployment_endpoints(
 ALARMS_LOC: Final[Loc] = ("Deployment", "Strategy", "AutoRollbackAlarmNames")
 
 
-def _rollback_alarms(deployment: dict[str, Any] | None) -> list[tuple[Loc, str]]:
+def rollback_alarms(deployment: dict[str, Any] | None) -> list[tuple[Loc, str]]:
     strategy = _mapping(_mapping(deployment).get("Strategy"))
     names = strategy.get("AutoRollbackAlarmNames")
     if not isinstance(names, list):
@@ -1476,7 +1477,7 @@ def check_rollback_alarms(
                 }
                 if token:
                     kwargs["NextToken"] = token
-                page = backoff.call(lambda kwargs=kwargs: cloudwatch.describe_alarms(**kwargs))
+                page = backoff.call(partial(cloudwatch.describe_alarms, **kwargs))
                 for kind in ("MetricAlarms", "CompositeAlarms"):
                     found.update(
                         str(alarm.get("AlarmName")) for alarm in page.get(kind) or [] if alarm
