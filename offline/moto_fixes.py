@@ -206,8 +206,9 @@ class EndpointLifecycle:
     not emulated offline): an update is refused as AWS refuses it, AccessDenied, unless the
     endpoint and the new endpoint config both carry that tag. Creation is not checked: a
     test's own setup creates "foreign" endpoints, and moto sees no caller to tell apart.
-    Patches ``SageMakerModelBackend.create_endpoint / describe_endpoint`` and adds
-    ``update_endpoint`` (backend and response); ``uninstall`` restores them.
+    Patches ``SageMakerModelBackend.create_endpoint / describe_endpoint``, adds
+    ``update_endpoint`` (backend and response) and wraps ``CloudWatchBackend.set_alarm_state``;
+    ``uninstall`` restores them.
     """
 
     def __init__(self, describes_until_ready: int = 1, clock: Any = None) -> None:
