@@ -1242,11 +1242,11 @@ def test_throttled_alarm_check_is_retried_then_retryable(cloudwatch: Any) -> Non
         return AWSResponse("https://monitoring", 400, {}, None), parsed
 
     cloudwatch.meta.events.register("before-call.cloudwatch.DescribeAlarms", throttle)
-    backoff = Backoff(attempts=3, sleep=lambda seconds: None)
-    result = check_alarms(cloudwatch, "demand-5xx", backoff=backoff)
+    slept: list[float] = []  # a recording sleep, injected
+    result = check_alarms(cloudwatch, "demand-5xx", backoff=Backoff(attempts=3, sleep=slept.append))
     assert [e.code for e in result.errors] == ["preflight.alarms_unavailable"]
     assert result.retryable
-    assert len(answered) == 3 and len(backoff.slept) == 2
+    assert len(answered) == 3 and len(slept) == 2
 
 
 def test_cloudwatch_unreachable_is_retryable_and_never_raises(s3: Any) -> None:
