@@ -1928,6 +1928,14 @@ SECTION_CASES = [
         "ending with a letter or digit",
     ),
     case(
+        "registry-group-empty",
+        "timeseries",
+        {"Registry": {"ModelPackageGroupName": ""}},
+        "Registry.ModelPackageGroupName",
+        "min_length",
+        "must not be empty",
+    ),
+    case(
         "registry-group-64",
         "timeseries",
         {"Registry": {"ModelPackageGroupName": "a" * 64}},
@@ -2041,7 +2049,7 @@ SECTION_VALID_CASES = [
             ("StepPercent", 1),
             ("StepPercent", 50),
             ("AutoRollbackAlarmNames", [f"demand-{i}" for i in range(10)]),
-            ("AutoRollbackAlarmNames", ["a" * 255, " spaced name "]),
+            ("AutoRollbackAlarmNames", ["a" * 255, " spaced name ", "x"]),
         ]
     ],
     valid(
