@@ -618,7 +618,8 @@ def strategy_timeout_covers_the_waits(ctx: RuleContext) -> None:
         return  # a type error, already reported
     rollout = RolloutStrategy.from_section(strategy)
     if rollout.type == "Linear" and not (
-        rollout.step_percent and LINEAR_PERCENT_RANGE[0] <= rollout.step_percent <= 50
+        rollout.step_percent
+        and LINEAR_PERCENT_RANGE[0] <= rollout.step_percent <= LINEAR_PERCENT_RANGE[1]
     ):
         return  # strategy.step_percent says it
     waits = rollout.minimum_wait_seconds
