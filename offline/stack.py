@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib
 import json
 import logging
 import os
@@ -42,6 +43,7 @@ from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguagePa
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
+from offline import in_process_http
 from offline.autopilot_simulator import AutopilotSimulator, ScaledClock
 from offline.event_delivery import LambdaTargets
 from offline.http_api import LocalRestApi, routes_of
@@ -177,6 +179,23 @@ def install_step_functions_caches() -> Callable[[], None]:
     def uninstall() -> None:
         for owner, name, original in reversed(saved):
             setattr(owner, name, original)
+
+    return uninstall
+
+
+def install_events_input_path_cache() -> Callable[[], None]:
+    """moto's EventBridge renders every matched event for every target through eight JSONPath
+    expressions (its default input paths), compiling each with a fresh ``jsonpath_ng`` yacc
+    parser: in a burst the service's own PutEvents (each delivered to the archive as well)
+    spent more time there than anywhere else in moto. A compiled expression is immutable
+    (``find`` only reads it), so each is compiled once. Returns the undo."""
+    # moto's events module imports ``parse`` from here at every call.
+    module: Any = importlib.import_module("jsonpath_ng.ext")
+    original = module.parse
+    module.parse = functools.lru_cache(maxsize=1024)(original)
+
+    def uninstall() -> None:
+        module.parse = original
 
     return uninstall
 
@@ -475,6 +494,9 @@ class OfflineOptions:
     seed: int = 0
     parameters: dict[str, str] = field(default_factory=dict)
     quiet: bool = True
+    # boto3 calls from this process reach moto without loopback HTTP (offline/in_process_http.py);
+    # other processes always use HTTP. False sends this process's calls over HTTP too.
+    in_process_calls: bool = True
 
 
 class OfflineStack:
@@ -517,6 +539,9 @@ class OfflineStack:
         # Every boto3 client in this process (handlers included) talks to the moto server.
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
         os.environ["MOTO_PORT"] = str(port)
+        if options.in_process_calls:  # this process's clients skip the socket
+            assert self.server._server is not None
+            self._undo.append(in_process_http.install(self.server._server.app, self.endpoint_url))
         # Step Functions runs definitions only when asked to (moto's stepfunctions config).
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         self._undo.append(install_atomic_dynamodb_writes())
@@ -525,6 +550,7 @@ class OfflineStack:
         self._undo.append(install_aws_sdk_error_names())
         self._undo.append(install_step_functions_caches())
         self._undo.append(install_step_functions_json_copies())
+        self._undo.append(install_events_input_path_cache())
         self._undo.append(install_server_dispatch_cache())
         self._undo.append(install_s3_prefixed_version_listing())
         self._undo.append(install_sqs_retention_check())
