@@ -1,13 +1,17 @@
-"""Shared test fixtures: the example manifests and the botocore request shape."""
+"""Shared test fixtures: the example manifests, the botocore request shape, and the handler
+modules each test loaded, forgotten when it ends."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from autopilot_flow.manifest import parse_document
+from offline.lambda_runtime import HANDLER_MODULE_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples" / "manifests").iterdir())
@@ -24,3 +28,32 @@ def botocore_input_shape() -> Any:
 
     model = botocore.session.get_session().get_service_model("sagemaker")
     return model.operation_model("CreateAutoMLJobV2").input_shape
+
+
+def _handler_modules() -> set[str]:
+    return {name for name in sys.modules if name.startswith(HANDLER_MODULE_PREFIX)}
+
+
+def _forget_handler_modules_since(before: set[str]) -> None:
+    """``load_handler`` registers every cold start in ``sys.modules``; a module kept there
+    keeps its handler's clients and service (and through them the moto state they saw)
+    alive for the rest of the worker's life: about 20 MB per stack, and ever slower garbage
+    collections. A handler still in use keeps working: only the registration goes."""
+    for name in _handler_modules() - before:
+        del sys.modules[name]
+
+
+@pytest.fixture(autouse=True)
+def _unload_test_handlers() -> Iterator[None]:
+    """The handlers a test (or its function-scoped fixtures) loaded."""
+    before = _handler_modules()
+    yield
+    _forget_handler_modules_since(before)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _unload_module_handlers() -> Iterator[None]:
+    """The handlers a test module's module-scoped fixtures loaded."""
+    before = _handler_modules()
+    yield
+    _forget_handler_modules_since(before)
