@@ -44,10 +44,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from autopilot_flow import events as ev
+from autopilot_flow import registry as reg
 from autopilot_flow.deploy_targets import (
     candidate_refusal,
     container_fields,
@@ -56,7 +57,7 @@ from autopilot_flow.deploy_targets import (
 )
 from autopilot_flow.leaderboard import better
 from autopilot_flow.problem_types import objective_type
-from autopilot_flow.registry import Registry, job_key
+from autopilot_flow.registry import EndpointItem, Registry, job_key
 from autopilot_flow.sagemaker import (
     THROTTLING_CODES,
     Backoff,
@@ -74,7 +75,10 @@ from autopilot_flow.vocabulary import (
     JobStatus,
 )
 
-ENDPOINT_KEY_PREFIX = "#endpoint#"
+# The endpoint records' keys are the jobs table's (autopilot_flow.registry); named here too for
+# the modules that read them through FinalizeJob's vocabulary.
+ENDPOINT_KEY_PREFIX = reg.ENDPOINT_KEY_PREFIX
+endpoint_key = reg.endpoint_key
 # The tag that marks what this stack created (value: the stack name). template.yaml passes
 # the same key to the state machine (DefinitionSubstitutions StackTagKey) and conditions the
 # machine's SageMaker permissions on it; a template test keeps the two equal.
@@ -102,7 +106,6 @@ SAGEMAKER = DeploymentAction.SAGEMAKER
 NONE = DeploymentAction.NONE
 
 _SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
 
 
 class DeploymentBlocked(Exception):
@@ -122,10 +125,6 @@ def execution_name(job_name: str, status: str) -> str:
     (1-80 characters); anything else becomes ``-``."""
     name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{job_name}-{status}")
     return name[:EXECUTION_NAME_MAX]
-
-
-def endpoint_key(endpoint_name: str) -> str:
-    return ENDPOINT_KEY_PREFIX + endpoint_name.lower()
 
 
 def endpoint_arn(job_arn: str, endpoint_name: str) -> str:
@@ -236,17 +235,6 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _plain(value: Any) -> Any:
-    """DynamoDB's Decimals back to ints and floats."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | set):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _dynamo(value: Any) -> Any:
     """Python values as DynamoDB can store them (floats as Decimals, no None in maps)."""
     if isinstance(value, float):
@@ -265,7 +253,7 @@ def attribute_map(values: dict[str, Any]) -> dict[str, Any]:
     return serialized
 
 
-def _json_section(record: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
+def _json_section(record: Mapping[str, object] | None, name: str) -> dict[str, Any] | None:
     raw = (record or {}).get(name)
     if isinstance(raw, str) and raw:
         value = json.loads(raw)
@@ -306,7 +294,7 @@ class Decision:
     reason: str
     skip_code: str | None = None
     endpoint_exists: bool = False
-    live: dict[str, Any] | None = None
+    live: Mapping[str, Any] | None = None
     # The job the endpoint's registry record names as live ("" when none), even when the
     # endpoint itself is gone: the claim before deploying is conditional on it.
     recorded_job: str = ""
@@ -320,6 +308,9 @@ class FinalizePlanner:
     dynamodb: Any
     table: str
     backoff: Backoff = field(default_factory=Backoff)
+
+    def __post_init__(self) -> None:
+        self.registry = Registry(self.dynamodb, self.table)
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -358,21 +349,15 @@ class FinalizePlanner:
             if not token:
                 return tags
 
-    def owns(self, endpoint: dict[str, Any], record: dict[str, Any] | None, stack: str) -> bool:
+    def owns(self, endpoint: dict[str, Any], record: EndpointItem | None, stack: str) -> bool:
         """This stack created the endpoint: it has the stack's endpoint record and tag."""
         if record is None:
             return False
         tags = self.endpoint_tags(str(endpoint["EndpointArn"]))
         return tags.get(STACK_TAG_KEY) == stack
 
-    def endpoint_record(self, name: str) -> dict[str, Any] | None:
-        item = self.dynamodb.get_item(
-            TableName=self.table, Key={"jobKey": {"S": endpoint_key(name)}}, ConsistentRead=True
-        ).get("Item")
-        if not item:
-            return None
-        plain: dict[str, Any] = _plain({k: _DESERIALIZER.deserialize(v) for k, v in item.items()})
-        return plain
+    def endpoint_record(self, name: str) -> EndpointItem | None:
+        return self.registry.endpoint_record(name)
 
     # --- the decision -------------------------------------------------------------------------
 
@@ -487,7 +472,7 @@ class FinalizePlanner:
         name = str(job["AutoMLJobName"])
         job_arn = str(job["AutoMLJobArn"])
         status = str(job["AutoMLJobStatus"])
-        record = Registry(self.dynamodb, self.table).get(name)
+        record = self.registry.get(name)
         deployment = _json_section(record, "deploymentConfig")
         notifications = _json_section(record, "notificationsConfig") or {}
         best = job.get("BestCandidate") or None
@@ -722,7 +707,7 @@ def _event_candidate(candidate: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: candidate.get(k) for k in ("candidateName", "metricName", "value", "objectiveType")}
 
 
-def _event_live(live: dict[str, Any] | None) -> dict[str, Any] | None:
+def _event_live(live: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not live:
         return None
     return {

@@ -47,6 +47,7 @@ from autopilot_flow.issues import Issue, fit_issues
 from autopilot_flow.manifest import MAX_MANIFEST_BYTES, derive_job_name
 from autopilot_flow.policy import Policy
 from autopilot_flow.registry import CREATED as CREATED_STATUS
+from autopilot_flow.registry import JobItem
 from autopilot_flow.registry import Registry
 from autopilot_flow.rules import RuleContext
 from autopilot_flow.sagemaker import (
@@ -606,7 +607,7 @@ class Ingestor:
         self,
         obj: Source,
         job_name: str,
-        original: dict[str, Any],
+        original: JobItem,
         result: ValidationResult,
         last_attempt: bool,
     ) -> Outcome:
@@ -776,7 +777,7 @@ class Ingestor:
         return key
 
 
-def _same_manifest(obj: Source, digest: str, item: dict[str, Any]) -> bool:
+def _same_manifest(obj: Source, digest: str, item: JobItem) -> bool:
     """Whether the registry item came from another version of the same key with the same
     bytes (an identical re-upload)."""
     source = item.get("source") or {}
@@ -793,7 +794,7 @@ def _capacity_issue(message: str) -> Issue:
     return Issue((), CAPACITY_EXHAUSTED, message)
 
 
-def name_taken_issue(job_name: str, item: dict[str, Any] | None) -> Issue:
+def name_taken_issue(job_name: str, item: JobItem | None) -> Issue:
     if item and item.get("source"):
         source = item["source"]
         if source.get("type") == "api":

@@ -310,9 +310,7 @@ def decode_token(token: str, partitions: tuple[str, ...]) -> Cursor:
 class JobCatalog:
     """Pages of registry items, newest first, across one or more ``ByStatus`` partitions."""
 
-    client: Any
-    table: str
-    index: str = "ByStatus"
+    registry: reg.Registry
 
     def page(
         self,
@@ -357,40 +355,8 @@ class JobCatalog:
     def _fetch(
         self, partition: str, after: list[str], filters: Mapping[str, str], limit: int
     ) -> tuple[list[dict[str, Any]], bool]:
-        names = {"#status": "status"}
-        values: dict[str, Any] = {":status": {"S": partition}}
-        conditions = []
-        for index, (attribute, value) in enumerate(sorted(filters.items())):
-            names[f"#f{index}"] = attribute
-            values[f":f{index}"] = {"S": value}
-            conditions.append(f"#f{index} = :f{index}")
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": self.index,
-            "KeyConditionExpression": "#status = :status",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if conditions:
-            kwargs["FilterExpression"] = " AND ".join(conditions)
-        if after:
-            kwargs["ExclusiveStartKey"] = {
-                "status": {"S": partition},
-                "updatedAt": {"S": after[0]},
-                "jobKey": {"S": after[1]},
-            }
-        found: list[dict[str, Any]] = []
-        while True:
-            response = self.client.query(**kwargs)
-            found.extend(reg._from_item(item) for item in response.get("Items", []))
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                return found, True
-            if len(found) >= limit:
-                return found, False
-            kwargs["ExclusiveStartKey"] = last
+        items, done = self.registry.page_by_status(partition, after, filters, limit)
+        return [dict(item) for item in items], done
 
 
 # --- the service ---------------------------------------------------------------------------------
@@ -406,7 +372,7 @@ class JobsService:
     idempotency: Any = None  # Powertools IdempotencyConfig, once enabled
 
     def __post_init__(self) -> None:
-        self.catalog = JobCatalog(self.ingestor.registry.client, self.ingestor.registry.table_name)
+        self.catalog = JobCatalog(self.ingestor.registry)
         self._submit_once: Callable[..., dict[str, Any]] = self._submit_answer
 
     def enable_idempotency(self, persistence: Any) -> None:
@@ -634,7 +600,7 @@ class JobsService:
 
     def _name_holder(
         self, job_name: str, base_path: str
-    ) -> tuple[dict[str, Any] | None, dict[str, Any]] | None:
+    ) -> tuple[reg.JobItem | None, dict[str, Any]] | None:
         """Who already holds ``job_name``: (the registry record or None, the job as the dry run
         reports it), or None when the name is free. The registry's record unless it released
         the name (REJECTED, SUBMISSION_FAILED); else SageMaker's job of that name (names are

@@ -18,24 +18,20 @@ the tick.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from autopilot_flow import events as ev
-from autopilot_flow.registry import job_key, now_iso
+from autopilot_flow.registry import Registry, job_key, now_iso
 from autopilot_flow.sagemaker import Backoff
 from autopilot_flow.vocabulary import TERMINAL, Lifecycle
 
-WATERMARK_KEY = "#watcher-watermark"
 EXTERNAL = Lifecycle.EXTERNAL
-_DESERIALIZER = TypeDeserializer()
 logger = logging.getLogger(__name__)
 
 
@@ -74,38 +70,22 @@ class JobWatcher:
     first_lookback: timedelta = timedelta(days=1)
     backoff: Backoff = field(default_factory=Backoff)
 
-    # --- watermark ---------------------------------------------------------------------------
-
-    def watermark(self) -> datetime | None:
-        item = self.dynamodb.get_item(
-            TableName=self.table, Key={"jobKey": {"S": WATERMARK_KEY}}, ConsistentRead=True
-        ).get("Item")
-        return datetime.fromisoformat(item["watermark"]["S"]) if item else None
-
-    def _advance_watermark(self, seen: datetime) -> None:
-        """Move the watermark forward only (a slow tick never moves it back)."""
-        value = seen.astimezone(UTC).isoformat()
-        with contextlib.suppress(self.dynamodb.exceptions.ConditionalCheckFailedException):
-            self.dynamodb.put_item(
-                TableName=self.table,
-                Item={"jobKey": {"S": WATERMARK_KEY}, "watermark": {"S": value}},
-                ConditionExpression="attribute_not_exists(watermark) OR watermark < :value",
-                ExpressionAttributeValues={":value": {"S": value}},
-            )
+    def __post_init__(self) -> None:
+        self.registry = Registry(self.dynamodb, self.table)
 
     # --- a tick ---------------------------------------------------------------------------------
 
     def tick(self, now: datetime | None = None) -> TickReport:
         report = TickReport()
         now = now or datetime.now(UTC)
-        mark = self.watermark()
+        mark = self.registry.watermark()
         since = (mark - self.overlap) if mark else (now - self.first_lookback)
         newest = mark
         oldest_deferred: datetime | None = None
         for page in self._pages(since, report):
             summaries = page
             report.listed += len(summaries)
-            known = self._registry_states([s["AutoMLJobName"] for s in summaries])
+            known = self.registry.get_many([s["AutoMLJobName"] for s in summaries])
             changes: list[Change] = []
             try:
                 for summary in summaries:
@@ -145,7 +125,7 @@ class JobWatcher:
         if oldest_deferred is not None and (newest is None or oldest_deferred < newest):
             newest = oldest_deferred
         if newest is not None:
-            self._advance_watermark(newest)
+            self.registry.advance_watermark(newest)
         return report
 
     def _pages(self, since: datetime, report: TickReport) -> Iterator[list[dict[str, Any]]]:
@@ -172,29 +152,10 @@ class JobWatcher:
         )
         return response
 
-    def _registry_states(self, names: list[str]) -> dict[str, dict[str, Any]]:
-        """Registry items of these jobs, 100 keys per BatchGetItem (as DynamoDB allows)."""
-        found: dict[str, dict[str, Any]] = {}
-        keys = list(dict.fromkeys(job_key(n) for n in names))
-        for start in range(0, len(keys), 100):
-            request = {
-                self.table: {
-                    "Keys": [{"jobKey": {"S": k}} for k in keys[start : start + 100]],
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                response = self.dynamodb.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self.table, []):
-                    plain = {k: _DESERIALIZER.deserialize(v) for k, v in item.items()}
-                    found[plain["jobKey"]] = plain
-                request = response.get("UnprocessedKeys") or {}
-        return found
-
     def _transition(
         self,
         name: str,
-        item: dict[str, Any] | None,
+        item: Mapping[str, Any] | None,
         previous: tuple[Any, Any] | None,
         current: tuple[str, str],
         report: TickReport,
@@ -234,87 +195,25 @@ class JobWatcher:
     def _record(
         self,
         name: str,
-        item: dict[str, Any] | None,
+        item: Mapping[str, Any] | None,
         previous: tuple[Any, Any] | None,
         current: tuple[str, str],
         description: dict[str, Any],
     ) -> bool:
         """Store the new state, conditional on the state this tick read. False: lost a race."""
-        values: dict[str, Any] = {
-            ":status": {"S": current[0]},
-            ":secondary": {"S": current[1]},
-            ":now": {"S": now_iso()},
-            ":name": {"S": name},
-            ":arn": {"S": description["AutoMLJobArn"]},
-        }
-        # stateHistory: every state observed, in order, for the job's timeline (a job has
-        # a dozen or so; SageMaker keeps no such history).
-        values[":seen"] = {
-            "L": [
-                {
-                    "M": {
-                        "status": {"S": current[0]},
-                        "secondaryStatus": {"S": current[1]},
-                        "at": {"S": _shown_time(description, current)},
-                    }
-                }
-            ]
-        }
-        values[":none"] = {"L": []}
-        update = (
-            "SET jobStatus = :status, secondaryStatus = :secondary, observedAt = :now, "
-            "jobName = if_not_exists(jobName, :name), jobArn = if_not_exists(jobArn, :arn), "
-            "stateHistory = list_append(if_not_exists(stateHistory, :none), :seen)"
+        return self.registry.record_state(
+            name,
+            known=item is not None,
+            previous=previous,
+            current=current,
+            seen_at=_shown_time(description, current),
+            job_arn=description["AutoMLJobArn"],
+            best=best_candidate_summary(description) if current[0] in TERMINAL else None,
         )
-        if item is None:
-            # A job this stack did not create (console, SDK...): remember it as EXTERNAL.
-            update += ", #lifecycle = if_not_exists(#lifecycle, :external), updatedAt = :now"
-            values[":external"] = {"S": EXTERNAL}
-            condition = "attribute_not_exists(jobStatus)"
-        elif previous is None or previous == (None, None):
-            condition = "attribute_not_exists(jobStatus)"
-        else:
-            condition = "jobStatus = :prev_status AND secondaryStatus = :prev_secondary"
-            values[":prev_status"] = {"S": str(previous[0])}
-            values[":prev_secondary"] = {"S": str(previous[1])}
-        if current[0] in TERMINAL:
-            best = best_candidate_summary(description)
-            if best:
-                update += ", bestCandidate = :best"
-                values[":best"] = {"M": {k: {"S": str(v)} for k, v in best.items()}}
-        names = {"#lifecycle": "status"} if item is None else None
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": {"jobKey": {"S": job_key(name)}},
-            "UpdateExpression": update,
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-        }
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
-        try:
-            self.dynamodb.update_item(**kwargs)
-        except self.dynamodb.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
 
     def _undo(self, name: str, previous: tuple[Any, Any] | None, current: tuple[str, str]) -> None:
-        values: dict[str, Any] = {":status": {"S": current[0]}, ":secondary": {"S": current[1]}}
-        if previous is None or previous[0] is None:
-            update = "REMOVE jobStatus, secondaryStatus"
-        else:
-            update = "SET jobStatus = :prev_status, secondaryStatus = :prev_secondary"
-            values[":prev_status"] = {"S": str(previous[0])}
-            values[":prev_secondary"] = {"S": str(previous[1])}
         # A later tick may already have moved on: then there is nothing to give back.
-        with contextlib.suppress(self.dynamodb.exceptions.ConditionalCheckFailedException):
-            self.dynamodb.update_item(
-                TableName=self.table,
-                Key={"jobKey": {"S": job_key(name)}},
-                UpdateExpression=update,
-                ConditionExpression="jobStatus = :status AND secondaryStatus = :secondary",
-                ExpressionAttributeValues=values,
-            )
+        self.registry.undo_state(name, previous, current)
 
 
 def _shown_time(description: dict[str, Any], current: tuple[str, str]) -> str:
