@@ -51,7 +51,7 @@ from autopilot_flow.leaderboard import LeaderboardError, s3_output_root
 from autopilot_flow.problem_types import objective_type
 from autopilot_flow.sagemaker import THROTTLING_CODES, Backoff, SageMakerThrottled, error_code
 from autopilot_flow.sections import ModelRegistrySection
-from autopilot_flow.vocabulary import JobStatus, ProblemType
+from autopilot_flow.vocabulary import JobStatus, ProblemType, problem_type_of
 
 STAGE: Final = "register"
 MODEL_REGISTERED: Final = "AutoML Model Registered"
@@ -170,11 +170,6 @@ def describe_registration_failure(exc: RegistrationFailed) -> dict[str, str]:
 # --- the request (pure) --------------------------------------------------------------------
 
 
-def _problem_type(job: Mapping[str, Any]) -> str | None:
-    config = job.get("AutoMLProblemTypeConfig") or {}
-    return next(iter(config), None) if isinstance(config, Mapping) else None
-
-
 @dataclass(frozen=True)
 class Objective:
     metric_name: str
@@ -254,7 +249,7 @@ def statistics_document(job: Mapping[str, Any], best: Mapping[str, Any]) -> dict
     return {
         "jobName": job.get("AutoMLJobName"),
         "candidateName": best.get("CandidateName"),
-        "problemType": _problem_type(job),
+        "problemType": problem_type_of(job),
         "objective": objective.as_dict() if objective else None,
         "metrics": [
             {
@@ -340,7 +335,7 @@ def package_request(
         raise NoCandidateToRegister(
             f"the best candidate of AutoML job {name} has no inference containers to register"
         )
-    problem = _problem_type(job)
+    problem = problem_type_of(job)
     content, response = CONTENT_TYPES.get(problem or "", (("text/csv",), ("text/csv",)))
     trimmed: dict[str, dict[int, list[str]]] = {}
     main: dict[int, list[str]] = {}
@@ -468,7 +463,7 @@ def model_registered_detail(registration: Registration, job: Mapping[str, Any]) 
         "schemaVersion": MODEL_REGISTERED_SCHEMA_VERSION,
         "jobName": job.get("AutoMLJobName"),
         "jobArn": job.get("AutoMLJobArn"),
-        "problemType": _problem_type(job),
+        "problemType": problem_type_of(job),
         "candidateName": registration.candidate_name or None,
         "modelPackageArn": registration.model_package_arn,
         "modelPackageGroupName": registration.group_name,
