@@ -12,7 +12,7 @@ import copy
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -472,6 +472,63 @@ def test_another_job_s_package_and_an_approved_one_are_told_apart(registry: Regi
     again = registry.register(first, deployment)
     assert (again.model_package_arn, again.approval_status) == (one.model_package_arn, "Approved")
     assert len(registry.packages()) == 2
+
+
+REGISTRY_CALLS = (
+    "DescribeModelPackageGroup",
+    "CreateModelPackageGroup",
+    "ListTags",
+    "ListModelPackages",
+    "DescribeModelPackage",
+    "CreateModelPackage",
+)
+
+
+def registry_calls(registry: Registry) -> dict[str, int]:
+    return {name: registry.sim.calls[name] for name in REGISTRY_CALLS if registry.sim.calls[name]}
+
+
+def test_the_calls_one_registration_makes(registry: Registry) -> None:
+    """First into a new group: look, create the group, create the package. Into the stack's
+    group: look, check its tag, search this job's package among those created since the job
+    ended (one describe each), create."""
+    first, deployment = registry.completed("churn-tabular.yaml")
+    second, _ = registry.completed("churn-tabular.yaml", AutoMLJobName="churn-binary-2026-12")
+    registry.sim.calls.clear()
+    registry.register(first, deployment)
+    assert registry_calls(registry) == {
+        "DescribeModelPackageGroup": 1,
+        "CreateModelPackageGroup": 1,
+        "CreateModelPackage": 1,
+    }
+    registry.sim.calls.clear()
+    registry.register(second, deployment)
+    assert registry_calls(registry) == {
+        "DescribeModelPackageGroup": 1,
+        "ListTags": 1,
+        "ListModelPackages": 1,
+        "DescribeModelPackage": 1,  # the first job's package, created since the second ended
+        "CreateModelPackage": 1,
+    }
+
+
+def test_the_search_reads_only_packages_created_since_the_job_ended(registry: Registry) -> None:
+    """Packages registered before the job ended cannot be its own: the search never
+    describes them (here the registration runs three hours after the others, as the job
+    ended then)."""
+    job, deployment = registry.completed("churn-tabular.yaml")
+    for index in range(3):
+        other = {**copy.deepcopy(job), "AutoMLJobName": f"churn-older-{index}"}
+        registry.register(other, deployment)
+    later = datetime.now(UTC) + timedelta(hours=3)
+    job = {**job, "EndTime": later}
+    registrar = registry.registrar()
+    registrar.clock = lambda: later
+    registry.sim.calls.clear()
+    registration = registry.register(job, deployment, registrar=registrar)
+    assert registration.created and registration.version == 4
+    assert registry.sim.calls["ListModelPackages"] == 1
+    assert registry.sim.calls["DescribeModelPackage"] == 0
 
 
 # --- throttling and refusals --------------------------------------------------------------------
