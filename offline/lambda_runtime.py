@@ -97,11 +97,12 @@ _LOADERS_LOCK = threading.Lock()
 
 
 @contextmanager
-def _shared_botocore_data() -> Iterator[None]:
+def shared_botocore_data() -> Iterator[None]:
     """Sessions created meanwhile share one botocore loader. Every handler creates its
     sessions and clients at import, and each new session would otherwise read and parse
-    the service models' JSON again (most of a stack's start). The loader only reads the
-    files botocore ships, and caches what it read, so sharing it changes no answer."""
+    the service models' JSON again (most of a stack's start; tests that provision a stack
+    per test create their own session in here too). The loader only reads the files
+    botocore ships, and caches what it read, so sharing it changes no answer."""
     original = botocore.session.create_loader
 
     def create_loader(search_path_string: str | None = None) -> Any:
@@ -133,7 +134,7 @@ def load_handler(spec: FunctionSpec, environ: Mapping[str, str] | None = None) -
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[module_name] = module
-    with _shared_botocore_data():
+    with shared_botocore_data():
         module_spec.loader.exec_module(module)
     handler: Handler = getattr(module, function_name)
     handler.module = module  # type: ignore[attr-defined]  # tests reach the wiring through it

@@ -9,14 +9,23 @@ silently (``tests/integration/test_provision.py`` keeps it that way).
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from offline.template import ROOT, Resolver, UnresolvableError, load_template, parameter_values
+from offline.template import (
+    ROOT,
+    TEMPLATE,
+    Resolver,
+    UnresolvableError,
+    load_template,
+    parameter_values,
+)
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -91,6 +100,25 @@ class Stack:
         return self.resources[logical_id][name]
 
 
+_PARSED: dict[tuple[int, int], dict[str, Any]] = {}
+_PARSED_LOCK = threading.Lock()
+
+
+def current_template() -> dict[str, Any]:
+    """A fresh copy of ``template.yaml`` as it is on disk now. Parsing the YAML costs more
+    than a deep copy by two orders of magnitude, and tests provision a stack per test, so
+    the parse is kept per file version (modification time and size); each caller gets
+    its own copy to change as it likes."""
+    status = TEMPLATE.stat()
+    version = (status.st_mtime_ns, status.st_size)
+    with _PARSED_LOCK:
+        if version not in _PARSED:
+            _PARSED.clear()
+            _PARSED[version] = load_template()
+        parsed = _PARSED[version]
+    return copy.deepcopy(parsed)
+
+
 class Provisioner:
     def __init__(
         self,
@@ -103,7 +131,7 @@ class Provisioner:
     ) -> None:
         self.session = session
         self.endpoint_url = endpoint_url
-        self.template = template or load_template()
+        self.template = template or current_template()
         values = parameter_values(self.template, {**OFFLINE_PARAMETERS, **(parameters or {})})
         self.resolver = Resolver(
             self.template,

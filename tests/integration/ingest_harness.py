@@ -16,7 +16,13 @@ from typing import Any
 import boto3
 
 from offline.demo_data import DATA_BUCKET, OUTPUT_BUCKET, upload_example_data
-from offline.lambda_runtime import Handler, SqsEventSource, context_for, load_handler
+from offline.lambda_runtime import (
+    Handler,
+    SqsEventSource,
+    context_for,
+    load_handler,
+    shared_botocore_data,
+)
 from offline.provision import Provisioner, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,7 +115,8 @@ class IngestHarness:
 
 def build_harness(extra_parameters: dict[str, str] | None = None) -> IngestHarness:
     """Provision the stack in the active moto mock and load the ingest handler."""
-    session = boto3.session.Session(region_name="us-east-1")
+    with shared_botocore_data():  # the session reads no service model the handlers read
+        session = boto3.session.Session(region_name="us-east-1")
     stack = Provisioner(session, parameters={**PARAMETERS, **(extra_parameters or {})}).provision()
     upload_example_data(session.client("s3", region_name="us-east-1"))
     harness = IngestHarness(session, stack, None, None)  # type: ignore[arg-type]
