@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -380,8 +380,3 @@ def test_the_event_detail() -> None:
         },
         "trimmedEnvironment": [],
     }
-
-
-def test_lookup_margin_is_within_a_retry_s_reach() -> None:
-    # The search for an earlier attempt's package starts an hour before the job ended.
-    assert timedelta(minutes=30) < mr.LOOKUP_MARGIN <= timedelta(hours=2)

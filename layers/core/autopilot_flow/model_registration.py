@@ -71,10 +71,12 @@ METADATA_PREFIX: Final = "autopilot-flow:"
 CLIENT_TOKEN_LENGTH: Final = 32
 # A model package group's statuses in which no package can be added.
 GROUP_UNUSABLE: Final = frozenset({"Failed", "Deleting", "DeleteFailed"})
-# How far before the job's end (or now, whichever is earlier) the search for an earlier
-# attempt's package starts: the clocks of SageMaker and of this function may differ a little
-# (offline, the simulated job's clock runs ahead of moto's, which stamps packages).
-LOOKUP_MARGIN: Final = timedelta(hours=1)
+# The search for an earlier attempt's package reads the packages created since the job ended
+# (SageMaker stamps both times), or since now when the job's end is later than this function's
+# clock (offline, the simulated clock runs ahead of moto's, which stamps packages), less a
+# margin for clocks that disagree a little. On AWS FinalizeJob runs minutes after the end, so
+# the window holds few packages however large the group.
+LOOKUP_MARGIN: Final = timedelta(minutes=10)
 LIST_PAGE_SIZE: Final = 100
 STATISTICS_NAME: Final = "model-registry/model-quality.json"
 
