@@ -40,6 +40,7 @@ from tests.integration.jobs_api_harness import (
     set_header,
     with_body,
 )
+from tests.published_events import PublishedEvents
 
 # 2,000 for the first 43 kinds of damage; with the YAML 1.1 and cost families, as many per kind.
 EXAMPLES_PER_DOOR = 2100
@@ -136,6 +137,7 @@ class Gauntlet:
     simulator: AutopilotSimulator
     calls: SageMakerCalls
     writes: S3Writes
+    published: PublishedEvents
     ids: Iterator[int] = field(default_factory=itertools.count)
 
     def __post_init__(self) -> None:
@@ -219,8 +221,7 @@ class Gauntlet:
         return int(response["Count"])
 
     def last_event(self, service: Any) -> dict[str, Any]:
-        published: list[dict[str, Any]] = service.ingestor.publisher.published
-        return published[-1]
+        return self.published.of(service.ingestor.publisher.client)[-1]
 
 
 @contextmanager
@@ -234,11 +235,12 @@ def gauntlet_stack() -> Iterator[Gauntlet]:
     ):
         api = build_api_harness()
         api.ingest.source.drain()  # S3's test event, sent when the notification was set up
-        calls, writes = SageMakerCalls(simulator), S3Writes()
+        calls, writes, published = SageMakerCalls(simulator), S3Writes(), PublishedEvents()
         for service in (api.ingest.service, api.service):
             calls.watch(service)
             writes.watch(service)
-        yield Gauntlet(api, simulator, calls, writes)
+            published.watch(service.ingestor.publisher.client)
+        yield Gauntlet(api, simulator, calls, writes, published)
     # The python tags in the cases would have created it, had a loader run them.
     assert not CANARY.exists(), "a YAML python tag was executed"
 

@@ -439,12 +439,14 @@ def test_sample_event_with_several_records(harness: IngestHarness, subscriber: s
 def test_throttled_creates_are_retried_with_backoff(
     harness: IngestHarness, aws_env: AutopilotSimulator
 ) -> None:
+    slept: list[float] = []  # a recording sleep, injected (the backoff keeps no record)
+    harness.service.ingestor.jobs.backoff.sleep = slept.append
     aws_env.throttle_next(2, operation="CreateAutoMLJobV2")
     harness.upload_example("churn-tabular.yaml")
     harness.source.drain()
     assert aws_env.throttled["CreateAutoMLJobV2"] == 2
     assert aws_env.calls["CreateAutoMLJobV2"] == 3
-    assert len(harness.service.ingestor.jobs.backoff.slept) == 2
+    assert len(slept) == 2
     assert harness.record("churn-binary-2026-11")["status"] == "CREATED"  # type: ignore[index]
 
 

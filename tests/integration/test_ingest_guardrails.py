@@ -171,10 +171,12 @@ def test_access_denied_on_describe_endpoint_refuses_the_manifest(
 def test_throttled_describe_endpoint_is_retried_with_backoff(
     harness: IngestHarness, aws_env: AutopilotSimulator
 ) -> None:
+    slept: list[float] = []  # a recording sleep, injected (the backoff keeps no record)
+    harness.service.ingestor.jobs.backoff.sleep = slept.append
     aws_env.throttle_next(2, operation="DescribeEndpoint")
     upload(harness, churn(Deployment={"EndpointName": "churn-classifier"}))
     assert aws_env.throttled["DescribeEndpoint"] == 2
-    assert len(harness.service.ingestor.jobs.backoff.slept) == 2
+    assert len(slept) == 2
     assert [c["AutoMLJobName"] for c in harness.create_calls] == [JOB]
 
 

@@ -31,6 +31,7 @@ from tests.integration.jobs_api_harness import (
     set_header,
     with_body,
 )
+from tests.published_events import PublishedEvents
 
 EVENT_LIMIT = 256 * 1024
 BASE = yaml.safe_load((EXAMPLES / "churn-tabular.yaml").read_text())
@@ -52,6 +53,8 @@ def one_huge_error() -> dict[str, Any]:
     return document
 
 
+# The events the handlers put on the bus (botocore's hooks on their EventBridge clients).
+PUBLISHED = PublishedEvents()
 CASES = {"2000-errors": (many_errors, 2_000), "500000-character-field": (one_huge_error, 1)}
 
 
@@ -65,6 +68,8 @@ def api() -> Iterator[ApiHarness]:
     ):
         harness = build_api_harness()
         harness.ingest.source.drain()
+        for service in (harness.ingest.service, harness.service):
+            PUBLISHED.watch(service.ingestor.publisher.client)
         yield harness
 
 
@@ -77,7 +82,7 @@ def _check_listed(listed: list[dict[str, str]], report: list[dict[str, str]]) ->
 
 
 def _last_event(service: Any) -> dict[str, Any]:
-    entry = service.ingestor.publisher.published[-1]
+    entry = PUBLISHED.of(service.ingestor.publisher.client)[-1]
     assert entry["DetailType"] == "AutoML Job Rejected"
     assert len(json.dumps(entry).encode()) <= EVENT_LIMIT
     detail: dict[str, Any] = json.loads(entry["Detail"])

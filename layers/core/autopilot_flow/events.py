@@ -10,7 +10,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 SOURCE = "autopilot-flow"
@@ -68,7 +68,6 @@ class EventPublisher:
     bus_name: str
     attempts: int = 4
     sleep: Callable[[float], None] = time.sleep
-    published: list[dict[str, Any]] = field(default_factory=list)
 
     def publish(
         self, detail_type: str, detail: dict[str, Any], resources: list[str] | None = None
@@ -92,11 +91,11 @@ class EventPublisher:
             for start in range(0, len(pending), 10):
                 batch = pending[start : start + 10]
                 response = self.client.put_events(Entries=batch)
-                for entry, result in zip(batch, response.get("Entries", []), strict=False):
-                    if result.get("ErrorCode"):
-                        failed.append(entry)
-                    else:
-                        self.published.append(entry)
+                failed.extend(
+                    entry
+                    for entry, result in zip(batch, response.get("Entries", []), strict=False)
+                    if result.get("ErrorCode")
+                )
             if not failed:
                 return
             pending = failed

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -55,7 +55,6 @@ class Backoff:
     cap: float = 10.0
     sleep: Callable[[float], None] = time.sleep
     rng: Callable[[], float] = random.random
-    slept: list[float] = field(default_factory=list)
 
     def delay(self, attempt: int) -> float:
         return float(self.rng() * min(self.cap, self.base * 2**attempt))
@@ -67,9 +66,7 @@ class Backoff:
             except ClientError as exc:
                 if error_code(exc) not in THROTTLING_CODES or attempt + 1 == self.attempts:
                     raise
-                pause = self.delay(attempt)
-                self.slept.append(pause)
-                self.sleep(pause)
+                self.sleep(self.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
 
