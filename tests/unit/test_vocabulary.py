@@ -26,6 +26,7 @@ from autopilot_flow.vocabulary import (
     JobStatus,
     Lifecycle,
     ProblemType,
+    problem_type_of,
 )
 from offline.template import ROOT
 
@@ -163,3 +164,12 @@ def test_members_serialise_as_their_plain_value() -> None:
         "p": "TabularJobConfig",
     }
     assert f"{Lifecycle.WAITING_FOR_CAPACITY}" == "WAITING_FOR_CAPACITY"
+
+
+def test_a_jobs_problem_type_is_the_key_of_its_config() -> None:
+    described = {"AutoMLProblemTypeConfig": {"TimeSeriesForecastingJobConfig": {}}}
+    assert problem_type_of(described) == ProblemType.TIME_SERIES
+    assert problem_type_of({}) is None
+    assert problem_type_of({"AutoMLProblemTypeConfig": "not a map"}) is None
+    # Every module reads it the same way (one function, not a copy per module).
+    assert watcher.problem_type_of is jobs.problem_type_of is finalize.problem_type_of

@@ -73,6 +73,7 @@ from autopilot_flow.vocabulary import (
     DeploymentAction,
     DeploymentState,
     JobStatus,
+    problem_type_of,
 )
 
 # The endpoint records' keys are the jobs table's (autopilot_flow.registry); named here too for
@@ -259,11 +260,6 @@ def _json_section(record: Mapping[str, object] | None, name: str) -> dict[str, A
         value = json.loads(raw)
         return value if isinstance(value, dict) else None
     return raw if isinstance(raw, dict) else None
-
-
-def _problem_type(description: dict[str, Any]) -> str | None:
-    config = description.get("AutoMLProblemTypeConfig") or {}
-    return next(iter(config), None) if isinstance(config, dict) else None
 
 
 def _fmt(value: Any) -> str:
@@ -482,7 +478,7 @@ class FinalizePlanner:
             "jobArn": job_arn,
             "jobStatus": status,
             "secondaryStatus": job.get("AutoMLJobSecondaryStatus"),
-            "problemType": _problem_type(job),
+            "problemType": problem_type_of(job),
         }
         plan: dict[str, Any] = {
             **base,

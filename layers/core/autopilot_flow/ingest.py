@@ -47,8 +47,7 @@ from autopilot_flow.issues import Issue, fit_issues
 from autopilot_flow.manifest import MAX_MANIFEST_BYTES, derive_job_name
 from autopilot_flow.policy import Policy
 from autopilot_flow.registry import CREATED as CREATED_STATUS
-from autopilot_flow.registry import JobItem
-from autopilot_flow.registry import Registry
+from autopilot_flow.registry import ClaimState, JobItem, Registry
 from autopilot_flow.rules import RuleContext
 from autopilot_flow.sagemaker import (
     CapacityExceeded,
@@ -525,13 +524,13 @@ class Ingestor:
             notifications=result.manifest.notifications if result.manifest else None,
             content_digest=digest,
         )
-        if claim.state == "other_source" and _same_manifest(obj, digest, claim.item):
+        if claim.state == ClaimState.OTHER_SOURCE and _same_manifest(obj, digest, claim.item):
             return self._duplicate(obj, job_name, claim.item, result, last_attempt)
-        if claim.state == "other_source":
+        if claim.state == ClaimState.OTHER_SOURCE:
             return self._reject(
                 obj, job_name, [name_taken_issue(job_name, claim.item)], result.warnings
             )
-        if claim.state == "same_source" and claim.item.get("status") == CREATED_STATUS:
+        if claim.state == ClaimState.SAME_SOURCE and claim.item.get("status") == CREATED_STATUS:
             # A redelivery of a manifest that already became a job: answer again, create nothing.
             arn = str(claim.item.get("jobArn", ""))
             receipt = self._write_receipt(obj, job_name, arn, request, result)
@@ -543,7 +542,7 @@ class Ingestor:
                 warnings=warnings,
                 defaults_applied=result.defaults_applied,
             )
-        if claim.state == "same_source" and claim.item.get("cancelRequested"):
+        if claim.state == ClaimState.SAME_SOURCE and claim.item.get("cancelRequested"):
             # Stopped while it waited for capacity: answer it, create nothing, free the name.
             cancelled = Issue(
                 (),
@@ -559,7 +558,7 @@ class Ingestor:
             # registry already held for this manifest is our own earlier attempt (which died
             # before recording the ARN). Otherwise someone else owns the name, for good:
             # SageMaker never frees a job name.
-            arn = self._existing_arn(job_name) if claim.state == "same_source" else ""
+            arn = self._existing_arn(job_name) if claim.state == ClaimState.SAME_SOURCE else ""
             if not arn:
                 return self._reject(
                     obj,

@@ -58,6 +58,7 @@ from autopilot_flow.vocabulary import (
     JobStatus,
     Lifecycle,
     ProblemType,
+    problem_type_of,
 )
 from autopilot_flow.watcher import best_candidate_summary
 
@@ -738,7 +739,7 @@ class JobsService:
             "secondaryStatus": live.get("AutoMLJobSecondaryStatus")
             or record.get("secondaryStatus"),
             "failureReason": live.get("FailureReason") or record.get("failureReason"),
-            "problemType": record.get("problemType") or _problem_type(live),
+            "problemType": record.get("problemType") or problem_type_of(live),
             "source": record.get("source"),
             "createdAt": record.get("createdAt"),
             "updatedAt": record.get("updatedAt"),
@@ -887,11 +888,6 @@ def _already_ended(name: str, status: str) -> ApiProblem:
         f"{name!r} is already {status}; only a running job can be stopped.",
         extra={"jobName": name, "jobStatus": status},
     )
-
-
-def _problem_type(description: Mapping[str, Any]) -> str | None:
-    config = description.get("AutoMLProblemTypeConfig") or {}
-    return next(iter(config), None) if isinstance(config, dict) else None
 
 
 def build_jobs_service(settings: Any, session: Any = None) -> JobsService:

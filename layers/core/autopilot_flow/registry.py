@@ -231,11 +231,17 @@ def plain(value: Any) -> Any:
     return value
 
 
+class ClaimState(StrEnum):
+    NEW = "new"  # the name was free (or released): this source holds it now
+    SAME_SOURCE = "same_source"  # this source already held it (a redelivery)
+    OTHER_SOURCE = "other_source"  # another manifest holds it
+
+
 @dataclass(frozen=True)
 class Claim:
     """The outcome of claiming a job name for a source."""
 
-    state: str  # "new", "same_source" or "other_source"
+    state: ClaimState
     item: JobItem
 
 
@@ -308,9 +314,10 @@ class Registry:
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             existing = self.get(job_name) or {}
-            state = "same_source" if existing.get("sourceId") == source_id else "other_source"
+            same = existing.get("sourceId") == source_id
+            state = ClaimState.SAME_SOURCE if same else ClaimState.OTHER_SOURCE
             return Claim(state, existing)
-        return Claim("new", cast("JobItem", values))
+        return Claim(ClaimState.NEW, cast("JobItem", values))
 
     def _update(
         self, job_name: str, source_id: str, changes: dict[str, Any], add_attempt: bool = False

@@ -8,8 +8,9 @@ serialises as the plain string. Standard library only: the CLI imports it withou
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 
 class Lifecycle(StrEnum):
@@ -136,3 +137,10 @@ _WORDS: Final[dict[ProblemType, str]] = {
     ProblemType.TEXT_GENERATION: "text-generation",
 }
 PROBLEM_TYPES: Final[tuple[ProblemType, ...]] = tuple(ProblemType)
+
+
+def problem_type_of(description: Mapping[str, Any]) -> str | None:
+    """A job's problem type as stored and answered (the key of its ``AutoMLProblemTypeConfig``
+    in a ``DescribeAutoMLJobV2`` answer or a request); None when it has none."""
+    config = description.get("AutoMLProblemTypeConfig") or {}
+    return next(iter(config), None) if isinstance(config, Mapping) else None

@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 from autopilot_flow import events as ev
 from autopilot_flow.registry import Registry, job_key, now_iso
 from autopilot_flow.sagemaker import Backoff
-from autopilot_flow.vocabulary import TERMINAL, Lifecycle
+from autopilot_flow.vocabulary import TERMINAL, Lifecycle, problem_type_of
 
 EXTERNAL = Lifecycle.EXTERNAL
 logger = logging.getLogger(__name__)
@@ -242,11 +242,6 @@ def best_candidate_summary(description: dict[str, Any]) -> dict[str, Any] | None
     }
 
 
-def _problem_type(description: dict[str, Any]) -> str | None:
-    config = description.get("AutoMLProblemTypeConfig") or {}
-    return next(iter(config), None) if isinstance(config, dict) else None
-
-
 def state_change_detail(
     name: str,
     description: dict[str, Any],
@@ -258,7 +253,7 @@ def state_change_detail(
         "jobName": name,
         "jobArn": description["AutoMLJobArn"],
         "managed": managed,
-        "problemType": _problem_type(description),
+        "problemType": problem_type_of(description),
         "previous": (
             {"status": previous[0], "secondaryStatus": previous[1]}
             if previous and previous[0] is not None
