@@ -319,10 +319,10 @@ class JobCatalog:
         filters: Mapping[str, str],
         limit: int,
         cursor: Cursor | None,
-    ) -> tuple[list[dict[str, Any]], Cursor | None]:
+    ) -> tuple[list[reg.JobItem], Cursor | None]:
         state: Cursor = {p: [] for p in partitions}
         state.update(cursor or {})
-        fetched: dict[str, list[dict[str, Any]]] = {}
+        fetched: dict[str, list[reg.JobItem]] = {}
         done: dict[str, bool] = {}
         for partition in partitions:
             after = state[partition]
@@ -331,7 +331,7 @@ class JobCatalog:
             fetched[partition], done[partition] = self._fetch(partition, after, filters, limit)
         # k-way merge of lists already newest first (each in DynamoDB's own order).
         heads = dict.fromkeys(fetched, 0)
-        taken: list[dict[str, Any]] = []
+        taken: list[reg.JobItem] = []
         while len(taken) < limit:
             ready = [p for p in fetched if heads[p] < len(fetched[p])]
             if not ready:
@@ -355,9 +355,8 @@ class JobCatalog:
 
     def _fetch(
         self, partition: str, after: list[str], filters: Mapping[str, str], limit: int
-    ) -> tuple[list[dict[str, Any]], bool]:
-        items, done = self.registry.page_by_status(partition, after, filters, limit)
-        return [dict(item) for item in items], done
+    ) -> tuple[list[reg.JobItem], bool]:
+        return self.registry.page_by_status(partition, after, filters, limit)
 
 
 # --- the service ---------------------------------------------------------------------------------
@@ -680,7 +679,7 @@ class JobsService:
             "nextToken": encode_token(after) if after else None,
         }
 
-    def _summary(self, item: Mapping[str, Any], base_path: str) -> dict[str, Any]:
+    def _summary(self, item: reg.JobItem, base_path: str) -> dict[str, Any]:
         name = str(item.get("jobName") or item["jobKey"])
         return {
             "jobName": name,
