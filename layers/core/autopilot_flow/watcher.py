@@ -19,7 +19,7 @@ the tick.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from autopilot_flow import events as ev
-from autopilot_flow.registry import Registry, job_key, now_iso
+from autopilot_flow.registry import JobItem, Registry, job_key, now_iso
 from autopilot_flow.sagemaker import Backoff
 from autopilot_flow.vocabulary import TERMINAL, Lifecycle, problem_type_of
 
@@ -155,7 +155,7 @@ class JobWatcher:
     def _transition(
         self,
         name: str,
-        item: Mapping[str, Any] | None,
+        item: JobItem | None,
         previous: tuple[Any, Any] | None,
         current: tuple[str, str],
         report: TickReport,
@@ -195,7 +195,7 @@ class JobWatcher:
     def _record(
         self,
         name: str,
-        item: Mapping[str, Any] | None,
+        item: JobItem | None,
         previous: tuple[Any, Any] | None,
         current: tuple[str, str],
         description: dict[str, Any],
