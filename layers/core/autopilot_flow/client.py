@@ -33,6 +33,7 @@ from autopilot_flow.vocabulary import (
     LIFECYCLE_STATUSES,
     RELEASED,
     TERMINAL,
+    IngestOutcome,
     JobStatus,
     Lifecycle,
     ProblemType,
@@ -446,7 +447,7 @@ def cmd_submit(ctx: Context) -> int:
     else:
         job_name = _submit_s3(ctx, data, key, result)
     if job_name is None:
-        ctx.report["outcome"] = "rejected"
+        ctx.report["outcome"] = IngestOutcome.REJECTED
         return EXIT_FAILED
     ctx.report.update(outcome="submitted", jobName=job_name)
     if not args.wait:
@@ -795,7 +796,7 @@ def cmd_resubmit(ctx: Context) -> int:
     data = json.dumps(manifest, indent=2).encode()
     job_name = _submit_api(ctx, data, f"{new_name}.json")
     if job_name is None:
-        ctx.report["outcome"] = "rejected"
+        ctx.report["outcome"] = IngestOutcome.REJECTED
         return EXIT_FAILED
     ctx.report.update(outcome="submitted", jobName=job_name)
     return watch(ctx, job_name) if args.wait else EXIT_OK
@@ -869,7 +870,7 @@ def cmd_stop(ctx: Context) -> int:
     ctx.report.update(jobName=ctx.args.name, answer=response.body)
     _check_response(response, ctx.console, f"cannot stop {ctx.args.name}")
     body = response.body
-    verb = str(body.get("status") or "Stopping").lower()
+    verb = str(body.get("status") or JobStatus.STOPPING).lower()
     ctx.console.line(f"{verb}  {body['jobName']}  (was {body.get('previousStatus')})")
     return EXIT_OK
 
