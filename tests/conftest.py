@@ -1,5 +1,6 @@
-"""Shared test fixtures: the example manifests, the botocore request shape, and the handler
-modules each test loaded, forgotten when it ends; garbage collection tuned for moto."""
+"""Shared test fixtures: the example manifests, the botocore request shape; and what keeps
+the moto-backed tests fast: the offline stack's moto speed-ups in every module, the handler
+modules each test loaded forgotten when it ends, garbage collection tuned for moto."""
 
 from __future__ import annotations
 
@@ -43,6 +44,42 @@ def botocore_input_shape() -> Any:
 
     model = botocore.session.get_session().get_service_model("sagemaker")
     return model.operation_model("CreateAutoMLJobV2").input_shape
+
+
+# The modules that test the speed-ups themselves (installed, undone, compared with moto's
+# own answers): they need moto as it comes.
+TESTS_OF_THE_SPEEDUPS = frozenset({"tests.integration.test_offline_runtime"})
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _moto_speedups(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The offline stack's caches for moto's own repeated work, in every test module as in
+    ``OfflineStack``: Step Functions parses a definition once and compiles each JSONPath
+    once, EventBridge compiles its input paths once, S3 lists a prefix's versions without
+    copying the whole bucket, SQS checks retention without counting the queue. Each answers
+    as moto does (``test_offline_runtime`` checks that); without them the gauntlet's
+    bucket listing was quadratic and FinalizeJob's executions reparsed their definition."""
+    if request.module.__name__ in TESTS_OF_THE_SPEEDUPS:
+        yield
+        return
+    from offline.stack import (
+        install_events_input_path_cache,
+        install_s3_prefixed_version_listing,
+        install_sqs_retention_check,
+        install_step_functions_caches,
+        install_step_functions_json_copies,
+    )
+
+    undo = [
+        install_step_functions_caches(),
+        install_step_functions_json_copies(),
+        install_events_input_path_cache(),
+        install_s3_prefixed_version_listing(),
+        install_sqs_retention_check(),
+    ]
+    yield
+    for step in reversed(undo):
+        step()
 
 
 def _handler_modules() -> set[str]:
