@@ -11,8 +11,11 @@ Any AWS CLI or boto3 client pointed at ``endpoint_url`` sees the same resources.
 from __future__ import annotations
 
 import copy
+import datetime
+import decimal
 import functools
 import importlib
+import inspect
 import json
 import logging
 import os
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import moto.core.responses as moto_responses
 from moto.core.config import default_user_config
 from moto.core.models import botocore_stubber
 from moto.core.utils import unix_time
@@ -183,6 +187,32 @@ def install_step_functions_caches() -> Callable[[], None]:
     return uninstall
 
 
+class _FunctionNames:
+    """``name in names``: whether ``name`` is a plain function of the class, as
+    ``inspect.getmembers(clazz, inspect.isfunction)`` would list it, asked of that name alone."""
+
+    def __init__(self, clazz: type) -> None:
+        self._clazz = clazz
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and inspect.isfunction(getattr(self._clazz, name, None))
+
+
+def install_response_action_lookup() -> Callable[[], None]:
+    """moto finds the method of every request's action by listing every function of its
+    response class (``inspect.getmembers`` over a few hundred attributes) and looking the
+    action up in that list: about a tenth of a small request's time in moto. The lookup asks
+    the class for that one name instead; methods that patches add or remove later are seen
+    (nothing is cached). Returns the undo."""
+    original = moto_responses.method_names_from_class
+    moto_responses.method_names_from_class = _FunctionNames  # type: ignore[assignment]
+
+    def uninstall() -> None:
+        moto_responses.method_names_from_class = original
+
+    return uninstall
+
+
 def install_events_input_path_cache() -> Callable[[], None]:
     """moto's EventBridge renders every matched event for every target through eight JSONPath
     expressions (its default input paths), compiling each with a fresh ``jsonpath_ng`` yacc
@@ -200,15 +230,24 @@ def install_events_input_path_cache() -> Callable[[], None]:
     return uninstall
 
 
+# Immutable values: a copy may share them. SDK task results bring timestamps and decimals
+# (botocore parses them) into an execution's JSON, and copying each through deepcopy's
+# reduce protocol cost more than the rest of the copy.
+_IMMUTABLE = frozenset(
+    {str, int, float, bool, type(None), bytes, datetime.datetime, datetime.date, decimal.Decimal}
+)
+
+
 def copy_json(value: Any) -> Any:
     """``copy.deepcopy`` for JSON values, several times faster: dicts and lists are rebuilt,
-    strings, numbers, booleans and None are immutable; anything else goes to deepcopy."""
+    strings, numbers, booleans, None, timestamps and decimals are immutable; anything else
+    goes to deepcopy."""
     kind = type(value)
     if kind is dict:
         return {key: copy_json(item) for key, item in value.items()}
     if kind is list:
         return [copy_json(item) for item in value]
-    if kind in (str, int, float, bool) or value is None:
+    if kind in _IMMUTABLE:
         return value
     return copy.deepcopy(value)
 
@@ -541,7 +580,10 @@ class OfflineStack:
         os.environ["MOTO_PORT"] = str(port)
         if options.in_process_calls:  # this process's clients skip the socket
             assert self.server._server is not None
-            self._undo.append(in_process_http.install(self.server._server.app, self.endpoint_url))
+            app = self.server._server.app
+            self._undo.append(in_process_http.install(app, self.endpoint_url))
+            # moto's Step Functions sends its aws-sdk tasks to localhost, not 127.0.0.1.
+            self._undo.append(in_process_http.install(app, f"http://localhost:{port}"))
         # Step Functions runs definitions only when asked to (moto's stepfunctions config).
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         self._undo.append(install_atomic_dynamodb_writes())
@@ -551,6 +593,7 @@ class OfflineStack:
         self._undo.append(install_step_functions_caches())
         self._undo.append(install_step_functions_json_copies())
         self._undo.append(install_events_input_path_cache())
+        self._undo.append(install_response_action_lookup())
         self._undo.append(install_server_dispatch_cache())
         self._undo.append(install_s3_prefixed_version_listing())
         self._undo.append(install_sqs_retention_check())

@@ -198,6 +198,7 @@ def test_json_copies_are_deep_and_equal_and_leave_other_values_to_deepcopy() -> 
     copied["f"][1].append(3)
     assert value["a"][2]["b"] is None and value["f"] == (1, [2])
     assert copied["a"] is not value["a"] and copied["f"][1] is not value["f"][1]
+    assert copied["e"] is when  # immutable: shared, not rebuilt through deepcopy
 
 
 def test_step_functions_json_copies_undo_restores_copy() -> None:
