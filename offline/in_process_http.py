@@ -25,12 +25,15 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import botocore.awsrequest
+import urllib3
 from botocore.httpsession import URLLib3Session
 from moto.core.request import (
     PRESERVED_HEADER_NAMES_ENVIRON_KEY,
     environ_key_for_header,
     should_preserve_original_header_name,
 )
+
+_URLLIB3_USER_AGENT = f"python-urllib3/{urllib3.__version__}"  # unless the request has one
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -104,7 +107,11 @@ def environ_for(request: Any, body: bytes, server_name: str, server_port: int) -
     }
     # What http.client and urllib3 add to botocore's headers on the wire. The body is
     # whole here, so HTTP's own chunking (Transfer-Encoding) becomes a Content-Length.
-    headers: list[tuple[str, str]] = [("Host", url.netloc), ("Accept-Encoding", "identity")]
+    headers: list[tuple[str, str]] = [
+        ("Host", url.netloc),
+        ("Accept-Encoding", "identity"),
+        ("User-Agent", _URLLIB3_USER_AGENT),
+    ]
     given = {name.lower() for name in request.headers}
     headers = [(n, v) for n, v in headers if n.lower() not in given]
     for name, value in request.headers.items():
