@@ -25,15 +25,15 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import botocore.awsrequest
-import urllib3
 from botocore.httpsession import URLLib3Session
 from moto.core.request import (
     PRESERVED_HEADER_NAMES_ENVIRON_KEY,
     environ_key_for_header,
     should_preserve_original_header_name,
 )
+from urllib3 import _version as urllib3_version
 
-_URLLIB3_USER_AGENT = f"python-urllib3/{urllib3.__version__}"  # unless the request has one
+_URLLIB3_USER_AGENT = f"python-urllib3/{urllib3_version.__version__}"  # unless the request has one
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
