@@ -575,9 +575,10 @@ def _arn_kinds(statement: dict[str, Any]) -> set[str]:
 
 def test_endpoints_are_created_and_changed_only_with_the_stack_tag() -> None:
     """Whoever may create, tag, update or delete a model, endpoint config or endpoint: only
-    with this stack's tag in the request (creating) or on the resource (updating); nobody may
-    delete one. UpdateEndpoint is authorized on the endpoint and on the config it switches
-    to, so both carry the condition; tags are added only by the Create* calls themselves."""
+    with this stack's tag in the request (creating) or on the resource (updating, deleting).
+    Only the API's undeploy may delete, and only an endpoint. UpdateEndpoint is authorized on
+    the endpoint and on the config it switches to, so both carry the condition; tags are
+    added only by the Create* calls themselves."""
     stack = {"Ref": "AWS::StackName"}
     found: dict[str, dict[str, Any]] = {}
     for name, statement in policy_statements():
@@ -586,6 +587,13 @@ def test_endpoints_are_created_and_changed_only_with_the_stack_tag() -> None:
             continue
         if not _arn_kinds(statement) & {"model", "endpoint-config", "endpoint", "*"}:
             continue  # e.g. tagging AutoML jobs
+        if name == "JobsApiFunction":  # undeploy: an endpoint of this stack, nothing else
+            assert actions == {"sagemaker:DeleteEndpoint"}, statement["Sid"]
+            assert _arn_kinds(statement) == {"endpoint"}
+            assert statement["Condition"] == {
+                "StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}
+            }
+            continue
         assert name == "FinalizeJobStateMachine", f"{name} may change endpoints: {actions}"
         assert not {a for a in actions if ":Delete" in a}, statement["Sid"]
         for action in actions:
@@ -641,7 +649,8 @@ ENDPOINTS_OF_THIS_ACCOUNT = {
 @pytest.mark.parametrize("owner", SUBMITTING_DOORS)
 def test_submitting_doors_may_describe_endpoints_and_change_none(owner: str) -> None:
     """Both doors check that a Deployment's endpoint is not someone else's (DescribeEndpoint on
-    this account's and region's endpoints) and never create, update or delete one."""
+    this account's and region's endpoints) and never create or update one; the API deletes
+    only this stack's (undeploy, checked in test_endpoints_are_created_and_changed_only_...)."""
     statements = [s for name, s in policy_statements() if name == owner]
     describe = [s for s in statements if "sagemaker:DescribeEndpoint" in as_list(s["Action"])]
     assert len(describe) == 1
@@ -649,7 +658,7 @@ def test_submitting_doors_may_describe_endpoints_and_change_none(owner: str) -> 
     assert describe[0]["Resource"] == ENDPOINTS_OF_THIS_ACCOUNT
     actions = {a for s in statements for a in as_list(s["Action"])}
     changes = {a for a in actions if re.match(r"sagemaker:(Create|Update|Delete)Endpoint", a)}
-    assert changes == set()
+    assert changes == ({"sagemaker:DeleteEndpoint"} if owner == "JobsApiFunction" else set())
 
 
 @pytest.mark.parametrize("function", ["IngestManifestFunction", "JobsApiFunction"])
