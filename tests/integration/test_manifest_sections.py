@@ -113,7 +113,9 @@ def put_alarm(harness: IngestHarness, name: str) -> None:
     )
 
 
-def test_registry_is_stripped_and_the_strategy_kept(harness: IngestHarness) -> None:
+def test_registry_is_stripped_from_the_request_and_kept_with_the_strategy(
+    harness: IngestHarness,
+) -> None:
     for name in ALARMS:
         put_alarm(harness, name)
     deployment = on_instances(Type="Canary", StepPercent=50, AutoRollbackAlarmNames=ALARMS)
@@ -122,6 +124,8 @@ def test_registry_is_stripped_and_the_strategy_kept(harness: IngestHarness) -> N
     record = harness.record(JOB) or {}
     assert record["status"] == "CREATED"
     assert json.loads(record["deploymentConfig"]) == deployment
+    # FinalizeJob registers the best candidate as the job's record says.
+    assert json.loads(record["registryConfig"]) == registry
     request = json.loads(record["request"])
     assert not {"Deployment", "Notifications", "Registry"} & set(request)
     assert [c["AutoMLJobName"] for c in harness.create_calls] == [JOB]

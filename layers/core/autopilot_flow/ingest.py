@@ -523,6 +523,7 @@ class Ingestor:
             deployment=result.manifest.deployment if result.manifest else None,
             notifications=result.manifest.notifications if result.manifest else None,
             content_digest=digest,
+            model_registry=result.manifest.registry if result.manifest else None,
         )
         if claim.state == ClaimState.OTHER_SOURCE and _same_manifest(obj, digest, claim.item):
             return self._duplicate(obj, job_name, claim.item, result, last_attempt)

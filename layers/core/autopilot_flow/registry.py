@@ -93,6 +93,28 @@ class DeploymentRecord(TypedDict, total=False):
     executionArn: str
 
 
+class RegistrationRecord(TypedDict, total=False):
+    """A job's ``registration``: its best candidate's model package (FinalizeJob's
+    RecordRegistration state)."""
+
+    modelPackageArn: str
+    modelPackageGroupName: str
+    modelPackageVersion: Any
+    approvalStatus: str  # as registered: Approved or PendingManualApproval
+    candidateName: str | None
+
+
+class ApprovalRecord(TypedDict, total=False):
+    """A job's ``approval``: what happened to its pending package (Approved or Rejected)."""
+
+    status: str
+    modelPackageArn: str
+    by: str | None
+    note: str | None
+    at: str
+    executionName: str | None
+
+
 class JobItem(TypedDict, total=False):
     """A job's item. Written here (ingest, the API, the watcher) and by FinalizeJob
     (``deployment``, ``deploymentAt``)."""
@@ -109,6 +131,7 @@ class JobItem(TypedDict, total=False):
     attempts: int
     deploymentConfig: str  # the manifest's Deployment section, JSON text
     notificationsConfig: str  # its Notifications section, JSON text
+    registryConfig: str  # its Registry section, JSON text
     contentDigest: str
     createdAt: str
     updatedAt: str
@@ -127,6 +150,10 @@ class JobItem(TypedDict, total=False):
     # FinalizeJob's
     deployment: DeploymentRecord
     deploymentAt: str
+    registration: RegistrationRecord
+    registeredAt: str
+    # the approval handler's (a package's approval or rejection)
+    approval: ApprovalRecord
 
 
 class LiveRecord(TypedDict, total=False):
@@ -140,6 +167,9 @@ class LiveRecord(TypedDict, total=False):
     modelName: str | None
     endpointConfigName: str | None
     serving: dict[str, Any] | None
+    modelPackageArn: str | None
+    strategy: str | None  # the rollout's Type (AllAtOnce, Canary, Linear); None: created
+    change: str | None  # why it went live: finalize, approved, rollback
 
 
 class EndpointItem(TypedDict, total=False):
@@ -155,6 +185,8 @@ class EndpointItem(TypedDict, total=False):
     live: LiveRecord
     endpointArn: str
     deployedAt: str
+    # The job live before the last change ("-" when none): what a rollback puts back.
+    previousLiveJob: str
 
 
 class WatermarkItem(TypedDict):
@@ -183,6 +215,8 @@ NESTED: Mapping[tuple[ItemKind, str], frozenset[str]] = {
     (ItemKind.JOB, "deployment"): attributes(DeploymentRecord),
     (ItemKind.JOB, "bestCandidate"): attributes(BestCandidate),
     (ItemKind.JOB, "stateHistory"): attributes(StateSeen),
+    (ItemKind.JOB, "registration"): attributes(RegistrationRecord),
+    (ItemKind.JOB, "approval"): attributes(ApprovalRecord),
     (ItemKind.ENDPOINT, "live"): attributes(LiveRecord),
 }
 
@@ -273,12 +307,14 @@ class Registry:
         deployment: dict[str, Any] | None = None,
         notifications: dict[str, Any] | None = None,
         content_digest: str | None = None,
+        model_registry: dict[str, Any] | None = None,
     ) -> Claim:
         """Create the SUBMITTED record, unless the name is already taken.
 
-        ``deployment`` and ``notifications`` are the manifest's own sections (stripped from
-        the request); FinalizeJob reads them when the job ends. Stored as JSON text, like
-        ``request``, under ``deploymentConfig`` and ``notificationsConfig``.
+        ``deployment``, ``notifications`` and ``model_registry`` are the manifest's own
+        sections (stripped from the request); FinalizeJob reads them when the job ends.
+        Stored as JSON text, like ``request``, under ``deploymentConfig``,
+        ``notificationsConfig`` and ``registryConfig``.
         ``content_digest`` (``contentDigest``, the SHA-256 of the manifest's bytes) tells an
         identical re-upload of the same key from a different manifest."""
         stamp = now_iso()
@@ -296,6 +332,9 @@ class Registry:
             "deploymentConfig": json.dumps(deployment, sort_keys=True) if deployment else None,
             "notificationsConfig": (
                 json.dumps(notifications, sort_keys=True) if notifications else None
+            ),
+            "registryConfig": (
+                json.dumps(model_registry, sort_keys=True) if model_registry else None
             ),
             "contentDigest": content_digest,
             "createdAt": stamp,
