@@ -16,13 +16,13 @@ from typing import Any, TextIO
 
 from autopilot_flow.manifest import derive_job_name, parse_document
 from autopilot_flow.subscriptions import Bus, Subscriber
+from autopilot_flow.vocabulary import TERMINAL, ProblemType
 from offline.demo_data import upload_example_data
 from offline.provision import ACCOUNT
 from offline.stack import OfflineStack
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "manifests"
-TERMINAL = ("Completed", "Failed", "Stopped")
 FINAL_DEPLOYMENT_EVENTS = (
     "AutoML Model Deployed",
     "AutoML Deployment Skipped",
@@ -202,6 +202,11 @@ def run_demo(stack: OfflineStack, out: TextIO, timeout: float = 55.0) -> int:
     return 0
 
 
+def _word(problem_type: str) -> str:
+    """The one word a problem type is printed as; a rejected manifest's ``-`` stays."""
+    return ProblemType(problem_type).word if problem_type in set(ProblemType) else problem_type
+
+
 def _table(flows: list[Flow], out: TextIO, stack: OfflineStack) -> None:
     rows = [("job", "problem type", "status", "best objective", "endpoint", "events", "answer")]
     for flow in flows:
@@ -224,7 +229,7 @@ def _table(flows: list[Flow], out: TextIO, stack: OfflineStack) -> None:
         rows.append(
             (
                 flow.job_name,
-                flow.problem_type.replace("JobConfig", ""),
+                _word(flow.problem_type),
                 status,
                 metric,
                 endpoint,

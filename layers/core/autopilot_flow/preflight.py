@@ -1558,10 +1558,8 @@ def check_deployment_endpoint(
     never assumed to be free. Prevents: a manifest that makes FinalizeJob switch an endpoint
     another team serves from to this job's model.
     """
-    from autopilot_flow.finalize import endpoint_key  # noqa: PLC0415 - the record's one key
-
     result = PreflightResult()
-    if registry.get(endpoint_key(endpoint_name)) is not None:
+    if registry.endpoint_record(endpoint_name) is not None:
         result.checked.append(f"endpoint {endpoint_name}: recorded as this stack's")
         return result
     try:
