@@ -15,7 +15,7 @@ every manifest is answered, every job has ended and FinalizeJob has settled, the
   throttled ones included).
 
     .venv/bin/python bench/offline_burst.py [--manifests 1000] [--throttle-rate 0.2]
-        [--quota 50] [--speed 6000] [--deploy-share 0.0] [--progress-every 5]
+        [--quota 50] [--speed 6000] [--deploy-share 0.0] [--progress-every 5] [--over-http]
 
 Exit status 0 when jobs == N and duplicates, unanswered, DLQ, ended jobs never finalized
 and throttled deployment failures are all 0.
@@ -173,6 +173,11 @@ def main() -> int:
         default=120,
         help="seconds without a new or finished FinalizeJob execution, once every job ended",
     )
+    parser.add_argument(
+        "--over-http",
+        action="store_true",
+        help="the stack's own calls over loopback HTTP, as before offline/in_process_http.py",
+    )
     args = parser.parse_args()
     if not 0.0 <= args.deploy_share <= 1.0:
         parser.error("--deploy-share must be between 0 and 1")
@@ -184,9 +189,12 @@ def main() -> int:
         quota=args.quota,
         throttle_rate=args.throttle_rate,
         parameters={"EndpointPollSeconds": "1"},
+        in_process_calls=not args.over_http,
     )
+    starting = time.monotonic()
     with OfflineStack(options) as stack:
         assert stack.simulator is not None
+        started_in = time.monotonic() - starting
         resources = stack.describe()["resources"]
         observer = Observer(stack, resources)
         upload_example_data(observer.s3)
@@ -345,10 +353,12 @@ def main() -> int:
         f"{outcomes['PENDING']} without an outcome"
     )
     print(f"wall time:               {wall:.1f} s ({len(burst) / wall:.2f} manifests/s end to end)")
+    print(f"stack start:             {started_in:.1f} s (before the wall time above)")
     print(f"SageMaker API calls:     {calls} ({throttled} throttled), {per_job:.1f} per job")
     print(
         f"settings:                throttle rate {args.throttle_rate}, quota {args.quota}, "
         f"speed {args.speed}x, deploy share {args.deploy_share}"
+        + (", calls over HTTP" if args.over_http else "")
     )
     ok = (
         jobs == len(burst)
