@@ -4,6 +4,10 @@ Thin by design: settings are validated at start; the core library reads the regi
 the live endpoint, decides (deploy, skip, already deployed by SageMaker, nothing) and shapes
 every request, record, event and message the state machine then sends as they are.
 
+A deploy-mode execution (an approved package, a rollback) calls it first
+(``{"prepare": "deploy", "request": ...}``) to read the job's record; a rollback SageMaker made
+silently is described by it (``{"describe": "rollback", ...}``).
+
 The machine's failure paths call it too (``{"describe": "failure" | "notification", ...}``):
 the core maps Step Functions' raw error and cause to a stable code and a plain message for
 the registry and the events; the raw ones are logged here, under the job's name.
@@ -22,6 +26,8 @@ from autopilot_flow.finalize import (
     build_planner,
     describe_failure,
     describe_notification_failure,
+    describe_rollback,
+    prepare_deploy,
 )
 from autopilot_flow.observability import Handler, Telemetry, described_job
 
@@ -40,6 +46,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if event.get("describe") == "notification":
         logger.warning("notification failed", extra={"notification": event.get("notification")})
         return describe_notification_failure(event.get("notification") or {})
+    if event.get("describe") == "rollback":
+        rollback = describe_rollback(event["plan"], event.get("endpoint") or {})
+        logger.warning("rolled back", extra={"rollback": rollback["event"]["detail"]})
+        return rollback
+    if event.get("prepare") == "deploy":
+        prepared = prepare_deploy(event.get("request") or {}, planner.registry)
+        logger.info("deploy request", extra={"request": prepared["deploy"]})
+        return prepared
     plan = planner.plan(event)
     logger.info(
         "plan",

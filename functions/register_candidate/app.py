@@ -24,12 +24,15 @@ from autopilot_flow.model_registration import (
     model_registered_detail,
     register_best_candidate,
 )
+from autopilot_flow.observability import Handler, Telemetry, described_job
 
 logger = Logger()
+telemetry = Telemetry(Handler.REGISTER_CANDIDATE, logger, correlation_id=described_job)
 registrar = build_registrar()
 
 
 @logger.inject_lambda_context
+@telemetry.handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     job = event["job"]
     logger.set_correlation_id(job.get("AutoMLJobName"))

@@ -64,6 +64,9 @@ DEPLOYMENT_EVENTS = [
     ev.DEPLOYMENT_SKIPPED,
     ev.DEPLOYMENT_FAILED,
     ev.NOTIFICATION_FAILED,
+    ev.MODEL_REGISTERED,
+    ev.MODEL_REJECTED,
+    ev.DEPLOYMENT_ROLLED_BACK,
 ]
 # What an answer or an event must never carry (raw exception names, stack traces, paths).
 LEAKS = (
@@ -680,29 +683,49 @@ def test_endpoint_creation_failing_ends_in_a_failure_notification(
     assert "pendingJob" not in (harness.endpoint_record("churn-broken") or {})
 
 
-def test_a_failed_update_rolls_back_and_is_reported(harness: FinalizeHarness) -> None:
+def test_a_failed_update_rolls_back_and_the_old_model_stays_live(harness: FinalizeHarness) -> None:
     first = harness.submit(churn("churn-serving", "churn-rollback"))
     assert harness.finish(first).status == "SUCCEEDED"
     harness.events()
+    harness.drain("stack")
     set_live_value(harness, "churn-rollback", 0.5)
     serving = harness.client("sagemaker").describe_endpoint(EndpointName="churn-rollback")
     harness.endpoints.fail_next("churn-rollback", "Insufficient capacity for the new variant")
 
-    execution = harness.finish(harness.submit(churn("churn-rolled-back", "churn-rollback")))
+    second = harness.submit(churn("churn-rolled-back", "churn-rollback"))
+    execution = harness.finish(second)
 
-    assert execution.status == "FAILED"
-    assert execution.description["error"] == "EndpointUpdateRolledBack"
+    # SageMaker's silent rollback: not a failed execution, an outcome of its own.
+    assert execution.status == "SUCCEEDED", execution.description
+    assert execution.output["action"] == "rolled_back"
+    states = execution.entered()
+    assert {"EndpointRolledBack", "ReleaseRolledBackClaim", "CountDeploymentRolledBack"} <= set(
+        states
+    )
+    assert "RecordLiveEndpoint" not in states and "FailedAtDeploy" not in states
     after = harness.client("sagemaker").describe_endpoint(EndpointName="churn-rollback")
     assert after["EndpointStatus"] == "InService"
     assert after["EndpointConfigName"] == serving["EndpointConfigName"]
     assert after["FailureReason"] == "Insufficient capacity for the new variant"
     (event,) = harness.events()
-    assert event["detail"]["code"] == "endpoint.rolled_back"
-    assert "the update failed and SageMaker kept the previous model" in event["detail"]["message"]
-    assert event["detail"]["stage"] == "deploy"
+    assert event["detail-type"] == ev.DEPLOYMENT_ROLLED_BACK
+    detail = event["detail"]
+    assert detail["liveEndpointConfigName"] == serving["EndpointConfigName"]
+    assert detail["attemptedEndpointConfigName"] != serving["EndpointConfigName"]
+    assert detail["alarm"] is None  # no rollback alarm named: the update itself failed
+    assert detail["live"]["jobName"] == first
+    assert "the update failed" in detail["message"]
+    assert not any(leak in json.dumps(detail) for leak in LEAKS)
     live = harness.endpoint_record("churn-rollback") or {}
     assert live["liveJob"] == first
     assert "pendingJob" not in live
+    record = harness.registry.get(second) or {}
+    assert record["deployment"]["state"] == "ROLLED_BACK"
+    (message,) = harness.notifications("stack")
+    assert (
+        message["Subject"] == f"Autopilot Flow: {second} Completed, rolled back on churn-rollback"
+    )
+    assert message["MessageAttributes"]["outcome"]["Value"] == "rolled_back"
 
 
 def test_throttled_sagemaker_calls_are_retried_with_backoff(harness: FinalizeHarness) -> None:

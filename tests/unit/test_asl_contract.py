@@ -517,6 +517,7 @@ def test_throttled_deployment_calls_loop_within_the_deployment_budget() -> None:
         "CreateEndpointConfig",
         "CreateEndpoint",
         "UpdateEndpoint",
+        "UpdateEndpointWithRollout",
         "DescribeEndpoint",
     }
     for name in deploy_tasks:
@@ -620,4 +621,4 @@ def test_a_failed_deployment_looks_at_what_is_live_before_giving_up_the_claim() 
     assert live["Default"] == "ReleaseEndpointClaim"
     # Only Create/UpdateEndpoint write the marker the check looks for.
     writers = {n for n, s in states.items() if s.get("ResultPath") == "$.progress.endpoint"}
-    assert writers == {"CreateEndpoint", "UpdateEndpoint"}
+    assert writers == {"CreateEndpoint", "UpdateEndpoint", "UpdateEndpointWithRollout"}

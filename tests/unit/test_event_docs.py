@@ -24,7 +24,7 @@ DETAIL_TYPES = [
 
 
 def test_every_event_is_documented_with_a_schema() -> None:
-    assert len(DETAIL_TYPES) == 9
+    assert len(DETAIL_TYPES) == 12
     for detail_type in DETAIL_TYPES:
         assert f"### {detail_type}" in DOC, detail_type
         assert (ROOT / "schemas" / ev.schema_file_name(detail_type)).exists(), detail_type

@@ -50,6 +50,7 @@ KEY_PATHS: Mapping[str, ItemKind] = {
 MAP_PATHS: Mapping[str, tuple[ItemKind, str]] = {
     "$.plan.records.deployment": (ItemKind.JOB, "deployment"),
     "$.plan.records.live": (ItemKind.ENDPOINT, "live"),
+    "$.plan.records.registration": (ItemKind.JOB, "registration"),
 }
 
 KEYWORDS = {"SET", "REMOVE", "ADD", "DELETE", "AND", "OR", "NOT", "IN", "BETWEEN"}
@@ -269,7 +270,8 @@ def test_the_planner_builds_the_keys_the_machine_reads() -> None:
 
 
 def test_the_planner_records_only_declared_fields() -> None:
-    """``plan.records.deployment`` and ``plan.records.live`` (written whole by the machine)."""
+    """``plan.records.deployment``, ``.live`` and ``.registration`` (written whole by the
+    machine)."""
     planner = FinalizePlanner(sagemaker=None, dynamodb=None, table="unused")
     candidate = {
         "candidateName": "c1",
@@ -286,8 +288,18 @@ def test_the_planner_records_only_declared_fields() -> None:
         "endpointConfigName": "m",
         "live": None,
         "jobName": "churn",
+        "modelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1",
+        "strategy": "Canary",
+        "change": "approved",
     }
-    records = planner._records(plan, candidate, {"type": "serverless"})
+    registration = {
+        "modelPackageArn": plan["modelPackageArn"],
+        "modelPackageGroupName": "g",
+        "modelPackageVersion": 1,
+        "approvalStatus": "PendingManualApproval",
+        "candidateName": "c1",
+    }
+    records = planner._records(plan, candidate, {"type": "serverless"}, registration)
     for name, (kind, attribute) in MAP_PATHS.items():
         written = records[name.rsplit(".", 1)[-1]]
         assert set(written) <= NESTED[(kind, attribute)], name

@@ -344,7 +344,10 @@ def test_failure_codes_are_stable_and_apart_from_finalize_s() -> None:
         "RegistrationQuotaExceeded": "model_registry.quota",
     }
     assert not set(mr.FAILURE_CODES) & set(finalize.OWN_FAILURE_CODES)
-    assert not set(mr.FAILURE_CODES.values()) & set(finalize.FAILURE_CODES)
+    # FinalizeJob describes RegisterCandidate's failures with these codes.
+    assert set(mr.FAILURE_CODES.values()) == finalize.REGISTRATION_FAILURE_CODES
+    assert finalize.REGISTRATION_FAILURE_CODES <= finalize.FAILURE_CODES
+    assert finalize.own_failure_codes().items() >= mr.FAILURE_CODES.items()
 
 
 def test_the_event_detail() -> None:

@@ -55,6 +55,8 @@ FUNCTIONS = {
     "start_finalize": "StartFinalizeJob",
     "build_leaderboard": "BuildLeaderboard",
     "plan_finalize": "PlanFinalize",
+    "register_candidate": "RegisterCandidate",
+    "approve_model_package": "ApproveModelPackage",
 }
 
 
@@ -65,7 +67,7 @@ def test_the_metric_contract() -> None:
         spec = METRICS[MetricName(name)]
         assert (spec.unit, set(spec.dimensions)) == (unit, dimensions), name
     assert {h.value for h in Handler} == set(FUNCTIONS.values())
-    assert [o.value for o in obs.DeploymentOutcome] == ["Done", "Skipped", "Failed"]
+    assert [o.value for o in obs.DeploymentOutcome] == ["Done", "Skipped", "Failed", "RolledBack"]
 
 
 def test_the_template_sets_the_namespace_and_service_of_the_contract() -> None:

@@ -217,12 +217,16 @@ def test_s3_may_send_only_from_this_account_to_the_ingest_queue() -> None:
 
 
 def test_only_this_stacks_rules_may_send_to_the_finalize_rule_dlq() -> None:
-    (statement,) = [
+    statement, approvals = [
         s for s in queue_policy_for("FinalizeRuleDeadLetterQueue") if s["Effect"] == "Allow"
     ]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     source = statement["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
     assert source.endswith(":rule/${AWS::StackName}-events/*")
+    # The approval rule on the default bus, by the name CloudFormation gives it.
+    assert approvals["Principal"] == {"Service": "events.amazonaws.com"}
+    source = approvals["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+    assert source.endswith(":rule/${AWS::StackName}-ApproveModelPackage*")
 
 
 @pytest.mark.parametrize("name", sorted(of_type("AWS::SQS::QueuePolicy")))
@@ -320,6 +324,8 @@ def test_every_async_path_has_a_dead_letter_queue_or_on_failure_destination() ->
         "WatchJobsFunction/invocation",
         "StartFinalizeFunction/JobEnded",
         "StartFinalizeFunction/invocation",
+        "ApproveModelPackageFunction/PackageApprovalChanged",
+        "ApproveModelPackageFunction/invocation",
     }
     for path, queue in paths.items():
         assert RESOURCES[queue]["Properties"]["SqsManagedSseEnabled"] is True, path

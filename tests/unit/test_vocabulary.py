@@ -64,9 +64,23 @@ def test_the_wire_values_are_pinned() -> None:
     assert set(RELEASED) == {"REJECTED", "SUBMISSION_FAILED"}
     assert JOB_PARTITIONS == ("CREATED", "EXTERNAL")
     assert [o.value for o in IngestOutcome] == ["created", "already_created", "rejected", "ignored"]
-    assert [a.value for a in DeploymentAction] == ["deploy", "skip", "sagemaker", "none"]
-    assert [s.value for s in DeploymentState] == ["DEPLOYED", "SKIPPED", "FAILED"]
-    assert [o.value for o in DeploymentOutcome] == ["Done", "Skipped", "Failed"]
+    assert [a.value for a in DeploymentAction] == [
+        "deploy",
+        "skip",
+        "sagemaker",
+        "awaiting_approval",
+        "none",
+        "rolled_back",
+    ]
+    assert [s.value for s in DeploymentState] == [
+        "DEPLOYED",
+        "SKIPPED",
+        "FAILED",
+        "AWAITING_APPROVAL",
+        "ROLLED_BACK",
+        "REJECTED",
+    ]
+    assert [o.value for o in DeploymentOutcome] == ["Done", "Skipped", "Failed", "RolledBack"]
 
 
 def test_the_words_are_the_event_schemas_words() -> None:

@@ -24,6 +24,9 @@ MODEL_DEPLOYED = "AutoML Model Deployed"
 DEPLOYMENT_SKIPPED = "AutoML Deployment Skipped"
 DEPLOYMENT_FAILED = "AutoML Deployment Failed"
 NOTIFICATION_FAILED = "AutoML Notification Failed"
+MODEL_REGISTERED = "AutoML Model Registered"
+MODEL_REJECTED = "AutoML Model Rejected"
+DEPLOYMENT_ROLLED_BACK = "AutoML Deployment Rolled Back"
 
 # Every event's detail carries ``schemaVersion``: its schema's version, major.minor (the
 # ``const`` of ``detail.schemaVersion`` in schemas/; a test keeps the two equal). Additions
@@ -38,8 +41,11 @@ _schema_versions = {  # lower case: the module's upper-case names are the detail
     JOB_STATE_CHANGE: "1.0",
     MODEL_DEPLOYED: "1.0",
     DEPLOYMENT_SKIPPED: "1.0",
-    DEPLOYMENT_FAILED: "1.0",
-    NOTIFICATION_FAILED: "1.0",
+    DEPLOYMENT_FAILED: "1.1",
+    NOTIFICATION_FAILED: "1.1",
+    MODEL_REGISTERED: "1.0",
+    MODEL_REJECTED: "1.0",
+    DEPLOYMENT_ROLLED_BACK: "1.0",
 }
 
 

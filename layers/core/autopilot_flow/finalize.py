@@ -64,7 +64,11 @@ from autopilot_flow.sagemaker import (
     SageMakerThrottled,
     error_code,
 )
-from autopilot_flow.sections import deployment_endpoint_name
+from autopilot_flow.sections import (
+    ModelRegistrySection,
+    RolloutStrategy,
+    deployment_endpoint_name,
+)
 from autopilot_flow.settings import SettingsError, _Reader
 from autopilot_flow.vocabulary import (
     FINAL_STATUSES,
@@ -72,6 +76,8 @@ from autopilot_flow.vocabulary import (
     DeployedBy,
     DeploymentAction,
     DeploymentState,
+    DeployMode,
+    DeployReason,
     JobStatus,
     problem_type_of,
 )
@@ -104,6 +110,8 @@ NOT_OWNED = "endpoint.not_owned"
 DEPLOY = DeploymentAction.DEPLOY
 SKIP = DeploymentAction.SKIP
 SAGEMAKER = DeploymentAction.SAGEMAKER
+AWAITING_APPROVAL = DeploymentAction.AWAITING_APPROVAL
+ROLLED_BACK = DeploymentAction.ROLLED_BACK
 NONE = DeploymentAction.NONE
 
 _SERIALIZER = TypeSerializer()
@@ -363,12 +371,19 @@ class FinalizePlanner:
         endpoint_name: str,
         candidate: dict[str, Any],
         stack: str,
+        rollback: bool = False,
     ) -> Decision:
-        """``stack``: the stack's name, the value of its ``STACK_TAG_KEY`` tag."""
+        """``stack``: the stack's name, the value of its ``STACK_TAG_KEY`` tag. ``rollback``:
+        put an earlier job back on an endpoint this stack owns (no comparison)."""
         endpoint = self.describe_endpoint(endpoint_name)
         record = self.endpoint_record(endpoint_name)
         live = (record or {}).get("live") if record else None
         recorded = str((record or {}).get("liveJob") or "")
+        if rollback and (endpoint is None or not self.owns(endpoint, record, stack)):
+            raise DeploymentBlocked(
+                f"endpoint {endpoint_name} is not an endpoint this stack deployed and serves: "
+                "a rollback changes only this stack's live endpoints"
+            )
         if endpoint is None:
             return Decision(
                 DEPLOY,
@@ -405,6 +420,14 @@ class FinalizePlanner:
                 skip_code=unconvertible.code,
                 endpoint_exists=True,
                 live=live,
+            )
+        if rollback:
+            return Decision(
+                DEPLOY,
+                f"rollback requested: putting the model of job {candidate.get('jobName')} back",
+                endpoint_exists=True,
+                live=live,
+                recorded_job=recorded,
             )
         if deployment.get("OnlyIfBetter", True) is False:
             return Decision(
@@ -463,6 +486,8 @@ class FinalizePlanner:
         name>}}``. Every key of the result is always present (``None`` when it does not
         apply), so the machine's JSONPaths never miss."""
         stack_tag = stack_tag_of(event)
+        request = deploy_request(event)
+        registration: dict[str, Any] | None = event.get("registration") or None
         job = event["job"]
         leaderboard = event.get("leaderboard") or {}
         name = str(job["AutoMLJobName"])
@@ -471,6 +496,8 @@ class FinalizePlanner:
         record = self.registry.get(name)
         deployment = _json_section(record, "deploymentConfig")
         notifications = _json_section(record, "notificationsConfig") or {}
+        registry_config = _json_section(record, "registryConfig")
+        registry_section = ModelRegistrySection.from_section(registry_config)
         best = job.get("BestCandidate") or None
         candidate = _candidate(best)
         base = {
@@ -499,8 +526,28 @@ class FinalizePlanner:
             "event": None,
             "topics": [],
             "summary": None,
+            # issue 13: the registration still to make (RegisterCandidate's input), the
+            # package (registered, or named by a deploy request), the rollout
+            "register": None,
+            "modelPackageArn": (registration or {}).get("modelPackageArn")
+            or (request or {}).get("modelPackageArn"),
+            "deploymentConfig": None,
+            "strategy": None,
+            "change": (request or {}).get("reason") or "finalize",
         }
         serving: dict[str, Any] | None = None
+        if (
+            request is None
+            and registration is None
+            and registry_section is not None
+            and status == JobStatus.COMPLETED
+            and best is not None
+        ):
+            plan["register"] = {
+                "registry": registry_config,
+                "deployment": deployment,
+                "source": (record or {}).get("source"),
+            }
         deploy_result = (job.get("ModelDeployResult") or {}).get("EndpointName")
         if deploy_result:
             plan.update(
@@ -513,12 +560,19 @@ class FinalizePlanner:
             plan["reason"] = (
                 "ModelDeployConfig: SageMaker deploys this job's model, not FinalizeJob"
             )
+        elif deployment is None and request is not None:
+            raise DeploymentBlocked(
+                f"job {name}'s manifest has no Deployment section: there is nothing to "
+                f"{'roll back' if request['reason'] == DeployReason.ROLLBACK else 'deploy'}"
+            )
         elif deployment is None:
             plan["reason"] = "the manifest asks for no deployment"
         elif status != JobStatus.COMPLETED:
             plan["reason"] = f"the job ended {status}: nothing to deploy"
         else:
-            endpoint_name = deployment_endpoint_name(deployment, name)
+            endpoint_name = (request or {}).get("endpointName") or deployment_endpoint_name(
+                deployment, name
+            )
             plan.update(
                 endpointName=endpoint_name, endpointArn=endpoint_arn(job_arn, endpoint_name)
             )
@@ -535,8 +589,24 @@ class FinalizePlanner:
                 plan.update(action=SKIP, reason=unhostable.message)
                 skip_code = unhostable.code
                 decision = Decision(SKIP, unhostable.message, skip_code)
+            elif request is None and registry_section and registry_section.approval_required:
+                # Deployed later, by a deploy-mode execution, once the package is approved.
+                skip_code = None
+                decision = Decision(
+                    AWAITING_APPROVAL,
+                    f"Registry.ApprovalRequired: the model package in group "
+                    f"{registry_section.group_name} awaits approval; it is deployed to "
+                    f"{endpoint_name} once approved",
+                )
+                plan.update(action=decision.action, reason=decision.reason)
             else:
-                decision = self.decide(deployment, endpoint_name, candidate, stack_tag["Value"])
+                decision = self.decide(
+                    deployment,
+                    endpoint_name,
+                    {**candidate, "jobName": name},
+                    stack_tag["Value"],
+                    rollback=(request or {}).get("reason") == DeployReason.ROLLBACK,
+                )
                 skip_code = decision.skip_code
                 plan.update(
                     action=decision.action,
@@ -594,8 +664,8 @@ class FinalizePlanner:
         if plan["event"]:  # FinalizeJob's PublishOutcome state puts this detail as it is
             event_out = plan["event"]
             event_out["detail"] = ev.versioned(event_out["detailType"], event_out["detail"])
-        if plan["action"] != NONE:
-            plan["records"] = self._records(plan, candidate, serving)
+        if plan["action"] != NONE or registration:
+            plan["records"] = self._records(plan, candidate, serving, registration)
         on_status = notifications.get("OnStatus") or list(NOTIFY_STATUSES)
         if status in on_status:
             plan["topics"] = list(notifications.get("TopicArns") or [])
@@ -636,6 +706,12 @@ class FinalizePlanner:
         if vpc:
             model["VpcConfig"] = vpc
         variant, serving = production_variant(deployment, resource_name)
+        if plan["endpointExists"] and serving["type"] == "instances":
+            # A blue/green update (issue 13): the manifest's Strategy, else all at once.
+            # SageMaker has no blue/green for serverless endpoints (validation refuses a
+            # Strategy there): they are updated without a DeploymentConfig.
+            strategy = RolloutStrategy.from_deployment(deployment) or RolloutStrategy()
+            plan.update(deploymentConfig=strategy.deployment_config(), strategy=strategy.type)
         plan.update(
             modelName=resource_name,
             endpointConfigName=resource_name,
@@ -655,9 +731,16 @@ class FinalizePlanner:
         return serving
 
     def _records(
-        self, plan: dict[str, Any], candidate: dict[str, Any] | None, serving: dict[str, Any] | None
+        self,
+        plan: dict[str, Any],
+        candidate: dict[str, Any] | None,
+        serving: dict[str, Any] | None,
+        registration: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        state = DeploymentState.SKIPPED if plan["action"] == SKIP else DeploymentState.DEPLOYED
+        state = {
+            SKIP: DeploymentState.SKIPPED,
+            AWAITING_APPROVAL: DeploymentState.AWAITING_APPROVAL,
+        }.get(plan["action"], DeploymentState.DEPLOYED)
         deployment = {
             "state": state,
             "reason": plan["reason"],
@@ -669,6 +752,8 @@ class FinalizePlanner:
             "candidate": candidate,
             "live": plan["live"],
             "serving": serving,
+            "modelPackageArn": plan["modelPackageArn"],
+            "strategy": plan["strategy"],
         }
         live = {
             "jobName": plan["jobName"],
@@ -679,8 +764,37 @@ class FinalizePlanner:
             "modelName": plan["modelName"],
             "endpointConfigName": plan["endpointConfigName"],
             "serving": serving,
+            "modelPackageArn": plan["modelPackageArn"],
+            "strategy": plan["strategy"],
+            "change": plan["change"],
         }
-        return {"deployment": attribute_map(deployment), "live": attribute_map(live)}
+        records = {"deployment": attribute_map(deployment), "live": attribute_map(live)}
+        if registration:
+            records["registration"] = attribute_map(
+                {
+                    "modelPackageArn": registration.get("modelPackageArn"),
+                    "modelPackageGroupName": registration.get("modelPackageGroupName"),
+                    "modelPackageVersion": registration.get("modelPackageVersion"),
+                    "approvalStatus": registration.get("approvalStatus"),
+                    "candidateName": registration.get("candidateName"),
+                }
+            )
+        return records
+
+
+def deploy_request(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A deploy-mode execution's request (``event["deploy"]``, as the machine passes its
+    input: ``{"mode": "deploy", "reason": "approved" | "rollback", "jobName",
+    "endpointName", "requestedBy", "modelPackageArn"}``); None in finalize mode."""
+    deploy = event.get("deploy") or {}
+    if deploy.get("mode") != DeployMode.DEPLOY:
+        return None
+    reason = deploy.get("reason")
+    if reason not in tuple(DeployReason):
+        raise ValueError(f"a deploy request's reason is approved or rollback, not {reason!r}")
+    if not deploy.get("jobName") or not deploy.get("endpointName"):
+        raise ValueError("a deploy request names a jobName and an endpointName")
+    return dict(deploy)
 
 
 def _deployed_by(action: str) -> DeployedBy:
@@ -714,6 +828,113 @@ def _event_live(live: Mapping[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+# --- deploy mode and rollbacks ----------------------------------------------------------------
+
+
+def prepare_deploy(request: Mapping[str, Any], registry: Registry) -> dict[str, Any]:
+    """A deploy-mode input (``{"mode": "deploy", ...}``) -> what a finalize-mode execution
+    starts with: the job's ``detail`` as its state change carried it (from the job's record),
+    its ``jobKey``, and the request itself (``deploy``)."""
+    checked = deploy_request({"deploy": request})
+    if checked is None:
+        raise ValueError("not a deploy request")
+    name = str(checked["jobName"])
+    record = registry.get(name)
+    if not record or not record.get("jobArn"):
+        raise DeploymentBlocked(f"job {name} is not a job this stack created")
+    return {
+        "detail": {
+            "jobName": record.get("jobName") or name,
+            "jobArn": record["jobArn"],
+            "managed": True,
+            "problemType": record.get("problemType"),
+            "current": {
+                "status": record.get("jobStatus"),
+                "secondaryStatus": record.get("secondaryStatus"),
+            },
+        },
+        "jobKey": job_key(name),
+        "deploy": checked,
+    }
+
+
+def _rollback_alarm(plan: Mapping[str, Any], failure_reason: str) -> str | None:
+    """Which of the rollout's alarms the endpoint's ``FailureReason`` names (AWS does not
+    document the reason's wording: only the alarm names we sent are looked for)."""
+    config = plan.get("deploymentConfig") or {}
+    alarms = [
+        a.get("AlarmName")
+        for a in (config.get("AutoRollbackConfiguration") or {}).get("Alarms", [])
+    ]
+    for alarm in sorted((a for a in alarms if a), key=len, reverse=True):
+        if alarm in failure_reason:
+            return str(alarm)
+    return None
+
+
+def describe_rollback(plan: Mapping[str, Any], endpoint: Mapping[str, Any]) -> dict[str, Any]:
+    """SageMaker rolled the update back (the endpoint is InService on its old config): the
+    job's record, the ``AutoML Deployment Rolled Back`` event and the notification. The
+    endpoint's record keeps the model live before (the machine only releases its claim)."""
+    failure_reason = str(endpoint.get("FailureReason") or "")
+    alarm = _rollback_alarm(plan, failure_reason)
+    live = plan.get("live") or {}
+    why = f"the rollback alarm {alarm} fired" if alarm else "the update failed"
+    message = (
+        f"SageMaker rolled the update of endpoint {plan['endpointName']} back ({why}): it is "
+        f"InService on {endpoint.get('EndpointConfigName')}, not on "
+        f"{plan['endpointConfigName']}; the model of job "
+        f"{live.get('jobName') or 'before'} stays live"
+    )
+    candidate = plan.get("candidate")
+    deployment = {
+        "state": DeploymentState.ROLLED_BACK,
+        "reason": message,
+        "endpointName": plan["endpointName"],
+        "endpointArn": plan.get("endpointArn"),
+        "deployedBy": DeployedBy.AUTOPILOT_FLOW,
+        "modelName": plan.get("modelName"),
+        "endpointConfigName": plan.get("endpointConfigName"),
+        "candidate": candidate,
+        "live": plan.get("live"),
+        "modelPackageArn": plan.get("modelPackageArn"),
+        "strategy": plan.get("strategy"),
+        "alarm": alarm,
+    }
+    detail = {
+        "jobName": plan["jobName"],
+        "jobArn": plan["jobArn"],
+        "problemType": plan.get("problemType"),
+        "endpointName": plan["endpointName"],
+        "endpointArn": endpoint.get("EndpointArn") or plan.get("endpointArn"),
+        "attemptedEndpointConfigName": plan.get("endpointConfigName"),
+        "liveEndpointConfigName": endpoint.get("EndpointConfigName"),
+        "strategy": plan.get("strategy"),
+        "alarm": alarm,
+        "candidate": _event_candidate(candidate),
+        "live": _event_live(live),
+        "modelPackageArn": plan.get("modelPackageArn"),
+        "message": message,
+    }
+    rolled_back = {**plan, "action": ROLLED_BACK, "reason": message}
+    subject = _subject(
+        f"Autopilot Flow: {plan['jobName']} {plan.get('jobStatus')}, rolled back on "
+        f"{plan['endpointName']}"
+    )
+    # The plan's message with its last line (the outcome it expected) replaced.
+    lines = str((plan.get("summary") or {}).get("message") or "").rstrip("\n").split("\n")
+    body = "\n".join([*lines[:-1], _outcome_line(rolled_back, None)]).lstrip("\n") + "\n"
+    return {
+        "action": ROLLED_BACK,
+        "records": {**(plan.get("records") or {}), "deployment": attribute_map(deployment)},
+        "event": {
+            "detailType": ev.DEPLOYMENT_ROLLED_BACK,
+            "detail": ev.versioned(ev.DEPLOYMENT_ROLLED_BACK, detail),
+        },
+        "summary": {"subject": subject, "message": body},
+    }
+
+
 # --- the summary ------------------------------------------------------------------------------
 
 
@@ -740,6 +961,10 @@ def _outcome_line(plan: dict[str, Any], serving: dict[str, Any] | None) -> str:
         return f"Endpoint: {plan['endpointName']} (deployed by SageMaker, ModelDeployConfig)."
     if action == SKIP:
         return f"Deployment to {plan['endpointName']} skipped: {plan['reason']}."
+    if action == AWAITING_APPROVAL:
+        return f"Deployment to {plan['endpointName']} awaits approval: {plan['reason']}."
+    if action == ROLLED_BACK:
+        return f"Deployment to {plan['endpointName']} rolled back: {plan['reason']}."
     return f"No deployment: {plan['reason']}."
 
 
@@ -755,6 +980,8 @@ def summarize(
         DEPLOY: f", deployed to {plan['endpointName']}",
         SAGEMAKER: f", deployed to {plan['endpointName']}",
         SKIP: ", deployment skipped",
+        AWAITING_APPROVAL: ", awaiting approval",
+        ROLLED_BACK: f", rolled back on {plan['endpointName']}",
     }.get(plan["action"], "")
     subject = _subject(f"Autopilot Flow: {name} {status}{outcome}")
     problem = plan["problemType"] or "unknown"
@@ -809,9 +1036,21 @@ OWN_FAILURE_CODES = {
     DeploymentBlocked.__name__: "endpoint.blocked",
     UnsupportedResponseKeys.__name__: "deployment.unsupported_response_keys",
 }
+# RegisterCandidate's refusals (autopilot_flow.model_registration.FAILURE_CODES, which
+# imports this module: ``own_failure_codes`` joins the two tables; a test keeps these equal).
+REGISTRATION_FAILURE_CODES = frozenset(
+    {
+        "model_registry.no_candidate",
+        "model_registry.group_not_owned",
+        "model_registry.refused",
+        "model_registry.not_authorized",
+        "model_registry.quota",
+    }
+)
 FAILURE_CODES = frozenset(
     {
         *OWN_FAILURE_CODES.values(),
+        *REGISTRATION_FAILURE_CODES,
         "endpoint.claimed",
         "registry.conflict",
         "registry.unavailable",
@@ -856,9 +1095,18 @@ def _throttled(error: str, cause: str) -> bool:
     return "Throttl" in error or "Throttl" in cause or "Rate exceeded" in cause
 
 
+def own_failure_codes() -> dict[str, str]:
+    """Error names whose cause is our own plain text -> their codes: this module's and the
+    registration step's."""
+    from autopilot_flow import model_registration  # noqa: PLC0415 - it imports this module
+
+    return {**OWN_FAILURE_CODES, **model_registration.FAILURE_CODES}
+
+
 def _failure_code(stage: str, error: str, cause: str, endpoint: str) -> tuple[str, str]:
-    if error in OWN_FAILURE_CODES:
-        return OWN_FAILURE_CODES[error], _own_message(cause)
+    own = own_failure_codes()
+    if error in own:
+        return own[error], _own_message(cause)
     if error.endswith("ConditionalCheckFailedException"):
         if stage == "deploy":
             return "endpoint.claimed", (
@@ -897,7 +1145,7 @@ def describe_failure(failure: Mapping[str, Any]) -> dict[str, str]:
     cause = str(failure.get("cause") or "")
     endpoint = str(failure.get("endpointName") or "the endpoint")
     code, message = _failure_code(stage, error, cause, endpoint)
-    if code not in OWN_FAILURE_CODES.values():
+    if code not in own_failure_codes().values():
         message = f"{message} ({_DETAIL_IN_LOGS})"
     message = message.strip() or f"stage {stage} failed ({_DETAIL_IN_LOGS})"
     return {"stage": stage, "code": code, "message": message[:MESSAGE_MAX]}

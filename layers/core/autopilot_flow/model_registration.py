@@ -383,6 +383,9 @@ def package_request(
         "job-arn": job.get("AutoMLJobArn") or "",
         "problem-type": problem or "",
         "candidate": candidate_name,
+        # The approval handler acts only on packages registered awaiting approval: one
+        # registered Approved is deployed by FinalizeJob itself (no double deploy).
+        "approval-required": "true" if section.approval_required else "false",
         **describe_source(source),
     }
     if objective:

@@ -132,6 +132,8 @@ class Handler(StrEnum):
     START_FINALIZE_JOB = "StartFinalizeJob"
     BUILD_LEADERBOARD = "BuildLeaderboard"
     PLAN_FINALIZE = "PlanFinalize"
+    REGISTER_CANDIDATE = "RegisterCandidate"
+    APPROVE_MODEL_PACKAGE = "ApproveModelPackage"
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,11 @@ def state_change_job(event: Mapping[str, Any]) -> str | None:
 def described_job(event: Mapping[str, Any]) -> str | None:
     """BuildLeaderboard and PlanFinalize: ``{"job": <DescribeAutoMLJobV2>, ...}``."""
     return _text(_dig(event, "job", "AutoMLJobName"))
+
+
+def package_state_change(event: Mapping[str, Any]) -> str | None:
+    """ApproveModelPackage: SageMaker's "Model Package State Change" names the package."""
+    return _text(_dig(event, "detail", "ModelPackageArn"))
 
 
 def api_path_job(event: Mapping[str, Any]) -> str | None:

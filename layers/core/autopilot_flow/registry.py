@@ -86,6 +86,10 @@ class DeploymentRecord(TypedDict, total=False):
     candidate: dict[str, Any] | None
     live: dict[str, Any] | None
     serving: dict[str, Any] | None
+    modelPackageArn: str | None  # the registered package deployed (issue 13)
+    strategy: str | None  # the rollout's Type when an endpoint was updated
+    # ROLLED_BACK only: the rollback alarm named in the endpoint's FailureReason
+    alarm: str | None
     # FAILED only
     stage: str
     code: str
@@ -187,6 +191,9 @@ class EndpointItem(TypedDict, total=False):
     deployedAt: str
     # The job live before the last change ("-" when none): what a rollback puts back.
     previousLiveJob: str
+    # The API's undeploy: when the endpoint was deleted, and by whom.
+    undeployedAt: str
+    undeployedBy: str
 
 
 class WatermarkItem(TypedDict):
@@ -661,9 +668,101 @@ class Registry:
                 ExpressionAttributeValues=values,
             )
 
+    # --- the approval gate ----------------------------------------------------------------------
+
+    def record_approval(
+        self,
+        job_name: str,
+        package_arn: str,
+        status: str,
+        *,
+        by: str | None,
+        note: str | None,
+        execution_name: str | None = None,
+    ) -> None:
+        """What happened to the job's package awaiting approval (``approval``); a rejection
+        also ends its deployment (``deployment.state`` REJECTED)."""
+        approval = ApprovalRecord(
+            status=status,
+            modelPackageArn=package_arn,
+            by=by,
+            note=note,
+            at=now_iso(),
+            executionName=execution_name,
+        )
+        update = "SET approval = :approval, updatedAt = :now"
+        values: dict[str, Any] = {
+            ":approval": _SERIALIZER.serialize(
+                {k: v for k, v in approval.items() if v is not None}
+            ),
+            ":now": {"S": approval["at"]},
+        }
+        if status == vocabulary.ApprovalStatus.REJECTED:
+            update += ", deployment.#state = :rejected"
+            values[":rejected"] = {"S": vocabulary.DeploymentState.REJECTED}
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": _key(job_key(job_name)),
+            "UpdateExpression": update,
+            "ConditionExpression": "attribute_exists(jobKey)"
+            + (" AND attribute_exists(deployment)" if ":rejected" in values else ""),
+            "ExpressionAttributeValues": values,
+        }
+        if ":rejected" in values:
+            kwargs["ExpressionAttributeNames"] = {"#state": "state"}
+        try:
+            self.client.update_item(**kwargs)
+        except self.client.exceptions.ConditionalCheckFailedException:
+            # No deployment recorded (a registration without Deployment): the approval only.
+            kwargs["UpdateExpression"] = "SET approval = :approval, updatedAt = :now"
+            kwargs["ConditionExpression"] = "attribute_exists(jobKey)"
+            kwargs["ExpressionAttributeValues"] = {
+                k: v for k, v in values.items() if k != ":rejected"
+            }
+            kwargs.pop("ExpressionAttributeNames", None)
+            self.client.update_item(**kwargs)
+
     # --- FinalizeJob's endpoint records -------------------------------------------------------
 
     def endpoint_record(self, endpoint_name: str) -> EndpointItem | None:
         """The record of an endpoint this stack deployed (None: it never deployed one there)."""
         item = self._get(endpoint_key(endpoint_name))
         return cast("EndpointItem", plain(item)) if item else None
+
+    # --- the API's endpoint inventory and undeploy --------------------------------------------
+
+    def endpoint_records(self) -> list[EndpointItem]:
+        """Every endpoint record (``#endpoint#<name>``), from a Scan of the table filtered on
+        the key's prefix: it reads every item, so its cost grows with the number of jobs (the
+        table has no index of endpoint records)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": "begins_with(#key, :prefix)",
+            "ExpressionAttributeNames": {"#key": KEY},
+            "ExpressionAttributeValues": {":prefix": {"S": ENDPOINT_KEY_PREFIX}},
+            "ConsistentRead": True,
+        }
+        found: list[EndpointItem] = []
+        while True:
+            response = self.client.scan(**kwargs)
+            found.extend(
+                cast("EndpointItem", plain(_from_item(item))) for item in response.get("Items", [])
+            )
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return found
+            kwargs["ExclusiveStartKey"] = last
+
+    def mark_endpoint_undeployed(self, endpoint_name: str, by: str) -> str:
+        """Record that the endpoint was deleted (``undeployedAt``, ``undeployedBy``), on its
+        existing record only. Returns the time written."""
+        stamp = now_iso()
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=_key(endpoint_key(endpoint_name)),
+            UpdateExpression="SET undeployedAt = :at, undeployedBy = :by",
+            ConditionExpression="attribute_exists(#key)",
+            ExpressionAttributeNames={"#key": KEY},
+            ExpressionAttributeValues={":at": {"S": stamp}, ":by": {"S": by}},
+        )
+        return stamp

@@ -65,7 +65,11 @@ class DeploymentAction(StrEnum):
     DEPLOY = "deploy"
     SKIP = "skip"
     SAGEMAKER = "sagemaker"  # ModelDeployConfig: SageMaker deployed the model itself
+    # Registry.ApprovalRequired: registered, not deployed until the package is approved
+    AWAITING_APPROVAL = "awaiting_approval"
     NONE = "none"
+    # Set by the state machine when SageMaker rolled the update back (alarm or failure)
+    ROLLED_BACK = "rolled_back"
 
 
 class DeploymentState(StrEnum):
@@ -74,6 +78,31 @@ class DeploymentState(StrEnum):
     DEPLOYED = "DEPLOYED"
     SKIPPED = "SKIPPED"
     FAILED = "FAILED"
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
+    ROLLED_BACK = "ROLLED_BACK"  # the endpoint went back to the model live before
+    REJECTED = "REJECTED"  # the package awaiting approval was rejected
+
+
+class DeployMode(StrEnum):
+    """FinalizeJob's input ``mode``: a finished job's event, or a deployment request."""
+
+    FINALIZE = "finalize"
+    DEPLOY = "deploy"
+
+
+class DeployReason(StrEnum):
+    """Why a deploy-mode FinalizeJob runs (its input's ``reason``; the execution's name)."""
+
+    APPROVED = "approved"  # the job's model package was approved
+    ROLLBACK = "rollback"  # put the endpoint's previous live job back
+
+
+class ApprovalStatus(StrEnum):
+    """A model package's ``ModelApprovalStatus`` (SageMaker's words)."""
+
+    APPROVED = "Approved"
+    REJECTED = "Rejected"
+    PENDING = "PendingManualApproval"
 
 
 class DeployedBy(StrEnum):
@@ -89,6 +118,7 @@ class DeploymentOutcome(StrEnum):
     DONE = "Done"
     SKIPPED = "Skipped"
     FAILED = "Failed"
+    ROLLED_BACK = "RolledBack"  # SageMaker rolled the update back; the old model serves
 
 
 class ProblemType(StrEnum):
