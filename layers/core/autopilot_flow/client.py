@@ -1,6 +1,9 @@
 """The CLI's client side: submit manifests and follow jobs through the deployed stack.
 
-``autopilot-flow submit|status|list|candidates|stop|watch`` (wired in ``cli.py``). Where the
+``autopilot-flow submit|status|list|candidates|stop|watch``, and after a job
+``approve|reject`` (its model package) and ``endpoints|rollback|undeploy`` (wired in
+``cli.py``). Every command goes through the stack's API, so the stack's own rules (what it
+owns, what is pending) and IAM decide, and the caller's identity is the one AWS signed. Where the
 stack is comes from CloudFormation (``describe_stacks``: the ``JobsApiUrl`` and
 ``ManifestsBucketName`` outputs) or, with ``--offline``, from ``.offline/stack.json``
 (written by ``autopilot-flow offline up``). API calls are signed with the caller's AWS
@@ -8,9 +11,11 @@ credentials (SigV4, ``execute-api``), as the API's IAM auth requires; offline th
 SigV4 check, but requests are still signed when credentials are at hand.
 
 Exit codes: 0 success (``watch`` / ``submit --wait``: the job Completed), 1 the job
-failed, was stopped or rejected, or the API refused the request, 2 a usage error (bad
-arguments, an unreadable file, no stack or cannot reach it, no such job, no credentials),
-3 ``--timeout`` ran out before the job (or the stack's answer) came.
+failed, was stopped or rejected, or the API refused the request (e.g. ``approve`` of a
+package not pending, ``rollback`` without a previous model, an endpoint this stack does not
+own), 2 a usage error (bad arguments, an unreadable file, no stack or cannot reach it, no
+such job or endpoint, no credentials, ``undeploy`` unconfirmed), 3 ``--timeout`` ran out
+before the job (or the stack's answer) came.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import itertools
 import json
 import os
 import shlex
+import sys
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -233,6 +239,21 @@ class ApiClient:
 
     def stop(self, name: str) -> ApiResponse:
         return self.request("POST", f"/jobs/{_quote(name)}/stop")
+
+    def review(self, name: str, decision: str, note: str | None) -> ApiResponse:
+        """``decision``: approve or reject."""
+        body = json.dumps({"note": note}).encode() if note else None
+        headers = {"Content-Type": "application/json"} if body else None
+        return self.request("POST", f"/jobs/{_quote(name)}/{decision}", body=body, headers=headers)
+
+    def endpoints(self) -> ApiResponse:
+        return self.request("GET", "/endpoints")
+
+    def rollback(self, endpoint: str) -> ApiResponse:
+        return self.request("POST", f"/endpoints/{_quote(endpoint)}/rollback")
+
+    def undeploy(self, endpoint: str) -> ApiResponse:
+        return self.request("DELETE", f"/endpoints/{_quote(endpoint)}")
 
 
 def _quote(name: str) -> str:
@@ -875,6 +896,104 @@ def cmd_stop(ctx: Context) -> int:
     return EXIT_OK
 
 
+def _review(ctx: Context, decision: str) -> int:
+    name = ctx.args.name
+    response = ctx.api.review(name, decision, ctx.args.note)
+    ctx.report.update(jobName=name, answer=response.body)
+    _check_response(response, ctx.console, f"cannot {decision} the model of {name}")
+    body = response.body
+    ctx.console.line(
+        f"{str(body.get('approvalStatus')).lower()}  {body.get('jobName')}  "
+        f"({body.get('modelPackageArn')})"
+    )
+    ctx.console.line(f"  by         {body.get('by')}")
+    if body.get("note"):
+        ctx.console.line(f"  note       {body['note']}")
+    if decision == "approve":
+        ctx.console.line("  the deployment follows: autopilot-flow status / endpoints show it")
+    return EXIT_OK
+
+
+def cmd_approve(ctx: Context) -> int:
+    return _review(ctx, "approve")
+
+
+def cmd_reject(ctx: Context) -> int:
+    return _review(ctx, "reject")
+
+
+ENDPOINT_COLUMNS = ("endpoint", "state", "live job", "score", "strategy", "last change", "previous")
+
+
+def cmd_endpoints(ctx: Context) -> int:
+    response = ctx.api.endpoints()
+    _check_response(response, ctx.console, "endpoints")
+    rows_in: list[dict[str, Any]] = response.body.get("endpoints") or []
+    if ctx.args.json:
+        ctx.console.line(json.dumps({"endpoints": rows_in}, ensure_ascii=False))
+        return EXIT_OK
+    if not rows_in:
+        ctx.console.line("no endpoints")
+        return EXIT_OK
+    rows = [list(ENDPOINT_COLUMNS)]
+    for row in rows_in:
+        score = (
+            f"{row.get('metricName')}={_fmt(row.get('value'))}" if row.get("metricName") else "-"
+        )
+        change = " ".join(
+            str(part) for part in (row.get("lastChange"), row.get("lastChangeAt")) if part
+        )
+        rows.append(
+            [
+                _fmt(row.get("endpointName")),
+                _fmt(row.get("state")),
+                _fmt(row.get("liveJob")),
+                score,
+                _fmt(row.get("strategy")),
+                change or "-",
+                _fmt(row.get("previousLiveJob")),
+            ]
+        )
+    table(rows, ctx.console)
+    return EXIT_OK
+
+
+def cmd_rollback(ctx: Context) -> int:
+    name = ctx.args.endpoint
+    response = ctx.api.rollback(name)
+    ctx.report.update(endpointName=name, answer=response.body)
+    _check_response(response, ctx.console, f"cannot roll {name} back")
+    body = response.body
+    ctx.console.line(
+        f"rolling back  {body.get('endpointName')}  to {body.get('jobName')} "
+        f"(live: {_fmt(body.get('liveJob'))})"
+    )
+    ctx.console.line(f"  execution  {body.get('executionArn') or body.get('executionName')}")
+    ctx.console.line("  follow     autopilot-flow endpoints (the live job changes when it is done)")
+    return EXIT_OK
+
+
+def cmd_undeploy(ctx: Context) -> int:
+    name = ctx.args.endpoint
+    ctx.report["endpointName"] = name
+    if not ctx.args.yes:
+        if not sys.stdin.isatty():
+            raise CommandError(f"undeploy deletes endpoint {name}: confirm with --yes.")
+        ctx.console.out.write(f"delete endpoint {name} (it stops serving)? [y/N] ")
+        ctx.console.out.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            raise CommandError("not confirmed; nothing was deleted.")
+    response = ctx.api.undeploy(name)
+    ctx.report["answer"] = response.body
+    _check_response(response, ctx.console, f"cannot undeploy {name}")
+    body = response.body
+    ctx.console.line(
+        f"{str(body.get('status')).lower()}  {body.get('endpointName')}  "
+        f"(was {_fmt(body.get('previousStatus'))}; live job {_fmt(body.get('liveJob'))})"
+    )
+    return EXIT_OK
+
+
 def cmd_watch(ctx: Context) -> int:
     ctx.report["jobName"] = ctx.args.name
     return watch(ctx, ctx.args.name)
@@ -1158,6 +1277,56 @@ def add_commands(commands: Any) -> None:
     events.add_argument("--json", action="store_true")
     _connection_options(events)
     events.set_defaults(run=_run(cmd_events))
+
+    for decision, verb in (("approve", "deploy"), ("reject", "never deploy")):
+        review = commands.add_parser(
+            decision,
+            help=f"{decision} a job's model package pending approval (then {verb} it)",
+            description=f"POST /jobs/NAME/{decision}: the job's registered model package, "
+            "while PendingManualApproval; the package's ApprovalDescription records who "
+            "(your IAM identity) and the note. Exit 0 done, 1 refused (no package, not "
+            "pending, not this stack's), 2 usage (no such job).",
+        )
+        review.add_argument("name", metavar="NAME")
+        review.add_argument("--note", metavar="TEXT", help="why (at most 500 characters)")
+        review.add_argument("--json", action="store_true", help="the API's answer as JSON")
+        _connection_options(review)
+        run = cmd_approve if decision == "approve" else cmd_reject
+        review.set_defaults(run=_run(run, json_report=True))
+
+    endpoints = commands.add_parser(
+        "endpoints",
+        help="the endpoints this stack manages: live job, score, strategy, last change",
+        description="GET /endpoints, from the records FinalizeJob keeps ('-': not recorded).",
+    )
+    endpoints.add_argument("--json", action="store_true")
+    _connection_options(endpoints)
+    endpoints.set_defaults(run=_run(cmd_endpoints))
+
+    rollback = commands.add_parser(
+        "rollback",
+        help="put an endpoint's previous live model back (the same rollout machinery)",
+        description="POST /endpoints/ENDPOINT/rollback: FinalizeJob deploys the endpoint's "
+        "previous live job. Exit 0 started, 1 refused (not this stack's, no previous "
+        "model, busy, deleted), 2 usage (no such endpoint).",
+    )
+    rollback.add_argument("endpoint", metavar="ENDPOINT")
+    rollback.add_argument("--json", action="store_true", help="the API's answer as JSON")
+    _connection_options(rollback)
+    rollback.set_defaults(run=_run(cmd_rollback, json_report=True))
+
+    undeploy = commands.add_parser(
+        "undeploy",
+        help="delete an endpoint this stack created (never another), to stop paying for it",
+        description="DELETE /endpoints/ENDPOINT. Asks first on a terminal; elsewhere needs "
+        "--yes. Exit 0 deleting or deleted, 1 refused (not this stack's, busy), 2 usage (no "
+        "such endpoint, not confirmed).",
+    )
+    undeploy.add_argument("endpoint", metavar="ENDPOINT")
+    undeploy.add_argument("--yes", action="store_true", help="do not ask")
+    undeploy.add_argument("--json", action="store_true", help="the API's answer as JSON")
+    _connection_options(undeploy)
+    undeploy.set_defaults(run=_run(cmd_undeploy, json_report=True))
 
     watch_cmd = commands.add_parser(
         "watch",

@@ -44,7 +44,12 @@ from autopilot_flow.jobs import (
     media_of,
 )
 from autopilot_flow.schema import manifest_schema
-from autopilot_flow.vocabulary import JOB_STATUSES, LIFECYCLE_STATUSES, PROBLEM_TYPES
+from autopilot_flow.vocabulary import (
+    JOB_STATUSES,
+    LIFECYCLE_STATUSES,
+    PROBLEM_TYPES,
+    ApprovalStatus,
+)
 
 LOGGER = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[3]
@@ -249,6 +254,75 @@ class StopAccepted(_Model):
     links: LinksModel
 
 
+class ReviewAnswer(_Model):
+    """The job's model package was approved (its deployment follows) or rejected."""
+
+    jobName: str
+    modelPackageArn: str
+    approvalStatus: Literal["Approved", "Rejected"]
+    previousStatus: str = Field(description="PendingManualApproval")
+    by: str = Field(description="Who asked: the caller's IAM identity")
+    note: str | None
+    approvalDescription: str = Field(
+        description="What the package's ApprovalDescription now says: '<by>: <note>'"
+    )
+    links: LinksModel
+
+
+class EndpointLinks(_Model):
+    self_: str = Field(alias="self")
+    rollback: str
+
+
+class EndpointRow(_Model):
+    """An endpoint this stack manages, as its registry record holds it (null: not recorded)."""
+
+    endpointName: str | None
+    state: Literal["Live", "Deploying", "Deleted"]
+    liveJob: str | None = Field(description="The job whose best candidate serves")
+    candidateName: str | None
+    modelPackageArn: str | None
+    metricName: str | None
+    value: float | None = Field(description="The live candidate's objective value (its score)")
+    strategy: str | None = Field(description="The last rollout's type (AllAtOnce, Canary, Linear)")
+    lastChange: str | None = Field(description="Why the live model went live, e.g. rollback")
+    lastChangeAt: str | None
+    previousLiveJob: str | None = Field(description="What a rollback puts back")
+    pendingJob: str | None = Field(description="A job being deployed there now")
+    endpointArn: str | None
+    undeployedAt: str | None
+    undeployedBy: str | None
+    links: EndpointLinks
+
+
+class EndpointList(_Model):
+    endpoints: list[EndpointRow]
+
+
+class RollbackAccepted(_Model):
+    """FinalizeJob started in deploy mode: the previous live job goes back on the endpoint."""
+
+    endpointName: str
+    jobName: str = Field(description="The job put back (the endpoint's previous live job)")
+    liveJob: str | None = Field(description="The job live until the rollback")
+    modelPackageArn: str | None
+    requestedBy: str
+    executionName: str
+    executionArn: str | None
+    startDate: str | None
+    links: dict[str, str]
+
+
+class UndeployAnswer(_Model):
+    endpointName: str
+    status: Literal["Deleting", "Deleted"]
+    previousStatus: str | None = Field(description="The endpoint's status before; null: gone")
+    liveJob: str | None
+    undeployedBy: str | None
+    undeployedAt: str | None
+    links: EndpointLinks
+
+
 class Problem(_Model):
     """RFC 9457 problem details."""
 
@@ -275,7 +349,7 @@ SIGV4 = "sigv4"
 _TITLES = {
     400: "Bad request (parameters, headers or page token)",
     403: "Not signed, or not allowed (API Gateway's IAM auth)",
-    404: "No such job",
+    404: "No such job (or endpoint)",
     409: "Conflict",
     413: "Request body too large",
     415: "Unsupported media type",
@@ -286,8 +360,10 @@ _TITLES = {
 }
 
 
-def _problems(*codes: int) -> dict[int, Any]:
-    """Our problems, plus what API Gateway answers on every route (403, 429)."""
+def _problems(*codes: int, owned: bool = False) -> dict[int, Any]:
+    """Our problems, plus what API Gateway answers on every route (403, 429). ``owned``: the
+    route also answers 403 itself, for a resource this stack does not own (a Problem, whose
+    fields include GatewayProblem's)."""
     answers: dict[int, Any] = {
         code: {"description": _TITLES[code], "content": {PROBLEM_JSON: {"model": Problem}}}
         for code in (*codes, 500)
@@ -297,6 +373,10 @@ def _problems(*codes: int) -> dict[int, Any]:
             "description": _TITLES[code],
             "content": {PROBLEM_JSON: {"model": GatewayProblem}},
         }
+    if owned:
+        answers[403]["description"] += (
+            "; or not this stack's (endpoint-not-owned, model-package-not-owned)"
+        )
     return dict(sorted(answers.items()))
 
 
@@ -313,6 +393,25 @@ def manifest_request_body() -> dict[str, Any]:
             "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Manifest"}},
                 "application/yaml": {"schema": {"type": "string"}},
+            },
+        }
+    }
+
+
+def review_request_body() -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": False,
+            "description": "Optional: a note recorded with the decision (at most 500 "
+            "characters), in the package's ApprovalDescription as '<who>: <note>'.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"note": {"type": "string", "maxLength": 500}},
+                        "additionalProperties": False,
+                    }
+                }
             },
         }
     }
@@ -568,6 +667,114 @@ def build_resolver(
     ) -> Response[str]:
         return respond(ApiAnswer(200, jobs().candidates(name, top)))
 
+    def review_note() -> str | None:
+        raw = body()
+        if not raw.strip():
+            return None
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict) or set(document) - {"note"}:
+            raise ApiProblem(
+                400,
+                "bad-request",
+                "Bad request",
+                'the body is optional; when sent, it is a JSON object {"note": "text"}.',
+            )
+        note = document.get("note")
+        return None if note is None else note if isinstance(note, str) else str(note)
+
+    def review(name: str, decision: ApprovalStatus) -> Response[str]:
+        return respond(jobs().review(name, decision, caller(), review_note()))
+
+    @app.post(
+        "/jobs/<name>/approve",
+        summary="Approve the job's model package (pending manual approval): it is deployed",
+        description="UpdateModelPackage(ModelApprovalStatus=Approved) with the caller and "
+        "the note as its ApprovalDescription; SageMaker's Model Package State Change then "
+        "starts the deployment (as an approval in Studio would). 409 when the job has no "
+        "registered package (no-model-package) or it is not pending (not-pending-approval).",
+        tags=["models"],
+        operation_id="approveModel",
+        responses={
+            **_ok(202, ReviewAnswer, "Approved: the deployment follows (Location: the job)"),
+            **_problems(400, 404, 409, 503, owned=True),
+        },
+        openapi_extensions=review_request_body(),
+    )
+    def approve(
+        name: Annotated[str, PathParam(description="The AutoML job name")],
+    ) -> Response[str]:
+        return review(name, ApprovalStatus.APPROVED)
+
+    @app.post(
+        "/jobs/<name>/reject",
+        summary="Reject the job's model package (pending manual approval): never deployed",
+        description="UpdateModelPackage(ModelApprovalStatus=Rejected) with the caller and the "
+        "note as its ApprovalDescription; the stack then publishes AutoML Model Rejected. "
+        "409 as for approve.",
+        tags=["models"],
+        operation_id="rejectModel",
+        responses={
+            **_ok(200, ReviewAnswer, "Rejected (Location: the job)"),
+            **_problems(400, 404, 409, 503, owned=True),
+        },
+        openapi_extensions=review_request_body(),
+    )
+    def reject(name: Annotated[str, PathParam(description="The AutoML job name")]) -> Response[str]:
+        return review(name, ApprovalStatus.REJECTED)
+
+    @app.get(
+        "/endpoints",
+        summary="Every endpoint this stack manages: live job, model package, score, strategy",
+        description="From the endpoint records FinalizeJob keeps; fields a record does not "
+        "hold are null.",
+        tags=["endpoints"],
+        operation_id="listEndpoints",
+        responses={**_ok(200, EndpointList, "The endpoints, by name"), **_problems(503)},
+    )
+    def list_endpoints() -> Response[str]:
+        return respond(ApiAnswer(200, jobs().list_endpoints(caller().base_path)))
+
+    @app.post(
+        "/endpoints/<name>/rollback",
+        summary="Put the endpoint's previous live model back (FinalizeJob, deploy mode)",
+        description="Only an endpoint this stack created (403 endpoint-not-owned), with a "
+        "previous live model (409 no-previous-model), not changing now (409 endpoint-busy) "
+        "and not deleted (409 endpoint-deleted). The rollout is the manifest's, as for any "
+        "deployment.",
+        tags=["endpoints"],
+        operation_id="rollbackEndpoint",
+        responses={
+            **_ok(202, RollbackAccepted, "Rollback started"),
+            **_problems(404, 409, 503, owned=True),
+        },
+    )
+    def rollback(
+        name: Annotated[str, PathParam(description="The endpoint name")],
+    ) -> Response[str]:
+        return respond(jobs().rollback(name, caller()))
+
+    @app.delete(
+        "/endpoints/<name>",
+        summary="Delete an endpoint this stack created (undeploy), never another",
+        description="DeleteEndpoint (its configs and models stay: they cost nothing) and the "
+        "endpoint's record marked. 403 endpoint-not-owned for an endpoint this stack did not "
+        "create; 409 endpoint-busy while it changes.",
+        tags=["endpoints"],
+        operation_id="undeployEndpoint",
+        responses={
+            **_ok(202, UndeployAnswer, "Deleting"),
+            **_ok(200, UndeployAnswer, "Already deleted"),
+            **_problems(404, 409, 503, owned=True),
+        },
+    )
+    def undeploy(
+        name: Annotated[str, PathParam(description="The endpoint name")],
+    ) -> Response[str]:
+        return respond(jobs().undeploy(name, caller()))
+
     @app.post(
         "/jobs/<name>/stop",
         summary="Stop a running job",
@@ -591,8 +798,9 @@ def openapi_document(app: APIGatewayRestResolver | None = None) -> dict[str, Any
         title="Autopilot Flow",
         version=__version__,
         description="Submit, dry-run, list, follow, rank and stop SageMaker Autopilot "
-        "(CreateAutoMLJobV2) jobs. Every route requires AWS IAM (SigV4) authentication. "
-        "Errors are RFC 9457 problems (application/problem+json).",
+        "(CreateAutoMLJobV2) jobs; approve or reject their models; list, roll back and "
+        "undeploy the endpoints this stack manages. Every route requires AWS IAM (SigV4) "
+        "authentication. Errors are RFC 9457 problems (application/problem+json).",
         security_schemes={
             SIGV4: {  # type: ignore[dict-item]
                 "type": "apiKey",

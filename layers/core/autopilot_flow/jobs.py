@@ -1,4 +1,6 @@
-"""The jobs service behind the HTTP API: submit, dry-run, list, show, rank and stop jobs.
+"""The jobs service behind the HTTP API: submit, dry-run, list, show, rank and stop jobs;
+approve or reject a job's model package, and list, roll back and undeploy endpoints (their
+domain logic is ``autopilot_flow.endpoint_ops``).
 
 Transport-free: each operation takes plain values and returns an ``ApiAnswer`` (status,
 JSON body, headers) or raises ``ApiProblem`` (an RFC 9457 problem). The HTTP layer
@@ -22,10 +24,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -33,6 +36,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from autopilot_flow import endpoint_ops as eo
 from autopilot_flow import leaderboard as lb
 from autopilot_flow import observability
 from autopilot_flow import registry as reg
@@ -55,6 +59,7 @@ from autopilot_flow.vocabulary import (
     JOB_STATUSES,
     LIFECYCLE_STATUSES,
     TERMINAL,
+    ApprovalStatus,
     JobStatus,
     Lifecycle,
     ProblemType,
@@ -370,6 +375,7 @@ class JobsService:
     capacity_retry_seconds: int = 60
     backoff: Backoff = field(default_factory=Backoff)
     idempotency: Any = None  # Powertools IdempotencyConfig, once enabled
+    endpoints: eo.EndpointOps | None = None  # approve/reject and the endpoint commands
 
     def __post_init__(self) -> None:
         self.catalog = JobCatalog(self.ingestor.registry)
@@ -863,6 +869,74 @@ class JobsService:
             {"Location": job_links["self"]},
         )
 
+    # --- approve / reject, the endpoint inventory, rollback, undeploy ------------------------
+
+    def _endpoint_ops(self) -> eo.EndpointOps:
+        if self.endpoints is None:
+            raise RuntimeError("the API has no endpoint operations configured")
+        return self.endpoints
+
+    def review(
+        self, name: str, decision: ApprovalStatus, caller: Caller, note: str | None
+    ) -> ApiAnswer:
+        """POST /jobs/{name}/approve|reject: the job's pending model package."""
+        if not JOB_NAME.fullmatch(name):
+            raise not_found(name)
+        with _refusals():
+            answer = self._endpoint_ops().review(name, decision, caller.principal, note)
+        job_links = links(str(answer["jobName"]), caller.base_path)
+        answer["links"] = job_links
+        status = 202 if decision == ApprovalStatus.APPROVED else 200
+        return ApiAnswer(status, answer, {"Location": job_links["self"]})
+
+    def list_endpoints(self, base_path: str = "") -> dict[str, Any]:
+        """GET /endpoints: every endpoint this stack manages."""
+        with _refusals():
+            rows = self._endpoint_ops().inventory()
+        for row in rows:
+            row["links"] = endpoint_links(str(row["endpointName"]), base_path)
+        return {"endpoints": rows}
+
+    def rollback(self, endpoint: str, caller: Caller) -> ApiAnswer:
+        """POST /endpoints/{name}/rollback: FinalizeJob puts the previous live job back."""
+        with _refusals():
+            answer = self._endpoint_ops().rollback(endpoint, caller.principal)
+        answer["startDate"] = _iso(answer.get("startDate"))
+        answer["links"] = {
+            **endpoint_links(str(answer["endpointName"]), caller.base_path),
+            "job": links(str(answer["jobName"]), caller.base_path)["self"],
+        }
+        return ApiAnswer(202, answer, {"Location": f"{caller.base_path}/endpoints"})
+
+    def undeploy(self, endpoint: str, caller: Caller) -> ApiAnswer:
+        """DELETE /endpoints/{name}: delete an endpoint this stack created."""
+        with _refusals():
+            answer = self._endpoint_ops().undeploy(endpoint, caller.principal)
+        answer["links"] = endpoint_links(str(answer["endpointName"]), caller.base_path)
+        return ApiAnswer(202 if answer["status"] == "Deleting" else 200, answer)
+
+
+def endpoint_links(name: str, base_path: str = "") -> dict[str, str]:
+    own = f"{base_path}/endpoints/{name}"
+    return {"self": own, "rollback": f"{own}/rollback"}
+
+
+@contextlib.contextmanager
+def _refusals() -> Iterator[None]:
+    """endpoint_ops' refusals as problems (status, a stable code, a plain message)."""
+    try:
+        yield
+    except eo.Refused as refused:
+        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
+        raise ApiProblem(
+            refused.status,
+            refused.code,
+            refused.title,
+            refused.message,
+            extra=refused.extra,
+            headers=headers,
+        ) from None
+
 
 def _manifest_as_sent(record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The registry keeps the request as sent and the manifest's own sections (JSON text):
@@ -895,6 +969,7 @@ def build_jobs_service(settings: Any, session: Any = None) -> JobsService:
     from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
         DynamoDBPersistenceLayer,
     )
+    from botocore.config import Config  # noqa: PLC0415
 
     from autopilot_flow import events as ev  # noqa: PLC0415
     from autopilot_flow.ingest import default_preflight  # noqa: PLC0415
@@ -920,5 +995,16 @@ def build_jobs_service(settings: Any, session: Any = None) -> JobsService:
     )
     service.enable_idempotency(
         DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb)
+    )
+    service.endpoints = eo.build_endpoint_ops(
+        ingestor.registry,
+        sagemaker,
+        # One retry policy for throttling (the Backoff), as for SageMaker.
+        session.client(
+            "stepfunctions", config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
+        ),
+        stack=settings.stack_name,
+        state_machine_arn=settings.finalize_state_machine_arn,
+        backoff=service.backoff,
     )
     return service

@@ -222,6 +222,10 @@ class ApiSettings:
     preflight_enabled: bool
     capacity_retry_seconds: int
     policy: Policy
+    # What this stack owns carries the tag autopilot-flow:stack = stack_name; a rollback
+    # starts FinalizeJob (finalize_state_machine_arn) in deploy mode.
+    stack_name: str = ""
+    finalize_state_machine_arn: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
@@ -232,6 +236,8 @@ class ApiSettings:
         manifests_bucket = reader.required("MANIFESTS_BUCKET_NAME")
         preflight_enabled = reader.boolean("PREFLIGHT_ENABLED", True)
         capacity_retry_seconds = reader.integer("CAPACITY_RETRY_SECONDS", 60, low=1)
+        stack_name = reader.required("STACK_NAME")
+        finalize_state_machine_arn = reader.required("FINALIZE_STATE_MACHINE_ARN")
         policy = _policy_checked_with(reader, env)
         return cls(
             jobs_table=jobs_table,
@@ -241,4 +247,6 @@ class ApiSettings:
             preflight_enabled=preflight_enabled,
             capacity_retry_seconds=capacity_retry_seconds,
             policy=policy,
+            stack_name=stack_name,
+            finalize_state_machine_arn=finalize_state_machine_arn,
         )

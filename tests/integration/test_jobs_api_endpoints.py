@@ -1,0 +1,601 @@
+"""Approve / reject a job's model package, the endpoint inventory, rollback and undeploy
+(issue 13), through the real JobsApi handler against moto.
+
+The stack is provisioned from template.yaml (jobs_api_harness); moto's Model Registry is
+made to behave as AWS's (``offline.model_registry.ModelRegistry``: UpdateModelPackage changes
+only what is sent, packages can be tagged, SageMaker Model Package State Change is published).
+What FinalizeJob writes (a job's ``registration``, an endpoint's record) is written here
+with the attributes the registry declares, and the endpoints are created in moto tagged as
+FinalizeJob tags them. Every answer is checked against openapi.json and for leaks.
+
+moto enforces no IAM: where AWS would refuse the API's tag-conditioned role (a package or an
+endpoint without this stack's tag), a botocore hook answers the call as AWS does
+(AccessDeniedException), and the test names it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+from moto import mock_aws
+
+from autopilot_flow import registry as reg
+from autopilot_flow.finalize import JOB_TAG_KEY, STACK_TAG_KEY
+from offline.autopilot_simulator import AutopilotSimulator, ManualClock
+from offline.model_registry import DETAIL_TYPE, ModelRegistry
+from offline.moto_fixes import atomic_dynamodb_writes, s3_notification_versions
+from tests.integration.jobs_api_harness import ApiHarness, build_api_harness, sample
+
+PRINCIPAL = "arn:aws:sts::111122223333:assumed-role/MLEngineer/ml-engineer"
+GROUP = "churn-models"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+ROLE = "arn:aws:iam::111122223333:role/AutopilotExecution"
+
+
+@pytest.fixture
+def stack() -> Iterator[tuple[AutopilotSimulator, ModelRegistry]]:
+    saved = dict(os.environ)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SESSION_TOKEN="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+        POWERTOOLS_LOG_LEVEL="WARNING",
+        POWERTOOLS_METRICS_DISABLED="true",
+    )
+    try:
+        with (
+            mock_aws(),
+            atomic_dynamodb_writes(),
+            s3_notification_versions(),
+            ModelRegistry() as model,
+            AutopilotSimulator(clock=ManualClock(), seed=5) as sim,
+        ):
+            yield sim, model
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture
+def api(stack: tuple[AutopilotSimulator, ModelRegistry]) -> ApiHarness:
+    return build_api_harness()
+
+
+@pytest.fixture
+def sim(stack: tuple[AutopilotSimulator, ModelRegistry]) -> AutopilotSimulator:
+    return stack[0]
+
+
+@pytest.fixture
+def model_registry(stack: tuple[AutopilotSimulator, ModelRegistry]) -> ModelRegistry:
+    return stack[1]
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+def request(
+    method: str, resource: str, name: str | None = None, body: Any = None
+) -> dict[str, Any]:
+    """An API Gateway proxy event for ``resource`` (built from a sample's request context)."""
+    event = copy.deepcopy(sample("post-stop.json"))
+    path = resource.replace("{name}", name) if name is not None else resource
+    event.update(
+        resource=resource,
+        path=path,
+        httpMethod=method,
+        pathParameters={"name": name} if name is not None else None,
+        body=None if body is None else body if isinstance(body, str) else json.dumps(body),
+    )
+    if body is None:
+        event["headers"].pop("Content-Type", None)
+        (event.get("multiValueHeaders") or {}).pop("Content-Type", None)
+    event["requestContext"].update(resourcePath=resource, httpMethod=method, path="/v1" + path)
+    return event
+
+
+def approve(name: str, body: Any = None) -> dict[str, Any]:
+    return request("POST", "/jobs/{name}/approve", name, body)
+
+
+def reject(name: str, body: Any = None) -> dict[str, Any]:
+    return request("POST", "/jobs/{name}/reject", name, body)
+
+
+def rollback(name: str) -> dict[str, Any]:
+    return request("POST", "/endpoints/{name}/rollback", name)
+
+
+def undeploy(name: str) -> dict[str, Any]:
+    return request("DELETE", "/endpoints/{name}", name)
+
+
+def listing() -> dict[str, Any]:
+    return request("GET", "/endpoints")
+
+
+# --- what FinalizeJob leaves behind ----------------------------------------------------------
+
+
+def stack_name(api: ApiHarness) -> str:
+    return str(api.service.endpoints.stack)
+
+
+def record_job(api: ApiHarness, job: str, package_arn: str | None = None) -> None:
+    """A job's record as ingest claims it, with FinalizeJob's ``registration`` when given."""
+    registry: reg.Registry = api.service.ingestor.registry
+    claim = registry.claim(
+        job_name=job,
+        source_id=f"s3:manifests/{job}.yaml#v1",
+        source={"type": "s3", "bucket": "b", "key": f"manifests/{job}.yaml"},
+        request={"AutoMLJobName": job},
+        problem_type="TabularJobConfig",
+        defaults_applied=[],
+        warnings=[],
+    )
+    assert claim.state == reg.ClaimState.NEW
+    if package_arn is None:
+        return
+    registration = {
+        "modelPackageArn": package_arn,
+        "modelPackageGroupName": GROUP,
+        "approvalStatus": "PendingManualApproval",
+    }
+    assert set(registration) <= reg.NESTED[(reg.ItemKind.JOB, "registration")]
+    api.ingest.client("dynamodb").update_item(
+        TableName=registry.table_name,
+        Key={"jobKey": {"S": reg.job_key(job)}},
+        UpdateExpression="SET registration = :r",
+        ExpressionAttributeValues={":r": reg._SERIALIZER.serialize(registration)},
+    )
+
+
+def register_package(
+    api: ApiHarness, job: str, status: str = "PendingManualApproval", *, ours: bool = True
+) -> str:
+    """A model package in the group, as FinalizeJob registers it (tagged with the stack)."""
+    sagemaker = api.ingest.client("sagemaker")
+    groups = sagemaker.list_model_package_groups(NameContains=GROUP)["ModelPackageGroupSummaryList"]
+    if not groups:
+        sagemaker.create_model_package_group(
+            ModelPackageGroupName=GROUP,
+            Tags=[{"Key": STACK_TAG_KEY, "Value": stack_name(api)}],
+        )
+    tags = [{"Key": JOB_TAG_KEY, "Value": job}]
+    if ours:
+        tags.append({"Key": STACK_TAG_KEY, "Value": stack_name(api)})
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName=GROUP,
+        InferenceSpecification={
+            "Containers": [{"Image": IMAGE, "ModelDataUrl": f"s3://out/{job}/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        ModelApprovalStatus=status,
+        CustomerMetadataProperties={"autopilot-flow:job": job},
+        Tags=tags,
+    )["ModelPackageArn"]
+    return str(arn)
+
+
+def create_endpoint(api: ApiHarness, name: str, *, tagged: bool = True) -> str:
+    sagemaker = api.ingest.client("sagemaker")
+    tags = [{"Key": STACK_TAG_KEY, "Value": stack_name(api)}] if tagged else []
+    sagemaker.create_model(
+        ModelName=f"{name}-model",
+        PrimaryContainer={"Image": IMAGE},
+        ExecutionRoleArn=ROLE,
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=f"{name}-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"{name}-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.xlarge",
+            }
+        ],
+    )
+    arn = sagemaker.create_endpoint(
+        EndpointName=name, EndpointConfigName=f"{name}-config", Tags=tags
+    )["EndpointArn"]
+    return str(arn)
+
+
+def record_endpoint(api: ApiHarness, name: str, **fields: Any) -> None:
+    """An endpoint record as FinalizeJob's RecordLiveEndpoint leaves it."""
+    item = {"jobKey": reg.endpoint_key(name), "endpointName": name, **fields}
+    assert set(item) <= reg.ITEMS[reg.ItemKind.ENDPOINT], (
+        set(item) - reg.ITEMS[reg.ItemKind.ENDPOINT]
+    )
+    if "live" in item:
+        assert set(item["live"]) <= reg.NESTED[(reg.ItemKind.ENDPOINT, "live")]
+    api.ingest.client("dynamodb").put_item(
+        TableName=api.service.ingestor.registry.table_name, Item=reg._to_item(item)
+    )
+
+
+def live(job: str, value: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "jobName": job,
+        "candidateName": f"{job}-best",
+        "metricName": "F1",
+        "value": str(value),
+        "objectiveType": "Maximize",
+        **extra,
+    }
+
+
+def endpoint_exists(api: ApiHarness, name: str) -> bool:
+    sagemaker = api.ingest.client("sagemaker")
+    names = [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
+    return name in names
+
+
+def answer_as_aws(
+    api: ApiHarness, service: str, operation: str, code: str, times: int
+) -> list[str]:
+    """AWS's error answer to the API's next ``times`` calls of ``operation`` (moto enforces no
+    IAM and never throttles these), on the API handler's own client."""
+    answered: list[str] = []
+
+    def refuse(**_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if len(answered) >= times:
+            return None
+        answered.append(code)
+        parsed = {"Error": {"Code": code, "Message": "refused"}}
+        return AWSResponse("https://aws", 400, {}, None), parsed
+
+    ops = api.service.endpoints
+    client = ops.sagemaker if service == "sagemaker" else ops.stepfunctions
+    client.meta.events.register(f"before-call.{service}.{operation}", refuse)
+    return answered
+
+
+# --- approve / reject --------------------------------------------------------------------------
+
+
+def test_approve_a_pending_package_records_who_and_why(
+    api: ApiHarness, model_registry: ModelRegistry
+) -> None:
+    arn = register_package(api, "churn-1")
+    record_job(api, "churn-1", arn)
+    answer = api.call(approve("churn-1", {"note": "F1 0.91 on the holdout"}))
+    assert answer.status == 202
+    assert answer.body["approvalStatus"] == "Approved"
+    assert answer.body["previousStatus"] == "PendingManualApproval"
+    assert answer.body["by"] == PRINCIPAL
+    assert answer.headers["Location"] == "/v1/jobs/churn-1"
+    package = api.ingest.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert package["ModelApprovalStatus"] == "Approved"
+    assert package["ApprovalDescription"] == f"{PRINCIPAL}: F1 0.91 on the holdout"
+    # Nothing else about the package changed (AWS changes only the fields sent).
+    assert package["CustomerMetadataProperties"] == {"autopilot-flow:job": "churn-1"}
+    # SageMaker's own event is what starts the deployment (the stack's rule on it).
+    changes = [
+        e["detail"]["ModelApprovalStatus"]
+        for e in model_registry.events
+        if e["detail-type"] == DETAIL_TYPE and e["detail"]["ModelPackageArn"] == arn
+    ]
+    assert changes[-1] == "Approved"
+
+
+def test_reject_without_a_note(api: ApiHarness) -> None:
+    arn = register_package(api, "churn-2")
+    record_job(api, "churn-2", arn)
+    answer = api.call(reject("churn-2"))
+    assert answer.status == 200
+    assert answer.body["approvalStatus"] == "Rejected"
+    assert answer.body["note"] is None
+    package = api.ingest.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert package["ModelApprovalStatus"] == "Rejected"
+    assert package["ApprovalDescription"] == PRINCIPAL
+
+
+def test_a_package_is_reviewed_once(api: ApiHarness) -> None:
+    arn = register_package(api, "churn-3")
+    record_job(api, "churn-3", arn)
+    assert api.call(approve("churn-3")).status == 202
+    for event in (approve("churn-3"), reject("churn-3")):
+        answer = api.call(event)
+        assert answer.status == 409
+        assert answer.body["type"].endswith("/not-pending-approval")
+        assert answer.body["approvalStatus"] == "Approved"
+    package = api.ingest.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert package["ModelApprovalStatus"] == "Approved"
+
+
+def test_a_package_registered_approved_is_not_pending(api: ApiHarness) -> None:
+    arn = register_package(api, "churn-4", status="Approved")
+    record_job(api, "churn-4", arn)
+    answer = api.call(reject("churn-4"))
+    assert answer.status == 409
+    assert answer.body["type"].endswith("/not-pending-approval")
+
+
+@pytest.mark.parametrize("name", ["nobody", "bad_name!", "x" * 40])
+def test_review_of_an_unknown_job_is_404(api: ApiHarness, name: str) -> None:
+    answer = api.call(approve(name))
+    assert answer.status == 404
+    assert answer.body["type"].endswith("/job-not-found")
+
+
+def test_review_of_a_job_without_a_package_is_409(api: ApiHarness) -> None:
+    record_job(api, "churn-5")
+    answer = api.call(approve("churn-5"))
+    assert answer.status == 409
+    assert answer.body["type"].endswith("/no-model-package")
+    assert "Registry" in answer.body["detail"]
+
+
+def test_review_of_a_deleted_package_is_409(api: ApiHarness) -> None:
+    # moto has no DeleteModelPackage: a package ARN of the group that is not (any longer).
+    arn = register_package(api, "churn-6").rsplit("/", 1)[0] + "/99"
+    record_job(api, "churn-6", arn)
+    answer = api.call(approve("churn-6"))
+    assert answer.status == 409
+    assert answer.body["type"].endswith("/no-model-package")
+
+
+def test_a_package_without_the_stack_tag_is_refused(api: ApiHarness) -> None:
+    arn = register_package(api, "churn-7", ours=False)
+    record_job(api, "churn-7", arn)
+    # AWS: the API's role may describe and update only packages tagged with its stack.
+    answered = answer_as_aws(api, "sagemaker", "DescribeModelPackage", "AccessDeniedException", 1)
+    answer = api.call(approve("churn-7"))
+    assert answered == ["AccessDeniedException"]
+    assert answer.status == 403
+    assert answer.body["type"].endswith("/model-package-not-owned")
+    package = api.ingest.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+@pytest.mark.parametrize(
+    "body", ["not json", "[1]", json.dumps({"note": "x" * 501}), json.dumps({"other": 1})]
+)
+def test_a_bad_review_body_is_400(api: ApiHarness, body: str) -> None:
+    arn = register_package(api, "churn-8")
+    record_job(api, "churn-8", arn)
+    answer = api.call(approve("churn-8", body))
+    assert answer.status == 400
+    package = api.ingest.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+def test_throttling_is_retried_then_503(api: ApiHarness, sim: AutopilotSimulator) -> None:
+    arn = register_package(api, "churn-9")
+    record_job(api, "churn-9", arn)
+    sim.throttle_next(2, "UpdateModelPackage")
+    assert api.call(approve("churn-9")).status == 202
+
+    arn = register_package(api, "churn-10")
+    record_job(api, "churn-10", arn)
+    sim.throttle_next(api.service.backoff.attempts, "DescribeModelPackage")
+    answer = api.call(approve("churn-10"))
+    assert answer.status == 503
+    assert answer.headers["Retry-After"] == "1"
+    package = api.ingest.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+# --- the endpoint inventory --------------------------------------------------------------------
+
+
+def test_the_inventory_lists_every_endpoint_record(api: ApiHarness) -> None:
+    assert api.call(listing()).body == {"endpoints": []}
+    record_endpoint(
+        api,
+        "churn-classifier",
+        liveJob="churn-2",
+        live=live(
+            "churn-2", 0.91, modelPackageArn="arn:pkg/2", strategy="Canary", change="approved"
+        ),
+        previousLiveJob="churn-1",
+        endpointArn="arn:aws:sagemaker:us-east-1:111122223333:endpoint/churn-classifier",
+        deployedAt="2026-12-05T08:00:00.000Z",
+    )
+    record_endpoint(api, "a-first", pendingJob="demand-1", pendingSince="2026-12-05T08:01:00Z")
+    # An older record, as FinalizeJob wrote it before issue 13: fields it lacks are null.
+    record_endpoint(api, "legacy", liveJob="old-1", live=live("old-1", 0.5))
+    record_job(api, "churn-1")  # job items are not endpoints
+    answer = api.call(listing())
+    assert answer.status == 200
+    rows = answer.body["endpoints"]
+    assert [r["endpointName"] for r in rows] == ["a-first", "churn-classifier", "legacy"]
+    first, churn, legacy = rows
+    assert first["state"] == "Deploying" and first["pendingJob"] == "demand-1"
+    assert churn["state"] == "Live"
+    assert (churn["liveJob"], churn["previousLiveJob"]) == ("churn-2", "churn-1")
+    assert (churn["metricName"], churn["value"]) == ("F1", 0.91)
+    assert (churn["strategy"], churn["lastChange"]) == ("Canary", "approved")
+    assert churn["modelPackageArn"] == "arn:pkg/2"
+    assert churn["links"] == {
+        "self": "/v1/endpoints/churn-classifier",
+        "rollback": "/v1/endpoints/churn-classifier/rollback",
+    }
+    assert legacy["strategy"] is None and legacy["previousLiveJob"] is None
+
+
+# --- rollback ----------------------------------------------------------------------------------
+
+
+def live_endpoint_with_history(api: ApiHarness, name: str = "churn-classifier") -> str:
+    arn = create_endpoint(api, name)
+    old_package = register_package(api, "churn-1", status="Approved")
+    record_job(api, "churn-1", old_package)
+    record_job(api, "churn-2")
+    record_endpoint(
+        api,
+        name,
+        liveJob="churn-2",
+        live=live("churn-2", 0.91, strategy="Canary", change="finalize"),
+        previousLiveJob="churn-1",
+        endpointArn=arn,
+        deployedAt="2026-01-05T08:00:00.000Z",
+    )
+    return old_package
+
+
+def test_rollback_starts_finalize_in_deploy_mode_with_the_previous_job(api: ApiHarness) -> None:
+    old_package = live_endpoint_with_history(api)
+    answer = api.call(rollback("churn-classifier"))
+    assert answer.status == 202
+    body = answer.body
+    assert (body["jobName"], body["liveJob"]) == ("churn-1", "churn-2")
+    assert re.fullmatch(r"churn-1-rollback-[0-9a-f]{12}", body["executionName"])
+    sfn = api.ingest.client("stepfunctions")
+    execution = sfn.describe_execution(executionArn=body["executionArn"])
+    assert execution["stateMachineArn"] == api.stack.physical("FinalizeJobStateMachine")
+    assert execution["name"] == body["executionName"]
+    # The deploy-mode input contract, exactly.
+    assert json.loads(execution["input"]) == {
+        "mode": "deploy",
+        "reason": "rollback",
+        "jobName": "churn-1",
+        "endpointName": "churn-classifier",
+        "requestedBy": PRINCIPAL,
+        "modelPackageArn": old_package,
+    }
+    # Two rollbacks are two executions (unique names).
+    again = api.call(rollback("churn-classifier"))
+    assert again.status == 202 and again.body["executionName"] != body["executionName"]
+
+
+def test_rollback_to_a_job_without_a_package_sends_null(api: ApiHarness) -> None:
+    arn = create_endpoint(api, "demand")
+    record_job(api, "demand-1")
+    record_endpoint(api, "demand", liveJob="demand-2", previousLiveJob="demand-1", endpointArn=arn)
+    answer = api.call(rollback("demand"))
+    assert answer.status == 202
+    execution = api.ingest.client("stepfunctions").describe_execution(
+        executionArn=answer.body["executionArn"]
+    )
+    assert json.loads(execution["input"])["modelPackageArn"] is None
+
+
+def test_rollback_refuses_an_endpoint_this_stack_did_not_create(api: ApiHarness) -> None:
+    create_endpoint(api, "someone-elses", tagged=False)
+    answer = api.call(rollback("someone-elses"))
+    assert answer.status == 403
+    assert answer.body["type"].endswith("/endpoint-not-owned")
+    # A record, but the endpoint does not carry this stack's tag: still not ours.
+    record_endpoint(api, "someone-elses", liveJob="b", previousLiveJob="a")
+    answer = api.call(rollback("someone-elses"))
+    assert answer.status == 403
+    assert not executions(api)
+
+
+def executions(api: ApiHarness) -> list[dict[str, Any]]:
+    sfn = api.ingest.client("stepfunctions")
+    machine = api.stack.physical("FinalizeJobStateMachine")
+    return list(sfn.list_executions(stateMachineArn=machine)["executions"])
+
+
+@pytest.mark.parametrize("name", ["nothing-here", "bad_name", "x" * 70])
+def test_rollback_of_an_unknown_endpoint_is_404(api: ApiHarness, name: str) -> None:
+    answer = api.call(rollback(name))
+    assert answer.status == 404
+    assert answer.body["type"].endswith("/endpoint-not-found")
+
+
+@pytest.mark.parametrize("previous", [None, "-"])
+def test_rollback_without_a_previous_model_is_409(api: ApiHarness, previous: str | None) -> None:
+    arn = create_endpoint(api, "fresh")
+    fields = {"previousLiveJob": previous} if previous else {}
+    record_endpoint(api, "fresh", liveJob="fresh-1", endpointArn=arn, **fields)
+    answer = api.call(rollback("fresh"))
+    assert answer.status == 409
+    assert answer.body["type"].endswith("/no-previous-model")
+    assert not executions(api)
+
+
+def test_rollback_during_a_deployment_is_409(api: ApiHarness) -> None:
+    arn = create_endpoint(api, "busy")
+    record_endpoint(
+        api, "busy", liveJob="b-2", previousLiveJob="b-1", pendingJob="b-3", endpointArn=arn
+    )
+    answer = api.call(rollback("busy"))
+    assert answer.status == 409
+    assert answer.body["type"].endswith("/endpoint-busy")
+    assert not executions(api)
+
+
+def test_rollback_throttled_past_the_backoff_is_503(api: ApiHarness) -> None:
+    live_endpoint_with_history(api)
+    attempts = api.service.backoff.attempts
+    answered = answer_as_aws(
+        api, "stepfunctions", "StartExecution", "ThrottlingException", attempts
+    )
+    answer = api.call(rollback("churn-classifier"))
+    assert len(answered) == attempts
+    assert answer.status == 503
+    assert not executions(api)
+    # Once the throttling stops, the same request starts the rollback.
+    assert api.call(rollback("churn-classifier")).status == 202
+
+
+# --- undeploy ----------------------------------------------------------------------------------
+
+
+def test_undeploy_deletes_this_stacks_endpoint_and_marks_its_record(api: ApiHarness) -> None:
+    live_endpoint_with_history(api)
+    answer = api.call(undeploy("churn-classifier"))
+    assert answer.status == 202
+    assert (answer.body["status"], answer.body["previousStatus"]) == ("Deleting", "InService")
+    assert answer.body["undeployedBy"] == PRINCIPAL
+    assert not endpoint_exists(api, "churn-classifier")
+    record = api.service.ingestor.registry.endpoint_record("churn-classifier")
+    assert record["undeployedBy"] == PRINCIPAL
+    assert record["liveJob"] == "churn-2"  # the history stays
+    (row,) = api.call(listing()).body["endpoints"]
+    assert row["state"] == "Deleted"
+    # Again: nothing to delete, nothing changes.
+    again = api.call(undeploy("churn-classifier"))
+    assert again.status == 200
+    assert again.body["status"] == "Deleted"
+    assert again.body["undeployedAt"] == answer.body["undeployedAt"]
+    # A deleted endpoint has nothing to roll back.
+    refused = api.call(rollback("churn-classifier"))
+    assert refused.status == 409
+    assert refused.body["type"].endswith("/endpoint-deleted")
+
+
+def test_undeploy_never_deletes_another_endpoint(api: ApiHarness) -> None:
+    create_endpoint(api, "someone-elses", tagged=False)
+    answer = api.call(undeploy("someone-elses"))
+    assert answer.status == 403
+    assert answer.body["type"].endswith("/endpoint-not-owned")
+    record_endpoint(api, "someone-elses", liveJob="b")
+    assert api.call(undeploy("someone-elses")).status == 403
+    assert endpoint_exists(api, "someone-elses")
+    assert api.call(undeploy("no-such-endpoint")).status == 404
+
+
+def test_undeploy_refused_by_iam_is_403(api: ApiHarness) -> None:
+    live_endpoint_with_history(api)
+    # AWS: DeleteEndpoint is allowed only on endpoints tagged with this stack (the tag was
+    # removed between the check and the call).
+    answer_as_aws(api, "sagemaker", "DeleteEndpoint", "AccessDeniedException", 1)
+    answer = api.call(undeploy("churn-classifier"))
+    assert answer.status == 403
+    assert endpoint_exists(api, "churn-classifier")
+    assert "undeployedAt" not in api.service.ingestor.registry.endpoint_record("churn-classifier")
+
+
+def test_undeploy_during_a_deployment_is_409(api: ApiHarness) -> None:
+    arn = create_endpoint(api, "busy")
+    record_endpoint(api, "busy", liveJob="b-2", pendingJob="b-3", endpointArn=arn)
+    answer = api.call(undeploy("busy"))
+    assert answer.status == 409
+    assert answer.body["type"].endswith("/endpoint-busy")
+    assert endpoint_exists(api, "busy")
