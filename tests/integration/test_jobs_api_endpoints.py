@@ -279,8 +279,13 @@ def test_approve_a_pending_package_records_who_and_why(
     package = api.ingest.client("sagemaker").describe_model_package(ModelPackageName=arn)
     assert package["ModelApprovalStatus"] == "Approved"
     assert package["ApprovalDescription"] == f"{PRINCIPAL}: F1 0.91 on the holdout"
-    # Nothing else about the package changed (AWS changes only the fields sent).
-    assert package["CustomerMetadataProperties"] == {"autopilot-flow:job": "churn-1"}
+    # The reviewer is kept in the package's metadata (SageMaker's LastModifiedBy is the API's
+    # role); nothing else about the package changed (AWS changes only the fields sent).
+    assert package["CustomerMetadataProperties"] == {
+        "autopilot-flow:job": "churn-1",
+        "autopilot-flow:reviewed-by": PRINCIPAL,
+        "autopilot-flow:reviewed-as": "Approved",
+    }
     # SageMaker's own event is what starts the deployment (the stack's rule on it).
     changes = [
         e["detail"]["ModelApprovalStatus"]
@@ -300,6 +305,7 @@ def test_reject_without_a_note(api: ApiHarness) -> None:
     package = api.ingest.client("sagemaker").describe_model_package(ModelPackageName=arn)
     assert package["ModelApprovalStatus"] == "Rejected"
     assert package["ApprovalDescription"] == PRINCIPAL
+    assert package["CustomerMetadataProperties"]["autopilot-flow:reviewed-as"] == "Rejected"
 
 
 def test_a_package_is_reviewed_once(api: ApiHarness) -> None:

@@ -10,6 +10,8 @@ turns into a problem. The API (``POST /jobs/{name}/approve|reject``, ``GET /endp
 - **approve / reject** change the approval of the job's registered model package
   (``registration.modelPackageArn`` in the job's record) with ``UpdateModelPackage``, only
   while it is ``PendingManualApproval``; ``ApprovalDescription`` is ``<who>: <note>``.
+  The package's metadata keeps the reviewer (``REVIEWED_BY``, ``REVIEWED_AS``): SageMaker's
+  ``LastModifiedBy`` names the API's role, not the person who asked.
   Nothing is deployed here: SageMaker publishes ``SageMaker Model Package State Change``,
   and the stack's rule on it starts the deployment (or records the rejection), exactly as
   when the package is approved in Studio or the console.
@@ -41,6 +43,7 @@ from botocore.exceptions import ClientError
 
 from autopilot_flow import registry as reg
 from autopilot_flow.finalize import STACK_TAG_KEY
+from autopilot_flow.model_registration import METADATA_PREFIX, metadata_text
 from autopilot_flow.sagemaker import THROTTLING_CODES, Backoff, error_code
 from autopilot_flow.vocabulary import ApprovalStatus, DeployMode, DeployReason
 
@@ -53,6 +56,10 @@ NOTE_MAX: Final = 500
 BUSY: Final = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
 # previousLiveJob when the endpoint had no model before its last change.
 NO_PREVIOUS: Final = "-"
+# The package's metadata keeps who reviewed it through the API, and as what: SageMaker's
+# LastModifiedBy names the API's own role, not the person who asked.
+REVIEWED_BY: Final = METADATA_PREFIX + "reviewed-by"
+REVIEWED_AS: Final = METADATA_PREFIX + "reviewed-as"
 
 
 class Refused(Exception):
@@ -304,6 +311,11 @@ class EndpointOps:
                     ModelPackageArn=arn,
                     ModelApprovalStatus=decision.value,
                     ApprovalDescription=description,
+                    # Added to the package's metadata (AWS replaces only the keys sent).
+                    CustomerMetadataProperties={
+                        REVIEWED_BY: metadata_text(who),
+                        REVIEWED_AS: decision.value,
+                    },
                 ),
             )
         except ClientError as exc:
