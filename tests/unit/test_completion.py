@@ -75,3 +75,13 @@ def test_zsh_gets_the_same_function_through_bashcompinit(tmp_path: Path) -> None
         "image-classification",
         "text-generation",
     ]
+
+
+def test_bash_completes_the_model_and_endpoint_commands(tmp_path: Path) -> None:
+    lines = _offers(
+        "bash", ["app", "rej", "ro", "undeploy --y", "approve churn --n", "rollback --j"], tmp_path
+    )
+    assert lines[1:4] == ["approve", "reject", "rollback"]
+    assert lines[4] == "--yes"
+    assert lines[5] == "--note"
+    assert lines[6] == "--json"
