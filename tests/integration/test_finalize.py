@@ -164,6 +164,7 @@ class FinalizeHarness:
             warnings=[],
             deployment=document.deployment,
             notifications=document.notifications,
+            model_registry=document.registry,
         )
         arn = self.client("sagemaker").create_auto_ml_job_v2(**request)["AutoMLJobArn"]
         self.registry.mark_created(name, source, arn)
