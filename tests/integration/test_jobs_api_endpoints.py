@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
+from moto.sagemaker.models import sagemaker_backends
 
 from autopilot_flow import registry as reg
 from autopilot_flow.finalize import JOB_TAG_KEY, STACK_TAG_KEY
@@ -534,6 +535,20 @@ def test_rollback_during_a_deployment_is_409(api: ApiHarness) -> None:
     assert answer.status == 409
     assert answer.body["type"].endswith("/endpoint-busy")
     assert not executions(api)
+
+
+def test_rollback_of_a_failed_endpoint_is_409(api: ApiHarness) -> None:
+    live_endpoint_with_history(api)
+    # moto's endpoints never fail: its record of this one is put in AWS's Failed state.
+    endpoint = sagemaker_backends["123456789012"]["us-east-1"].endpoints["churn-classifier"]
+    endpoint.endpoint_status = "Failed"
+    answer = api.call(rollback("churn-classifier"))
+    assert answer.status == 409
+    assert answer.body["type"].endswith("/endpoint-not-in-service")
+    assert answer.body["endpointStatus"] == "Failed"
+    assert not executions(api)
+    # A failed endpoint still costs nothing to delete: undeploy takes it.
+    assert api.call(undeploy("churn-classifier")).status == 202
 
 
 def test_rollback_throttled_past_the_backoff_is_503(api: ApiHarness) -> None:

@@ -1308,7 +1308,7 @@ def add_commands(commands: Any) -> None:
         help="put an endpoint's previous live model back (the same rollout machinery)",
         description="POST /endpoints/ENDPOINT/rollback: FinalizeJob deploys the endpoint's "
         "previous live job. Exit 0 started, 1 refused (not this stack's, no previous "
-        "model, busy, deleted), 2 usage (no such endpoint).",
+        "model, busy, not in service, deleted), 2 usage (no such endpoint).",
     )
     rollback.add_argument("endpoint", metavar="ENDPOINT")
     rollback.add_argument("--json", action="store_true", help="the API's answer as JSON")

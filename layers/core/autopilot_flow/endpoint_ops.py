@@ -381,6 +381,17 @@ class EndpointOps:
                 extra={"endpointName": name},
             )
         self._not_busy(name, record, endpoint)
+        status = str(endpoint.get("EndpointStatus") or "")
+        if status != "InService":
+            raise Refused(
+                409,
+                "endpoint-not-in-service",
+                "Endpoint not in service",
+                f"endpoint {name!r} is {status or 'without a status'} "
+                f"({endpoint.get('FailureReason') or 'no reason given'}): only an endpoint in "
+                "service is rolled back; undeploy it, or deploy a job to it again.",
+                extra={"endpointName": name, "endpointStatus": status or None},
+            )
         previous = str(record.get("previousLiveJob") or "")
         if previous in ("", NO_PREVIOUS):
             raise Refused(

@@ -741,9 +741,9 @@ def build_resolver(
         "/endpoints/<name>/rollback",
         summary="Put the endpoint's previous live model back (FinalizeJob, deploy mode)",
         description="Only an endpoint this stack created (403 endpoint-not-owned), with a "
-        "previous live model (409 no-previous-model), not changing now (409 endpoint-busy) "
-        "and not deleted (409 endpoint-deleted). The rollout is the manifest's, as for any "
-        "deployment.",
+        "previous live model (409 no-previous-model), not changing now (409 endpoint-busy), "
+        "in service (409 endpoint-not-in-service) and not deleted (409 endpoint-deleted). "
+        "The rollout is the manifest's, as for any deployment.",
         tags=["endpoints"],
         operation_id="rollbackEndpoint",
         responses={
