@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from autopilot_flow import leaderboard as lb
@@ -19,9 +20,11 @@ from autopilot_flow.finalize import (
     apply_response_keys,
     attribute_map,
     choose_containers,
+    deploy_request,
     deployment_names,
     describe_failure,
     describe_notification_failure,
+    describe_rollback,
     endpoint_arn,
     endpoint_key,
     execution_name,
@@ -463,3 +466,106 @@ def test_the_sample_failures_leak_nothing(sample: str) -> None:
     text = json.dumps(described)
     for raw in (*RAW, "NotFound", "Request ID", "/opt/python"):
         assert raw not in text, raw
+
+
+# --- issue 13: deploy requests and rollbacks ---------------------------------------------------
+
+
+def _deploy(**changes: Any) -> dict[str, Any]:
+    request = {
+        "mode": "deploy",
+        "reason": "rollback",
+        "jobName": "churn-1",
+        "endpointName": "churn",
+        "requestedBy": None,
+        "modelPackageArn": None,
+        **changes,
+    }
+    return {"deploy": {k: v for k, v in request.items() if v != "<absent>"}}
+
+
+def test_a_deploy_request_is_read_exactly() -> None:
+    assert deploy_request({}) is None
+    assert deploy_request({"deploy": {"mode": "finalize"}}) is None
+    assert deploy_request(_deploy())["jobName"] == "churn-1"
+    assert deploy_request(_deploy(reason="approved"))["reason"] == "approved"
+    for bad in (
+        _deploy(reason="because"),
+        _deploy(reason="<absent>"),
+        _deploy(jobName=""),
+        _deploy(endpointName="<absent>"),
+    ):
+        with pytest.raises(ValueError, match="a deploy request"):
+            deploy_request(bad)
+
+
+def _rolled_back_plan(alarms: list[str]) -> dict[str, Any]:
+    config: dict[str, Any] = {"BlueGreenUpdatePolicy": {}}
+    if alarms:
+        config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": a} for a in alarms]}
+    return {
+        "jobName": "churn-2",
+        "jobArn": "arn:aws:sagemaker:us-east-1:123456789012:automl-job/churn-2",
+        "jobStatus": "Completed",
+        "problemType": "TabularJobConfig",
+        "endpointName": "churn",
+        "endpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn",
+        "endpointConfigName": "churn-2-abc",
+        "modelName": "churn-2-abc",
+        "candidate": {
+            "candidateName": "c",
+            "metricName": "F1",
+            "value": 0.9,
+            "objectiveType": "Maximize",
+        },
+        "live": {"jobName": "churn-1", "candidateName": "b", "metricName": "F1", "value": 0.8},
+        "modelPackageArn": None,
+        "strategy": "Canary",
+        "deploymentConfig": config,
+        "records": {"live": {}},
+        "summary": {"subject": "s", "message": "AutoML job churn-2: Completed\n\nEndpoint: x.\n"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("alarms", "reason", "named"),
+    [
+        (
+            ["churn-5xx", "churn-5xx-canary"],
+            "Alarm churn-5xx-canary went to ALARM",
+            "churn-5xx-canary",
+        ),
+        (["churn-5xx"], "Alarm churn-5xx went to ALARM", "churn-5xx"),
+        (["churn-5xx"], "The update failed", None),
+        ([], "Alarm churn-5xx went to ALARM", None),  # not an alarm the rollout was given
+        (["churn-5xx"], "", None),
+    ],
+)
+def test_a_rollback_names_only_its_own_alarm(
+    alarms: list[str], reason: str, named: str | None
+) -> None:
+    endpoint = {"EndpointConfigName": "churn-1-def", "FailureReason": reason}
+    described = describe_rollback(_rolled_back_plan(alarms), endpoint)
+    detail = described["event"]["detail"]
+    assert described["action"] == "rolled_back"
+    assert described["event"]["detailType"] == "AutoML Deployment Rolled Back"
+    assert detail["alarm"] == named
+    assert detail["liveEndpointConfigName"] == "churn-1-def"
+    assert detail["attemptedEndpointConfigName"] == "churn-2-abc"
+    assert detail["live"]["jobName"] == "churn-1"
+    assert described["records"]["deployment"]["state"] == {"S": "ROLLED_BACK"}
+    assert described["records"]["live"] == {}  # the endpoint record is not rewritten
+    schema = json.loads((SCHEMAS / "automl-deployment-rolled-back.json").read_text())
+    jsonschema.validate(
+        {
+            "source": "autopilot-flow",
+            "detail-type": "AutoML Deployment Rolled Back",
+            "detail": detail,
+        },
+        schema,
+    )
+    summary = described["summary"]
+    assert summary["subject"] == "Autopilot Flow: churn-2 Completed, rolled back on churn"
+    assert summary["message"].startswith("AutoML job churn-2: Completed\n")
+    assert "Deployment to churn rolled back:" in summary["message"]
+    assert "Endpoint: x." not in summary["message"]
