@@ -140,6 +140,18 @@ class Observer:
             found += page["executions"]
         return found
 
+    def last_step(self, execution: dict[str, Any]) -> str:
+        """The latest history event of an execution, with how long ago it happened."""
+        # moto answers the whole history at once, oldest first (it ignores reverseOrder).
+        events = self.sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+        if not events:
+            return "no history yet"
+        event = events[-1]
+        details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+        what = details.get("name") or details.get("error") or ""
+        age = time.time() - event["timestamp"].timestamp()
+        return f"{event['type']} {what} ({age:.0f} s ago)".replace("  ", " ")
+
     def registry(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for page in self.dynamodb.get_paginator("scan").paginate(
@@ -237,6 +249,10 @@ def main() -> int:
             executions = observer.executions()
             running = sum(e["status"] == "RUNNING" for e in executions)
             print(f"{line}  FinalizeJob {len(executions) - running} done, {running} running")
+            if 0 < running <= 3:  # the last few: say where each one is (a retry's wait...)
+                for execution in executions:
+                    if execution["status"] == "RUNNING":
+                        print(f"    {execution['name']}: {observer.last_step(execution)}")
             if running == 0 and len(executions) >= ended:
                 return True
             # Every job has ended: FinalizeJob should start for each within a few watcher
