@@ -28,6 +28,7 @@ from tests.integration.test_jobs_api_endpoints import (
     PRINCIPAL,
     approve,
     listing,
+    request,
     rollback,
     undeploy,
 )
@@ -59,6 +60,10 @@ def call(harness: GovernedHarness, event: dict[str, Any]) -> Answer:
     return answer
 
 
+def job_request(name: str) -> dict[str, Any]:
+    return request("GET", "/jobs/{name}", name)
+
+
 def row(harness: GovernedHarness, endpoint: str) -> dict[str, Any]:
     answer = call(harness, listing())
     assert answer.status == 200
@@ -71,6 +76,9 @@ def test_approve_roll_back_and_undeploy_through_the_api(harness: GovernedHarness
     first = harness.submit(governed("churn-people-1", endpoint, approval=True))
     assert harness.finish(first).output["action"] == "awaiting_approval"
     assert all(r["endpointName"] != endpoint for r in call(harness, listing()).body["endpoints"])
+    shown = call(harness, job_request(first)).body
+    assert shown["registration"]["approvalStatus"] == "PendingManualApproval"
+    assert shown["approval"] is None
 
     # Approve: the API changes the package; SageMaker's event, the stack's rule and the
     # approval function start the deployment.
@@ -85,9 +93,9 @@ def test_approve_roll_back_and_undeploy_through_the_api(harness: GovernedHarness
     assert (live["state"], live["liveJob"], live["lastChange"]) == ("Live", first, "approved")
     assert live["modelPackageArn"] == package
     assert live["previousLiveJob"] is None
-    record = harness.registry.get(first) or {}
-    assert record["approval"]["status"] == "Approved"
-    assert record["approval"]["note"] == f"{PRINCIPAL}: holdout F1 is fine"
+    shown = call(harness, job_request(first)).body
+    assert shown["approval"]["status"] == "Approved"
+    assert shown["approval"]["note"] == f"{PRINCIPAL}: holdout F1 is fine"
     # Reviewed once: a second approval is refused, nothing else starts.
     assert call(harness, approve(first)).status == 409
     assert call(harness, rollback(endpoint)).body["type"].endswith("/no-previous-model")

@@ -296,3 +296,27 @@ def test_undeploy_yes(
     _serve(monkeypatch, _Api([(403, {}, problem(403, "endpoint-not-owned", "not ours"))]))
     assert run(api_stack, "undeploy", "someone-elses", "--yes") == 1
     assert capsys.readouterr().err.count("not ours") == 1
+
+
+def test_status_shows_the_model_package_and_how_to_review_it(
+    api_stack: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = {
+        "jobName": "churn",
+        "lifecycle": "CREATED",
+        "status": "Completed",
+        "registration": {"modelPackageArn": PACKAGE, "approvalStatus": "PendingManualApproval"},
+        "approval": None,
+        "errors": [],
+    }
+    _serve(monkeypatch, _Api([(200, {}, job)]))
+    assert run(api_stack, "status", "churn") == 0
+    out = capsys.readouterr().out
+    assert f"model package {PACKAGE} (PendingManualApproval)" in out
+    assert "awaiting approval: autopilot-flow approve|reject churn" in out
+    reviewed = {**job, "approval": {"status": "Approved", "by": WHO}}
+    _serve(monkeypatch, _Api([(200, {}, reviewed)]))
+    assert run(api_stack, "status", "churn") == 0
+    out = capsys.readouterr().out
+    assert f"approval      Approved by {WHO}" in out
+    assert "awaiting approval" not in out

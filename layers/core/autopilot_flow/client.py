@@ -39,6 +39,7 @@ from autopilot_flow.vocabulary import (
     LIFECYCLE_STATUSES,
     RELEASED,
     TERMINAL,
+    ApprovalStatus,
     IngestOutcome,
     JobStatus,
     Lifecycle,
@@ -674,9 +675,22 @@ def cmd_status(ctx: Context) -> int:
                 f"{best.get('candidateName')} {best.get('metricName')}={_fmt(best.get('value'))}",
             )
         )
+    registration = job.get("registration") or {}
+    if registration.get("modelPackageArn"):
+        rows.append(
+            (
+                "model package",
+                f"{registration['modelPackageArn']} ({registration.get('approvalStatus')})",
+            )
+        )
+    approval = job.get("approval") or {}
+    if approval.get("status"):
+        rows.append(("approval", f"{approval['status']} by {_fmt(approval.get('by'))}"))
     for label, value in rows:
         if value is not None:
             console.line(f"  {label:13} {value}")
+    if registration.get("approvalStatus") == ApprovalStatus.PENDING and not approval:
+        console.line(f"  awaiting approval: autopilot-flow approve|reject {job['jobName']}")
     console.issues("error", job.get("errors") or [])
     return EXIT_OK
 

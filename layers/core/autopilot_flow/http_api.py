@@ -188,6 +188,15 @@ class JobDetail(_Model):
     deploymentRequested: bool = Field(description="the manifest has a Deployment section")
     deployment: dict[str, Any] | None = Field(description="FinalizeJob's outcome, once known")
     deploymentAt: str | None = Field(default=None, description="When FinalizeJob recorded it")
+    registration: dict[str, Any] | None = Field(
+        default=None,
+        description="The best candidate's model package (manifest Registry): modelPackageArn, "
+        "modelPackageGroupName, approvalStatus as registered",
+    )
+    approval: dict[str, Any] | None = Field(
+        default=None,
+        description="What happened to a package awaiting approval: status, by, note, at",
+    )
     reports: dict[str, str] = Field(
         default_factory=dict,
         description="The best candidate's explainability and model-insights reports (title: S3 "

@@ -756,6 +756,8 @@ class JobsService:
             "deploymentRequested": bool(record.get("deploymentConfig")),
             "deployment": deployment if isinstance(deployment, dict) else None,
             "deploymentAt": record.get("deploymentAt"),
+            "registration": record.get("registration") or None,
+            "approval": record.get("approval") or None,
             "stateHistory": record.get("stateHistory") or [],
             "reports": job_report.reports_from_description(live) if live else {},
             "errors": record.get("errors") or [],
