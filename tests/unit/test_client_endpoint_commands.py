@@ -320,3 +320,21 @@ def test_status_shows_the_model_package_and_how_to_review_it(
     out = capsys.readouterr().out
     assert f"approval      Approved by {WHO}" in out
     assert "awaiting approval" not in out
+
+
+def test_watch_ends_with_how_to_review_a_model_awaiting_approval(
+    api_stack: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = {
+        "jobName": "churn",
+        "lifecycle": "CREATED",
+        "status": "Completed",
+        "secondaryStatus": "Completed",
+        "deploymentRequested": True,
+        "endpointName": "churn-classifier",
+        "deployment": {"state": "AWAITING_APPROVAL", "reason": "registered, awaiting approval"},
+    }
+    _serve(monkeypatch, _Api([(200, {}, job)]))
+    assert run(api_stack, "watch", "churn", "--interval", "0.01") == 0
+    out = capsys.readouterr().out
+    assert "  review     autopilot-flow approve|reject churn" in out

@@ -40,6 +40,7 @@ from autopilot_flow.vocabulary import (
     RELEASED,
     TERMINAL,
     ApprovalStatus,
+    DeploymentState,
     IngestOutcome,
     JobStatus,
     Lifecycle,
@@ -1103,6 +1104,8 @@ def _summary(job: dict[str, Any], console: Console) -> None:
             f"  endpoint   {endpoint or '-'}  {deployment.get('state', '')} "
             f"{deployment.get('reason') or ''}".rstrip()
         )
+        if deployment.get("state") == DeploymentState.AWAITING_APPROVAL:
+            console.line(f"  review     autopilot-flow approve|reject {job['jobName']}")
     elif endpoint:
         console.line(f"  endpoint   {endpoint}")
     elif job.get("deploymentRequested") and status == JobStatus.COMPLETED:
