@@ -44,85 +44,10 @@ SOURCE = {"type": "s3", "bucket": "manifests", "key": "teams/churn.yaml", "versi
 # The "AutoML Model Registered" event's schema, as schemas/automl-model-registered.json will
 # hold it once the event is published (events.py's DETAIL_TYPES and template.yaml's Schema
 # Registry are wired with the step): every detail this module builds is checked against it.
-MODEL_REGISTERED_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://autopilot-flow.dev/schemas/automl-model-registered.json",
-    "title": "AutoML Model Registered",
-    "description": "A managed job's best candidate was registered in the SageMaker Model "
-    "Registry (the manifest's Registry section): PendingManualApproval waits for a person, "
-    "Approved deploys at once.",
-    "type": "object",
-    "required": ["source", "detail-type", "detail"],
-    "properties": {
-        "source": {"const": "autopilot-flow"},
-        "detail-type": {"const": "AutoML Model Registered"},
-        "detail": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": [
-                "schemaVersion",
-                "jobName",
-                "jobArn",
-                "problemType",
-                "candidateName",
-                "modelPackageArn",
-                "modelPackageGroupName",
-                "modelPackageVersion",
-                "approvalStatus",
-                "objective",
-                "trimmedEnvironment",
-            ],
-            "properties": {
-                "schemaVersion": {"type": "string", "const": "1.0"},
-                "jobName": {"type": "string", "pattern": "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$"},
-                "jobArn": {"type": "string", "pattern": "^arn:aws[a-z-]*:sagemaker:"},
-                "problemType": {
-                    "enum": [
-                        "TabularJobConfig",
-                        "TimeSeriesForecastingJobConfig",
-                        "TextClassificationJobConfig",
-                        "ImageClassificationJobConfig",
-                        "TextGenerationJobConfig",
-                    ]
-                },
-                "candidateName": {"type": ["string", "null"]},
-                "modelPackageArn": {
-                    "type": "string",
-                    "pattern": "^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/",
-                },
-                "modelPackageGroupName": {
-                    "type": "string",
-                    "pattern": "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$",
-                },
-                "modelPackageVersion": {"type": ["integer", "null"], "minimum": 1},
-                "approvalStatus": {"enum": ["PendingManualApproval", "Approved", "Rejected"]},
-                "objective": {
-                    "type": ["object", "null"],
-                    "additionalProperties": False,
-                    "required": ["metricName", "value", "type"],
-                    "properties": {
-                        "metricName": {"type": "string"},
-                        "value": {"type": ["number", "null"]},
-                        "type": {"enum": ["Maximize", "Minimize"]},
-                    },
-                },
-                "trimmedEnvironment": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["specification", "container", "keys"],
-                        "properties": {
-                            "specification": {"type": "string"},
-                            "container": {"type": "integer", "minimum": 1},
-                            "keys": {"type": "array", "items": {"type": "string"}},
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
+# The event's contract, as published (schemas/).
+MODEL_REGISTERED_SCHEMA: dict[str, Any] = json.loads(
+    (ROOT / "schemas" / "automl-model-registered.json").read_text()
+)
 
 
 def assert_event_valid(detail: dict[str, Any]) -> None:
