@@ -622,3 +622,90 @@ def test_a_failed_deployment_looks_at_what_is_live_before_giving_up_the_claim() 
     # Only Create/UpdateEndpoint write the marker the check looks for.
     writers = {n for n, s in states.items() if s.get("ResultPath") == "$.progress.endpoint"}
     assert writers == {"CreateEndpoint", "UpdateEndpoint", "UpdateEndpointWithRollout"}
+
+
+# --- issue 13: registration, approval, deploy mode, rollouts -----------------------------------
+
+
+def test_a_deploy_request_enters_through_prepare_deploy_and_a_job_event_does_not() -> None:
+    definition = load(FINALIZE)
+    states = definition["States"]
+    mode = states[definition["StartAt"]]
+    assert mode["Type"] == "Choice"
+    (rule,) = mode["Choices"]
+    assert rule["Next"] == "PrepareDeploy"
+    assert {"Variable": "$.mode", "StringEquals": "deploy"} in rule["And"]
+    assert states[mode["Default"]]["Result"] == {"mode": "finalize"}
+    prepare = states["PrepareDeploy"]
+    assert prepare["Parameters"]["Payload"] == {"prepare": "deploy", "request.$": "$"}
+    # Both paths meet at Init and from there are the same states.
+    assert prepare["Next"] == states[mode["Default"]]["Next"] == "Init"
+    (catch,) = prepare["Catch"]
+    refused = reachable(definition, catch["Next"])
+    assert "DeployRequestRefused" in refused
+    assert not refused & {"ClaimEndpoint", "CreateModel", "UpdateEndpoint", "RecordOutcome"}
+    # Both plans hand the request to the planner.
+    for name in ("PlanFinalize", "PlanRegistered"):
+        assert states[name]["Parameters"]["Payload"]["deploy.$"] == "$.deploy", name
+
+
+def test_registration_comes_before_any_deployment_and_fails_at_its_own_stage() -> None:
+    definition = load(FINALIZE)
+    states = definition["States"]
+    register = states["RegisterCandidate"]
+    errors = {e for r in register["Retry"] for e in r["ErrorEquals"]}
+    assert "SageMakerThrottled" in errors and "Lambda.TooManyRequestsException" in errors
+    assert all(r["JitterStrategy"] == "FULL" and r["BackoffRate"] > 1 for r in register["Retry"])
+    (catch,) = register["Catch"]
+    assert catch["Next"] == "FailedAtRegister"
+    assert states["FailedAtRegister"]["Parameters"]["stage"] == "register"
+    assert register["Next"] == "PlanRegistered"
+    assert states["PlanRegistered"]["Parameters"]["Payload"]["registration.$"] == (
+        "$.registration.registration"
+    )
+    # Nothing is claimed or created before the package exists.
+    before = reachable(definition, "ShouldRegister", removed=frozenset({"Route"}))
+    assert not before & {"ClaimEndpoint", "CreateModel", "CreateEndpoint", "UpdateEndpoint"}
+    # Awaiting approval records and notifies, and deploys nothing.
+    route = states["Route"]
+    (waiting,) = [c for c in route["Choices"] if c.get("StringEquals") == "awaiting_approval"]
+    after = reachable(definition, waiting["Next"])
+    assert not after & {"ClaimEndpoint", "CreateModel", "UpdateEndpoint", "RecordLiveEndpoint"}
+    assert {"RecordOutcome", "NotifyStack"} <= after
+
+
+def test_an_instance_endpoint_is_updated_with_the_plans_deployment_config() -> None:
+    states = load(FINALIZE)["States"]
+    rollout = states["UpdateEndpointWithRollout"]
+    assert rollout["Parameters"]["DeploymentConfig.$"] == "$.plan.deploymentConfig"
+    assert rollout["Resource"].endswith(":sagemaker:updateEndpoint")
+    (first, *_) = states["CreateOrUpdate"]["Choices"]
+    assert first["Next"] == "UpdateEndpointWithRollout"
+    assert {"Variable": "$.plan.deploymentConfig", "IsNull": False} in first["And"]
+
+
+def test_a_silent_rollback_keeps_the_old_model_live() -> None:
+    definition = load(FINALIZE)
+    states = definition["States"]
+    after = reachable(definition, "EndpointRolledBack", removed=frozenset({"RollbackUndescribed"}))
+    # The endpoint's record is never rewritten: only the claim is released.
+    assert "RecordLiveEndpoint" not in after
+    assert {"ReleaseRolledBackClaim", "CountDeploymentRolledBack", "RecordOutcome"} <= after
+    assert {"PublishOutcome", "NotifyStack", "Done"} <= after
+    release = states["ReleaseRolledBackClaim"]["Parameters"]
+    assert release["UpdateExpression"] == "REMOVE pendingJob, pendingSince"
+    passes = {
+        states[n]["ResultPath"]: states[n]["InputPath"]
+        for n in ("RolledBackRecords", "RolledBackEvent", "RolledBackSummary", "RolledBackAction")
+    }
+    assert passes == {
+        "$.plan.records": "$.rollback.records",
+        "$.plan.event": "$.rollback.event",
+        "$.plan.summary": "$.rollback.summary",
+        "$.plan.action": "$.rollback.action",
+    }
+    # A rollback that cannot be described still ends as the failure it used to be.
+    assert states["RollbackUndescribed"]["Parameters"]["Error"] == "EndpointUpdateRolledBack"
+    live = states["RecordLiveEndpoint"]["Parameters"]
+    assert "previousLiveJob = :previous" in live["UpdateExpression"]
+    assert live["ExpressionAttributeValues"][":previous"] == {"S.$": "$.plan.claim.expectedLiveJob"}
