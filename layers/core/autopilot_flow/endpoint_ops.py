@@ -433,18 +433,14 @@ class EndpointOps:
     @staticmethod
     def _not_busy(name: str, record: Mapping[str, Any], endpoint: Mapping[str, Any]) -> None:
         status = str(endpoint.get("EndpointStatus") or "")
-        if record.get("pendingJob") or status in BUSY:
+        pending = record.get("pendingJob")
+        if pending or status in BUSY:
+            doing = f"job {pending} is being deployed to it" if pending else f"it is {status}"
             raise Refused(
                 409,
                 "endpoint-busy",
                 "Endpoint busy",
-                f"endpoint {name!r} is {status or 'changing'}"
-                + (
-                    f" (job {record['pendingJob']} is deploying)"
-                    if record.get("pendingJob")
-                    else ""
-                )
-                + ": try again once it is InService.",
+                f"endpoint {name!r} is changing ({doing}): try again once that is done.",
                 extra={"endpointName": name, "endpointStatus": status or None},
             )
 
