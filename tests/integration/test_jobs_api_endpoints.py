@@ -534,6 +534,7 @@ def test_rollback_during_a_deployment_is_409(api: ApiHarness) -> None:
     answer = api.call(rollback("busy"))
     assert answer.status == 409
     assert answer.body["type"].endswith("/endpoint-busy")
+    assert "job b-3 is being deployed" in answer.body["detail"]
     assert not executions(api)
 
 
