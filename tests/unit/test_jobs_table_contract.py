@@ -501,6 +501,7 @@ def _claim(table: Registry, name: str, source: str = "s3://b/k#1") -> None:
         deployment={"EndpointName": "ep"},
         notifications={"TopicArns": []},
         content_digest="d" * 64,
+        model_registry={"ModelPackageGroupName": "g", "ApprovalRequired": True},
     )
 
 
@@ -544,7 +545,18 @@ def test_every_item_the_registry_writes_is_declared(table: Registry) -> None:
         seen_at=stamp,
         job_arn=arn,
     )
+    package = "arn:aws:sagemaker:us-east-1:1:model-package/g/1"
+    table.record_approval("Churn-Created", package, "Approved", by="alice", note="ok")
+    table.client.update_item(  # what FinalizeJob records before a rejection can come
+        TableName="jobs",
+        Key={"jobKey": {"S": "churn-rejected"}},
+        UpdateExpression="SET deployment = :d",
+        ExpressionAttributeValues={":d": {"M": {"state": {"S": "AWAITING_APPROVAL"}}}},
+    )
+    table.record_approval("Churn-Rejected", package, "Rejected", by=None, note=None)
     table.advance_watermark(datetime(2026, 1, 1, tzinfo=UTC))
+    assert (table.get("Churn-Rejected") or {})["deployment"]["state"] == "REJECTED"
+    assert (table.get("Churn-Created") or {})["approval"]["by"] == "alice"
     items = table.client.scan(TableName="jobs")["Items"]
     plain = [registry.plain(registry._from_item(item)) for item in items]
     assert len(plain) == 7
