@@ -154,10 +154,17 @@ def test_an_approved_package_starts_its_deployment_once(world: World) -> None:
     first = world.handler.handle(event)
     again = world.handler.handle(event)  # EventBridge delivers at least once
 
-    assert first["action"] == again["action"] == "deploy"
-    assert first["execution"] == again["execution"]
-    # One execution: the second start names the same one (same input: Step Functions
-    # answers it as the first; once it ended, ExecutionAlreadyExists, which is success too).
+    assert first["action"] == "deploy"
+    assert again == {"action": "ignored", "reason": "already approved and deployed"}
+    # The start happened but its record did not (the function died in between): the
+    # redelivery starts the same execution name, which Step Functions keeps to one.
+    world.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key={"jobKey": {"S": job_key("churn-approved")}},
+        UpdateExpression="REMOVE approval",
+    )
+    retried = world.handler.handle(event)
+    assert retried["action"] == "deploy" and retried["execution"] == first["execution"]
     (execution,) = world.executions()
     assert execution["name"] == approval_execution_name("churn-approved", "approved", "e-1")
     assert execution["name"].startswith("churn-approved-approved-")
@@ -202,6 +209,22 @@ def test_a_rejected_package_is_recorded_and_announced(world: World) -> None:
     assert detail["modelPackageArn"] == arn
     assert detail["modelPackageGroupName"] == "churn-models"
     assert detail["note"] == "not on this data"
+
+
+def test_an_approved_package_changed_again_starts_nothing_new(world: World) -> None:
+    arn = world.registered("churn-twice", approval=True)
+    world.decide(arn, "Approved", "fine")
+    assert world.handler.handle(world.event(arn, "Approved", "first"))["action"] == "deploy"
+    world.decide(arn, "Approved", "fine, and documented")  # a later change, same approval
+    answer = world.handler.handle(world.event(arn, "Approved", "second"))
+    assert answer == {"action": "ignored", "reason": "already approved and deployed"}
+    assert len(world.executions()) == 1
+    # Rejected, then approved again: a new decision, a new deployment.
+    world.decide(arn, "Rejected", "wait")
+    assert world.handler.handle(world.event(arn, "Rejected", "third"))["action"] == "rejected"
+    world.decide(arn, "Approved", "now")
+    assert world.handler.handle(world.event(arn, "Approved", "fourth"))["action"] == "deploy"
+    assert len(world.executions()) == 2
 
 
 def test_the_current_approval_decides_not_the_event(world: World) -> None:

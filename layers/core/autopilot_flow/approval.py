@@ -108,6 +108,14 @@ class ApprovalHandler:
             return {"action": "rejected", "jobName": job_name, "modelPackageArn": arn}
         if current != ApprovalStatus.APPROVED:
             return {"action": "ignored", "reason": f"the package is {current} now"}
+        decided = record.get("approval") or {}
+        if (
+            decided.get("status") == ApprovalStatus.APPROVED
+            and decided.get("modelPackageArn") == arn
+        ):
+            # Another change of an approved package (its description, say): its deployment
+            # was started already; a second one would redo it (or record it as skipped).
+            return {"action": "ignored", "reason": "already approved and deployed"}
         deployment = _json(record.get("deploymentConfig"))
         if deployment is None:
             self.registry.record_approval(job_name, arn, current, by=by, note=note)
