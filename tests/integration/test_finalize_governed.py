@@ -468,3 +468,28 @@ def test_a_deploy_request_for_an_unknown_job_changes_nothing(harness: GovernedHa
     (message,) = harness.notifications("stack")
     assert "was refused" in message["Message"]
     assert not any(leak in message["Message"] for leak in LEAKS)
+
+
+def test_a_rollback_to_a_job_without_a_model_is_refused(harness: GovernedHarness) -> None:
+    live = harness.submit(governed("churn-has-model", "churn-nomodel", approval=False))
+    assert harness.finish(live).status == "SUCCEEDED"
+    failed = harness.submit(governed("churn-no-model", "churn-nomodel", approval=False))
+    harness.sim.fail_job(failed)
+    assert harness.finish(failed).output["action"] == "none"
+    harness.events()
+
+    execution = harness.start_deploy(
+        f"{failed}-rollback-t1",
+        {
+            "mode": "deploy",
+            "reason": "rollback",
+            "jobName": failed,
+            "endpointName": "churn-nomodel",
+        },
+    )
+
+    assert execution.status == "FAILED"
+    (event,) = of_type(harness.events(), ev.DEPLOYMENT_FAILED)
+    assert event["code"] == "endpoint.blocked"
+    assert "has no model to deploy" in event["message"]
+    assert (harness.endpoint_record("churn-nomodel") or {})["liveJob"] == live

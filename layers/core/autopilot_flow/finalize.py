@@ -567,6 +567,8 @@ class FinalizePlanner:
             )
         elif deployment is None:
             plan["reason"] = "the manifest asks for no deployment"
+        elif status != JobStatus.COMPLETED and request is not None:
+            raise DeploymentBlocked(f"job {name} ended {status}: it has no model to deploy")
         elif status != JobStatus.COMPLETED:
             plan["reason"] = f"the job ended {status}: nothing to deploy"
         else:
