@@ -263,6 +263,8 @@ def test_approval_required_registers_waits_and_deploys_once_approved(
     assert live["previousLiveJob"] == "-"
     (event,) = of_type(harness.events(), ev.MODEL_DEPLOYED)
     assert event["jobName"] == name and event["operation"] == "create"
+    assert event["change"] == "approved"
+    assert event["modelPackageArn"] == registered["modelPackageArn"]
     record = harness.registry.get(name) or {}
     assert record["approval"]["status"] == "Approved"
     assert record["approval"]["note"] == "looks good"
@@ -425,6 +427,8 @@ def test_a_rollback_request_puts_the_previous_job_back(harness: GovernedHarness)
     (event,) = of_type(harness.events(), ev.MODEL_DEPLOYED)
     assert event["jobName"] == first
     assert event["replaced"]["jobName"] == second
+    assert event["change"] == "rollback"
+    assert event["strategy"] == "AllAtOnce"  # no Strategy: blue/green all at once
 
 
 def test_a_rollback_of_an_endpoint_not_this_stacks_is_refused(harness: GovernedHarness) -> None:

@@ -39,7 +39,7 @@ _schema_versions = {  # lower case: the module's upper-case names are the detail
     JOB_WAITING_FOR_CAPACITY: "1.0",
     JOB_SUBMISSION_FAILED: "1.0",
     JOB_STATE_CHANGE: "1.0",
-    MODEL_DEPLOYED: "1.0",
+    MODEL_DEPLOYED: "1.1",
     DEPLOYMENT_SKIPPED: "1.0",
     DEPLOYMENT_FAILED: "1.1",
     NOTIFICATION_FAILED: "1.1",

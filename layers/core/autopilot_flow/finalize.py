@@ -661,6 +661,9 @@ class FinalizePlanner:
                     if plan["action"] == DEPLOY
                     else None,
                     "leaderboard": leaderboard.get("markdown"),
+                    "modelPackageArn": plan["modelPackageArn"],
+                    "strategy": plan["strategy"],
+                    "change": plan["change"] if plan["action"] == DEPLOY else None,
                 },
             }
         if plan["event"]:  # FinalizeJob's PublishOutcome state puts this detail as it is
