@@ -676,6 +676,14 @@ def test_registration_comes_before_any_deployment_and_fails_at_its_own_stage() -
 
 def test_an_instance_endpoint_is_updated_with_the_plans_deployment_config() -> None:
     states = load(FINALIZE)["States"]
+    # The polling budget is the plan's: a rollout's baking adds to the stack's.
+    for name in ("PollsLeft", "ThrottleBudgetLeft"):
+        (rule,) = states[name]["Choices"]
+        assert rule["Variable"] == "$.config.polls", name
+        assert rule["NumericGreaterThanEqualsPath"] == "$.plan.maxPolls", name
+    for name in ("PlanFinalize", "PlanRegistered"):
+        assert states[name]["Parameters"]["Payload"]["config.$"] == "$.config", name
+        assert states[name]["ResultSelector"]["maxPolls.$"] == "$.Payload.maxPolls", name
     rollout = states["UpdateEndpointWithRollout"]
     assert rollout["Parameters"]["DeploymentConfig.$"] == "$.plan.deploymentConfig"
     assert rollout["Resource"].endswith(":sagemaker:updateEndpoint")

@@ -569,3 +569,44 @@ def test_a_rollback_names_only_its_own_alarm(
     assert summary["message"].startswith("AutoML job churn-2: Completed\n")
     assert "Deployment to churn rolled back:" in summary["message"]
     assert "Endpoint: x." not in summary["message"]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "config", "polls"),
+    [
+        # MaximumExecutionTimeoutInSeconds bounds the rollout: 3600 s / 30 s more polls.
+        (
+            {
+                "Type": "Canary",
+                "StepPercent": 10,
+                "WaitIntervalInSeconds": 300,
+                "MaximumExecutionTimeoutInSeconds": 3600,
+            },
+            {"pollSeconds": 30, "maxPolls": 120},
+            240,
+        ),
+        # Without it, the waits: Linear 25% = 4 shifts, 3 bakes of 600 s, + 900 s termination.
+        (
+            {
+                "Type": "Linear",
+                "StepPercent": 25,
+                "WaitIntervalInSeconds": 600,
+                "TerminationWaitInSeconds": 900,
+            },
+            {"pollSeconds": 60, "maxPolls": 10},
+            10 + 45,
+        ),
+        # All at once without waits: the stack's budget as it is.
+        ({"Type": "AllAtOnce"}, {"pollSeconds": 30, "maxPolls": 120}, 120),
+        # The machine passed no config (a direct call): the template's defaults.
+        ({"Type": "Canary", "StepPercent": 10, "WaitIntervalInSeconds": 60}, {}, 120 + 2),
+    ],
+)
+def test_a_rollout_gets_the_polls_its_waits_need(
+    strategy: dict[str, Any], config: dict[str, Any], polls: int
+) -> None:
+    from autopilot_flow.finalize import poll_budget, rollout_polls
+    from autopilot_flow.sections import RolloutStrategy
+
+    seconds, budget = poll_budget({"config": config})
+    assert rollout_polls(RolloutStrategy.from_section(strategy), seconds, budget) == polls

@@ -38,6 +38,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -534,6 +535,9 @@ class FinalizePlanner:
             "deploymentConfig": None,
             "strategy": None,
             "change": (request or {}).get("reason") or "finalize",
+            # DescribeEndpoint polls before the deployment is given up (the machine's
+            # PollsLeft): the stack's budget, plus what a rollout's waits need.
+            "maxPolls": poll_budget(event)[1],
         }
         serving: dict[str, Any] | None = None
         if (
@@ -716,7 +720,11 @@ class FinalizePlanner:
             # SageMaker has no blue/green for serverless endpoints (validation refuses a
             # Strategy there): they are updated without a DeploymentConfig.
             strategy = RolloutStrategy.from_deployment(deployment) or RolloutStrategy()
-            plan.update(deploymentConfig=strategy.deployment_config(), strategy=strategy.type)
+            plan.update(
+                deploymentConfig=strategy.deployment_config(),
+                strategy=strategy.type,
+                maxPolls=rollout_polls(strategy, *poll_budget(event)),
+            )
         plan.update(
             modelName=resource_name,
             endpointConfigName=resource_name,
@@ -785,6 +793,30 @@ class FinalizePlanner:
                 }
             )
         return records
+
+
+DEFAULT_POLL_SECONDS = 30
+DEFAULT_MAX_POLLS = 120
+
+
+def poll_budget(event: Mapping[str, Any]) -> tuple[int, int]:
+    """(seconds between polls, polls) as the machine's Init state read them from the stack's
+    parameters (EndpointPollSeconds, EndpointMaxPolls)."""
+    config = event.get("config") or {}
+    seconds = _number(config.get("pollSeconds"))
+    polls = _number(config.get("maxPolls"))
+    return (
+        int(seconds) if seconds and seconds > 0 else DEFAULT_POLL_SECONDS,
+        int(polls) if polls and polls > 0 else DEFAULT_MAX_POLLS,
+    )
+
+
+def rollout_polls(strategy: RolloutStrategy, poll_seconds: int, max_polls: int) -> int:
+    """The stack's budget (for provisioning the new fleet) plus the rollout's own time: its
+    ``MaximumExecutionTimeoutInSeconds`` when set, else its baking and termination waits.
+    SageMaker ends the rollout itself (rolled back) past its timeout."""
+    rollout = strategy.maximum_execution_timeout_seconds or strategy.minimum_wait_seconds
+    return max_polls + math.ceil(rollout / poll_seconds)
 
 
 def deploy_request(event: Mapping[str, Any]) -> dict[str, Any] | None:
