@@ -59,6 +59,7 @@ from offline.lambda_runtime import (
     sqs_concurrency,
     unload_handler,
 )
+from offline.model_registry import ModelRegistry
 from offline.moto_fixes import (
     EndpointLifecycle,
     install_atomic_dynamodb_writes,
@@ -598,10 +599,16 @@ class OfflineStack:
         self._undo.append(install_s3_prefixed_version_listing())
         self._undo.append(install_sqs_retention_check())
         self._undo.append(install_sqs_message_move_tasks())
-        self.endpoints = EndpointLifecycle(describes_until_ready=2).install()
+        # One clock for training and for blue/green baking periods: a canary's wait runs at
+        # the same --speed as a job (SageMaker's own waits are minutes).
+        clock = ScaledClock(speed=options.speed)
+        self.endpoints = EndpointLifecycle(describes_until_ready=2, clock=clock).install()
         self._undo.append(self.endpoints.uninstall)
+        # moto publishes no SageMaker events: approvals reach the stack's rule through this.
+        self.model_registry = ModelRegistry().install()
+        self._undo.append(self.model_registry.uninstall)
         self.simulator = AutopilotSimulator(
-            clock=ScaledClock(speed=options.speed),
+            clock=clock,
             seed=options.seed,
             quota=options.quota,
             fail_rate=options.fail_rate,
