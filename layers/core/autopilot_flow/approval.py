@@ -85,9 +85,7 @@ class ApprovalHandler:
             return {"action": "ignored", "reason": "not the package its job's record names"}
         # The current approval, as SageMaker has it now (the event may be an old one).
         current = str(package.get("ModelApprovalStatus") or status)
-        note = (package.get("ApprovalDescription") or None) and str(package["ApprovalDescription"])[
-            :NOTE_MAX
-        ]
+        note = str(package.get("ApprovalDescription") or "")[:NOTE_MAX] or None
         by = _modified_by(package)
         if current == ApprovalStatus.REJECTED:
             self.registry.record_approval(job_name, arn, current, by=by, note=note)
