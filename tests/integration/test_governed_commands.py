@@ -96,6 +96,8 @@ def test_approve_roll_back_and_undeploy_through_the_api(harness: GovernedHarness
     shown = call(harness, job_request(first)).body
     assert shown["approval"]["status"] == "Approved"
     assert shown["approval"]["note"] == f"{PRINCIPAL}: holdout F1 is fine"
+    # The reviewer is the caller the API saw, not the API's own role (SageMaker's LastModifiedBy).
+    assert shown["approval"]["by"] == PRINCIPAL
     # Reviewed once: a second approval is refused, nothing else starts.
     assert call(harness, approve(first)).status == 409
     assert call(harness, rollback(endpoint)).body["type"].endswith("/no-previous-model")

@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 
 from autopilot_flow import events as ev
 from autopilot_flow.finalize import EXECUTION_NAME_MAX
-from autopilot_flow.model_registration import METADATA_PREFIX
+from autopilot_flow.model_registration import METADATA_PREFIX, REVIEWED_AS, REVIEWED_BY
 from autopilot_flow.registry import Registry
 from autopilot_flow.sagemaker import error_code
 from autopilot_flow.sections import deployment_endpoint_name
@@ -160,7 +160,13 @@ def _json(raw: Any) -> dict[str, Any] | None:
 
 
 def _modified_by(package: Mapping[str, Any]) -> str | None:
-    """Who changed the approval, as SageMaker records it (a Studio user, or an IAM identity)."""
+    """Who changed the approval. Through the stack's API, the reviewer its metadata names
+    while that review is still the package's status (SageMaker would name the API's role);
+    otherwise as SageMaker records it (a Studio user, or an IAM identity)."""
+    metadata = package.get("CustomerMetadataProperties") or {}
+    reviewer = metadata.get(REVIEWED_BY)
+    if reviewer and metadata.get(REVIEWED_AS) == package.get("ModelApprovalStatus"):
+        return str(reviewer)
     who = package.get("LastModifiedBy") or {}
     iam = who.get("IamIdentity") or {}
     return str(who.get("UserProfileName") or iam.get("Arn") or "") or None

@@ -43,7 +43,7 @@ from botocore.exceptions import ClientError
 
 from autopilot_flow import registry as reg
 from autopilot_flow.finalize import STACK_TAG_KEY
-from autopilot_flow.model_registration import METADATA_PREFIX, metadata_text
+from autopilot_flow.model_registration import REVIEWED_AS, REVIEWED_BY, metadata_text
 from autopilot_flow.sagemaker import THROTTLING_CODES, Backoff, error_code
 from autopilot_flow.vocabulary import ApprovalStatus, DeployMode, DeployReason
 
@@ -58,8 +58,6 @@ BUSY: Final = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"
 NO_PREVIOUS: Final = "-"
 # The package's metadata keeps who reviewed it through the API, and as what: SageMaker's
 # LastModifiedBy names the API's own role, not the person who asked.
-REVIEWED_BY: Final = METADATA_PREFIX + "reviewed-by"
-REVIEWED_AS: Final = METADATA_PREFIX + "reviewed-as"
 
 
 class Refused(Exception):

@@ -67,6 +67,11 @@ METADATA_KEY_MAX: Final = 128
 METADATA_VALUE_MAX: Final = 256
 METADATA_PUNCTUATION: Final = frozenset("_.:/=+-@")
 METADATA_PREFIX: Final = "autopilot-flow:"
+# Who approved or rejected a package through the stack's API, and which decision that was:
+# SageMaker's LastModifiedBy names the API's role, not the person (endpoint_ops writes them,
+# approval reads them while the decision is still the package's status).
+REVIEWED_BY: Final = METADATA_PREFIX + "reviewed-by"
+REVIEWED_AS: Final = METADATA_PREFIX + "reviewed-as"
 # ClientToken (botocore shape): 1-36 characters of [a-zA-Z0-9-].
 CLIENT_TOKEN_LENGTH: Final = 32
 # A model package group's statuses in which no package can be added.
