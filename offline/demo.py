@@ -4,16 +4,23 @@ An outside team's view: an SQS queue subscribed to the service's bus receives ev
 the demo drops the example manifests (all five problem types) and one broken manifest into
 the bucket, prints each event as it arrives, then a table of how each flow ended. It exits
 non-zero when any flow did not end as expected.
+
+A governed example (``Registry.ApprovalRequired``) registers its model and waits; once the
+endpoint it updates is live (another example deploys it), the demo approves the package as a
+person would, with ``autopilot-flow approve NAME --note ... --offline``, and the model is
+rolled out onto that endpoint by the manifest's canary.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from autopilot_flow.cli import main as cli_main
 from autopilot_flow.manifest import derive_job_name, parse_document
 from autopilot_flow.subscriptions import Bus, Subscriber
 from autopilot_flow.vocabulary import TERMINAL, ProblemType
@@ -55,6 +62,11 @@ class Flow:
     problem_type: str
     expect_rejection: bool = False
     expect_deployment: bool = False
+    endpoint: str | None = None
+    strategy: str | None = None
+    expect_approval: bool = False
+    approved: bool = False
+    approve_exit: int | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
 
     def kinds(self) -> list[str]:
@@ -70,9 +82,25 @@ class Flow:
         state = self.last_state()
         if state is None or state["current"]["status"] not in TERMINAL:
             return False
+        if finalizes and self.expect_approval:
+            if self.approve_exit not in (None, 0):
+                return True
+            return self.approved and any(k in FINAL_DEPLOYMENT_EVENTS for k in self.kinds())
         if finalizes and self.expect_deployment:
             return any(k in FINAL_DEPLOYMENT_EVENTS for k in self.kinds())
         return True
+
+    def awaits_approval(self) -> bool:
+        """Registered pending a person's approval, not yet approved."""
+        return (
+            self.expect_approval
+            and not self.approved
+            and any(
+                e["detail-type"] == "AutoML Model Registered"
+                and e["detail"]["approvalStatus"] == "PendingManualApproval"
+                for e in self.events
+            )
+        )
 
     def problems(self, finalizes: bool) -> list[str]:
         found = []
@@ -90,6 +118,31 @@ class Flow:
             found.append(f"did not complete ({state and state['current']})")
         if finalizes and self.expect_deployment and "AutoML Model Deployed" not in kinds:
             found.append("was not deployed")
+        if finalizes and self.expect_approval:
+            found.extend(self._release_problems(kinds))
+        return found
+
+    def _release_problems(self, kinds: list[str]) -> list[str]:
+        """Registered, nothing deployed before the approval, then the manifest's rollout."""
+        if "AutoML Model Registered" not in kinds:
+            return ["was not registered"]
+        if self.approve_exit not in (None, 0):
+            return [f"autopilot-flow approve exited {self.approve_exit}"]
+        if not self.approved:
+            return ["was never awaiting approval"]
+        registered = kinds.index("AutoML Model Registered")
+        deployed = [e for e in self.events if e["detail-type"] == "AutoML Model Deployed"]
+        if not deployed:
+            return []  # "was not deployed" says it
+        change = deployed[-1]["detail"].get("change")
+        strategy = _strategy_type(deployed[-1]["detail"].get("strategy"))
+        found = []
+        if kinds.index("AutoML Model Deployed") < registered:
+            found.append("was deployed before it was registered")
+        if change != "approved":
+            found.append(f"was deployed by {change}, not by its approval")
+        if self.strategy and strategy != self.strategy:
+            found.append(f"was rolled out {strategy}, not {self.strategy}")
         return found
 
 
@@ -102,7 +155,18 @@ def _flows() -> list[Flow]:
         name = document.get("AutoMLJobName") or derive_job_name(key, data)
         problem = next(iter(document["AutoMLProblemTypeConfig"]))
         deploys = "Deployment" in document and "ModelDeployConfig" not in document
-        flows.append(Flow(key, name, problem, expect_deployment=deploys))
+        deployment = document.get("Deployment") or {}
+        flows.append(
+            Flow(
+                key,
+                name,
+                problem,
+                expect_deployment=deploys,
+                endpoint=deployment.get("EndpointName", name) if deploys else None,
+                strategy=(deployment.get("Strategy") or {}).get("Type"),
+                expect_approval=bool((document.get("Registry") or {}).get("ApprovalRequired")),
+            )
+        )
     flows.append(Flow("manifests/examples/broken-forecast.yaml", "broken-forecast", "-", True))
     return flows
 
@@ -138,10 +202,57 @@ def _describe_event(event: dict[str, Any]) -> str:
         return text
     if event["detail-type"] == "AutoML Job Rejected":
         return f"{kind}: {len(detail['errors'])} error(s), report {detail['report']}"
+    if event["detail-type"] == "AutoML Model Registered":
+        waiting = detail["approvalStatus"] == "PendingManualApproval"
+        return f"{kind}: {detail['modelPackageGroupName']} v{detail['modelPackageVersion']}, " + (
+            "WAITING FOR APPROVAL (nothing deployed)" if waiting else detail["approvalStatus"]
+        )
+    if event["detail-type"] == "AutoML Model Deployed":
+        strategy = _strategy_type(detail.get("strategy"))
+        how = f", {strategy}" if strategy else ""
+        return f"{kind}: {detail['endpointName']} ({detail.get('change') or 'finalize'}{how})"
     return kind
 
 
-def run_demo(stack: OfflineStack, out: TextIO, timeout: float = 55.0) -> int:
+def _strategy_type(strategy: Any) -> str | None:
+    """A rollout strategy's type, from the events' ``strategy`` (an object or a word)."""
+    if isinstance(strategy, dict):
+        found = strategy.get("type") or strategy.get("Type")
+        return str(found) if found else None
+    return strategy if isinstance(strategy, str) else None
+
+
+def _approve_when_ready(flows: list[Flow], stack: OfflineStack, out: TextIO, start: float) -> None:
+    """Approve each governed flow's package once the endpoint it updates is live (so that its
+    rollout is an update of a serving endpoint), as a person does: with the CLI."""
+    live = {
+        f.endpoint for f in flows if not f.expect_approval and "AutoML Model Deployed" in f.kinds()
+    }
+    for flow in flows:
+        if not flow.awaits_approval() or flow.endpoint not in live:
+            continue
+        if any(k in FINAL_DEPLOYMENT_EVENTS for k in flow.kinds()):
+            out.write(f"  {flow.job_name} was deployed before anyone approved it\n")
+        argv = [
+            "approve",
+            flow.job_name,
+            "--note",
+            "Reviewed in the offline demo",
+            "--offline",
+            "--state-dir",
+            str(stack.options.state_dir),
+        ]
+        elapsed = time.monotonic() - start
+        command = f"autopilot-flow approve {flow.job_name} --note '{argv[3]}' --offline"
+        out.write(f"[{elapsed:5.1f}s] $ {command}\n")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = cli_main(argv)
+        out.flush()
+        flow.approve_exit = code
+        flow.approved = code == 0
+
+
+def run_demo(stack: OfflineStack, out: TextIO, timeout: float = 90.0) -> int:
     start = time.monotonic()
     s3 = stack.client("s3")
     upload_example_data(s3)
@@ -180,6 +291,8 @@ def run_demo(stack: OfflineStack, out: TextIO, timeout: float = 55.0) -> int:
             elapsed = time.monotonic() - start
             out.write(f"[{elapsed:5.1f}s] {flow.job_name:34} {_describe_event(event)}\n")
             out.flush()
+        if finalizes:
+            _approve_when_ready(flows, stack, out, start)
 
     out.write("\n")
     _table(flows, out, stack)
@@ -199,6 +312,23 @@ def run_demo(stack: OfflineStack, out: TextIO, timeout: float = 55.0) -> int:
         "  autopilot-flow replay --offline --since 1h        # catch up from the archive\n"
         "  autopilot-flow unsubscribe --offline --rule-name NAME\n"
     )
+    governed = [f for f in flows if f.approved]
+    if governed:
+        flow = governed[0]
+        out.write(
+            "\nThe governed release, yourself (`autopilot-flow offline up` running; "
+            f"{flow.key.split('/')[-1]}\nregisters {flow.job_name} and waits for you; "
+            f"{flow.endpoint} must be live first):\n"
+            f"  autopilot-flow status {flow.job_name} --offline      # awaiting approval\n"
+            f"  autopilot-flow approve {flow.job_name} --note 'looks good' --offline"
+            "   # or reject\n"
+            "  autopilot-flow endpoints --offline                     # live job, strategy\n"
+            f"  autopilot-flow rollback {flow.endpoint} --offline   # the previous model back\n"
+            f"  autopilot-flow undeploy {flow.endpoint} --offline   # stop paying for it\n"
+            "  aws cloudwatch set-alarm-state --alarm-name demand-forecast-5xx "
+            "--state-value ALARM\n      --state-reason test --endpoint-url URL   "
+            "# during a canary's bake: rolled back\n"
+        )
     return 0
 
 
@@ -207,8 +337,37 @@ def _word(problem_type: str) -> str:
     return ProblemType(problem_type).word if problem_type in set(ProblemType) else problem_type
 
 
+def _release(flow: Flow) -> str:
+    """How a model reached its endpoint: ``-`` unless it went through the Model Registry."""
+    steps = []
+    for event in flow.events:
+        detail = event["detail"]
+        if event["detail-type"] == "AutoML Model Registered":
+            steps.append("registered")
+            if detail["approvalStatus"] == "PendingManualApproval":
+                steps.append("waited")
+                if flow.approved:
+                    steps.append("approved(CLI)")
+        elif event["detail-type"] == "AutoML Model Deployed" and steps:
+            steps.append(_strategy_type(detail.get("strategy")) or "deployed")
+        elif event["detail-type"] == "AutoML Deployment Rolled Back":
+            steps.append("rolled-back")
+    return ">".join(steps) or "-"
+
+
 def _table(flows: list[Flow], out: TextIO, stack: OfflineStack) -> None:
-    rows = [("job", "problem type", "status", "best objective", "endpoint", "events", "answer")]
+    rows = [
+        (
+            "job",
+            "problem type",
+            "status",
+            "best objective",
+            "endpoint",
+            "release",
+            "events",
+            "answer",
+        )
+    ]
     for flow in flows:
         state = flow.last_state() or {}
         best = state.get("bestCandidate") or {}
@@ -233,6 +392,7 @@ def _table(flows: list[Flow], out: TextIO, stack: OfflineStack) -> None:
                 status,
                 metric,
                 endpoint,
+                _release(flow),
                 str(len(flow.events)),
                 answer,
             )

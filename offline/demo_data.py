@@ -1,7 +1,8 @@
 """The data the example manifests point at, for the offline demo and the tests.
 
 Small CSV, Parquet, gzip, JSON Lines and image objects whose headers name exactly the
-columns the examples use, so that the data preflight passes for every example.
+columns the examples use, so that the data preflight passes for every example, and the
+CloudWatch alarms their rollout strategies name (the preflight checks that they exist).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import gzip
 import json
 from typing import Any
+
+import boto3
 
 DATA_BUCKET = "amzn-s3-demo-ml-data"
 OUTPUT_BUCKET = "amzn-s3-demo-ml-output"
@@ -36,9 +39,57 @@ DATA: dict[str, bytes] = {
 }
 
 
-def upload_example_data(s3: Any) -> None:
-    """Create the examples' data and output buckets and fill the data bucket."""
+# The alarms the examples' Deployment.Strategy.AutoRollbackAlarmNames name: a 5xx alarm on
+# the endpoint's variant, as a team would have it. Created in OK state (moto's default for
+# a new alarm is INSUFFICIENT_DATA; SageMaker rolls back only on ALARM either way).
+ALARMS: dict[str, str] = {"demand-forecast-5xx": "demand-forecast"}
+
+
+def upload_example_data(s3: Any, cloudwatch: Any | None = None) -> None:
+    """Create the examples' data and output buckets, fill the data bucket, and create the
+    examples' rollback alarms (with ``cloudwatch``, else a client like ``s3``: the same
+    region, endpoint and credentials)."""
     for bucket in (DATA_BUCKET, OUTPUT_BUCKET):
         s3.create_bucket(Bucket=bucket)
     for key, body in DATA.items():
         s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=body)
+    create_example_alarms(cloudwatch or _cloudwatch_like(s3))
+
+
+def create_example_alarms(cloudwatch: Any) -> None:
+    """The examples' rollback alarms, each in OK state."""
+    for name, endpoint in ALARMS.items():
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            AlarmDescription=f"5xx answers of {endpoint}: rolls a blue/green update back",
+            Namespace="AWS/SageMaker",
+            MetricName="Invocation5XXErrors",
+            Dimensions=[
+                {"Name": "EndpointName", "Value": endpoint},
+                {"Name": "VariantName", "Value": "AllTraffic"},
+            ],
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+        )
+        cloudwatch.set_alarm_state(
+            AlarmName=name, StateValue="OK", StateReason="No 5xx answers (example data)"
+        )
+
+
+def _cloudwatch_like(s3: Any) -> Any:
+    """A CloudWatch client for the account and place ``s3`` talks to: the offline stack's
+    endpoint, or AWS's (under moto's mock) when ``s3`` uses the default one."""
+    endpoint = s3.meta.endpoint_url
+    credentials = s3._request_signer._credentials  # the S3 client's own identity
+    return boto3.client(
+        "cloudwatch",
+        region_name=s3.meta.region_name,
+        endpoint_url=None if endpoint.endswith(".amazonaws.com") else endpoint,
+        aws_access_key_id=credentials.access_key if credentials else None,
+        aws_secret_access_key=credentials.secret_key if credentials else None,
+        aws_session_token=credentials.token if credentials else None,
+    )
