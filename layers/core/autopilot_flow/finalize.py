@@ -63,6 +63,7 @@ from autopilot_flow.sagemaker import (
     THROTTLING_CODES,
     Backoff,
     SageMakerThrottled,
+    all_tags,
     error_code,
 )
 from autopilot_flow.sections import (
@@ -342,17 +343,9 @@ class FinalizePlanner:
 
     def endpoint_tags(self, arn: str) -> dict[str, str]:
         """The endpoint's tags (DescribeEndpoint has none), every page."""
-        tags: dict[str, str] = {}
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
-            if token:
-                kwargs["NextToken"] = token
-            response = self._read(lambda kwargs=kwargs: self.sagemaker.list_tags(**kwargs))
-            tags.update({t["Key"]: t["Value"] for t in response.get("Tags") or []})
-            token = response.get("NextToken")
-            if not token:
-                return tags
+        return all_tags(
+            arn, lambda request: self._read(lambda: self.sagemaker.list_tags(**request))
+        )
 
     def owns(self, endpoint: dict[str, Any], record: EndpointItem | None, stack: str) -> bool:
         """This stack created the endpoint: it has the stack's endpoint record and tag."""

@@ -49,7 +49,13 @@ from autopilot_flow.deploy_targets import target_of
 from autopilot_flow.finalize import JOB_TAG_KEY, STACK_TAG_KEY, choose_containers
 from autopilot_flow.leaderboard import LeaderboardError, s3_output_root
 from autopilot_flow.problem_types import objective_type
-from autopilot_flow.sagemaker import THROTTLING_CODES, Backoff, SageMakerThrottled, error_code
+from autopilot_flow.sagemaker import (
+    THROTTLING_CODES,
+    Backoff,
+    SageMakerThrottled,
+    all_tags,
+    error_code,
+)
 from autopilot_flow.sections import ModelRegistrySection
 from autopilot_flow.vocabulary import JobStatus, ProblemType, problem_type_of
 
@@ -633,17 +639,12 @@ class ModelRegistrar:
         return response
 
     def _tags(self, arn: str, group: str) -> dict[str, str]:
-        tags: dict[str, str] = {}
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
-            if token:
-                kwargs["NextToken"] = token
-            response = self._call("ListTags", group, partial(self.sagemaker.list_tags, **kwargs))
-            tags.update({t["Key"]: t["Value"] for t in response.get("Tags") or []})
-            token = response.get("NextToken")
-            if not token:
-                return tags
+        return all_tags(
+            arn,
+            lambda request: self._call(
+                "ListTags", group, partial(self.sagemaker.list_tags, **request)
+            ),
+        )
 
     # --- an earlier attempt's package --------------------------------------------------------
 

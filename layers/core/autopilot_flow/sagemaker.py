@@ -107,3 +107,19 @@ class SageMakerJobs:
             lambda: self.client.describe_auto_ml_job_v2(AutoMLJobName=job_name)
         )
         return response
+
+
+def all_tags(arn: str, list_page: Callable[[dict[str, Any]], Any]) -> dict[str, str]:
+    """A resource's tags, every page of ListTags. ``list_page`` makes one call with the
+    request it is given (through the caller's own retries and error mapping)."""
+    tags: dict[str, str] = {}
+    token: str | None = None
+    while True:
+        request: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
+        if token:
+            request["NextToken"] = token
+        response = list_page(request)
+        tags.update({t["Key"]: t["Value"] for t in response.get("Tags") or []})
+        token = response.get("NextToken")
+        if not token:
+            return tags
