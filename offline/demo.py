@@ -128,6 +128,8 @@ class Flow:
             return ["was not registered"]
         if self.approve_exit not in (None, 0):
             return [f"autopilot-flow approve exited {self.approve_exit}"]
+        if self.awaits_approval():
+            return [f"waited for approval; {self.endpoint} never went live to approve it onto"]
         if not self.approved:
             return ["was never awaiting approval"]
         registered = kinds.index("AutoML Model Registered")
