@@ -585,7 +585,7 @@ def test_a_rollback_names_only_its_own_alarm(
             {"pollSeconds": 30, "maxPolls": 120},
             240,
         ),
-        # Without it, the waits: Linear 25% = 4 shifts, 3 bakes of 600 s, + 900 s termination.
+        # Without it, the waits: Linear 25% = 4 shifts, 4 bakes of 600 s, + 900 s termination.
         (
             {
                 "Type": "Linear",
@@ -594,12 +594,12 @@ def test_a_rollback_names_only_its_own_alarm(
                 "TerminationWaitInSeconds": 900,
             },
             {"pollSeconds": 60, "maxPolls": 10},
-            10 + 45,
+            10 + 55,
         ),
         # All at once without waits: the stack's budget as it is.
         ({"Type": "AllAtOnce"}, {"pollSeconds": 30, "maxPolls": 120}, 120),
         # The machine passed no config (a direct call): the template's defaults.
-        ({"Type": "Canary", "StepPercent": 10, "WaitIntervalInSeconds": 60}, {}, 120 + 2),
+        ({"Type": "Canary", "StepPercent": 10, "WaitIntervalInSeconds": 60}, {}, 120 + 4),
     ],
 )
 def test_a_rollout_gets_the_polls_its_waits_need(

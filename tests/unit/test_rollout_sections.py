@@ -146,10 +146,10 @@ def test_an_invalid_manifest_has_no_typed_sections() -> None:
     ("strategy", "shifts", "minimum_wait"),
     [
         ({"Type": "AllAtOnce", "WaitIntervalInSeconds": 60, "TerminationWaitInSeconds": 30}, 1, 90),
-        ({"Type": "Canary", "StepPercent": 50}, 2, 300),
-        ({"Type": "Linear", "StepPercent": 10}, 10, 2700),
-        ({"Type": "Linear", "StepPercent": 30, "WaitIntervalInSeconds": 100}, 4, 300),
-        ({"Type": "Linear", "StepPercent": 50, "TerminationWaitInSeconds": 3600}, 2, 3900),
+        ({"Type": "Canary", "StepPercent": 50}, 2, 600),
+        ({"Type": "Linear", "StepPercent": 10}, 10, 3000),
+        ({"Type": "Linear", "StepPercent": 30, "WaitIntervalInSeconds": 100}, 4, 400),
+        ({"Type": "Linear", "StepPercent": 50, "TerminationWaitInSeconds": 3600}, 2, 4200),
     ],
 )
 def test_shifts_and_the_least_waiting_time(

@@ -1865,7 +1865,7 @@ SECTION_CASES = [
         rollout(CANARY, WaitIntervalInSeconds=600, MaximumExecutionTimeoutInSeconds=600),
         f"{STRATEGY}.MaximumExecutionTimeoutInSeconds",
         "strategy.timeout",
-        "1 x WaitIntervalInSeconds 600 + TerminationWaitInSeconds 0 = 600 s (got 600)",
+        "2 x WaitIntervalInSeconds 600 + TerminationWaitInSeconds 0 = 1200 s (got 600)",
     ),
     case(
         "strategy-timeout-below-linear-waits",
@@ -1879,7 +1879,7 @@ SECTION_CASES = [
         ),
         f"{STRATEGY}.MaximumExecutionTimeoutInSeconds",
         "strategy.timeout",
-        "3 x WaitIntervalInSeconds 600 + TerminationWaitInSeconds 600 = 2400 s",
+        "4 x WaitIntervalInSeconds 600 + TerminationWaitInSeconds 600 = 3000 s",
     ),
     case(
         "strategy-timeout-default-waits",
@@ -1892,15 +1892,15 @@ SECTION_CASES = [
         ),
         f"{STRATEGY}.MaximumExecutionTimeoutInSeconds",
         "strategy.timeout",
-        "9 x WaitIntervalInSeconds 300 + TerminationWaitInSeconds 900 = 3600 s",
+        "10 x WaitIntervalInSeconds 300 + TerminationWaitInSeconds 900 = 3900 s",
     ),
     case(
         "strategy-waits-leave-no-timeout",
         "timeseries",
-        rollout(Type="Linear", StepPercent=10, WaitIntervalInSeconds=3200),
+        rollout(Type="Linear", StepPercent=10, WaitIntervalInSeconds=2880),
         f"{STRATEGY}.WaitIntervalInSeconds",
         "strategy.timeout",
-        "= 28800 s: no MaximumExecutionTimeoutInSeconds",
+        "10 x WaitIntervalInSeconds 2880 + TerminationWaitInSeconds 0 = 28800 s: no Maximum",
     ),
     # Registry: names and descriptions as CreateModelPackageGroup / CreateModelPackage
     case(
@@ -2060,14 +2060,14 @@ SECTION_VALID_CASES = [
     valid(
         "strategy-timeout-one-above-the-waits",
         "timeseries",
-        rollout(CANARY, WaitIntervalInSeconds=600, MaximumExecutionTimeoutInSeconds=601),
+        rollout(CANARY, WaitIntervalInSeconds=600, MaximumExecutionTimeoutInSeconds=1201),
     ),
     valid("strategy-linear-10", "timeseries", rollout(Type="Linear", StepPercent=10)),
     valid("strategy-linear-50", "timeseries", rollout(Type="Linear", StepPercent=50)),
     valid(
         "strategy-linear-waits-just-below-the-largest-timeout",
         "timeseries",
-        rollout(Type="Linear", StepPercent=10, WaitIntervalInSeconds=3199),
+        rollout(Type="Linear", StepPercent=10, WaitIntervalInSeconds=2879),
     ),
     valid(
         "strategy-issue-example",

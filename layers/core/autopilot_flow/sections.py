@@ -463,10 +463,10 @@ class RolloutStrategy:
 
     @property
     def minimum_wait_seconds(self) -> int:
-        """A lower bound of the rollout's waiting: a baking period between traffic shifts (at
-        least one) plus the termination wait."""
-        bakes = max(1, self.traffic_shifts - 1)
-        return bakes * self.wait_interval_seconds + self.termination_wait_seconds
+        """The rollout's waiting: a baking period after every traffic shift (the canary's,
+        each linear step's, and the final one once all traffic is on the new fleet, as
+        SageMaker's canary and linear guides describe them) plus the termination wait."""
+        return self.traffic_shifts * self.wait_interval_seconds + self.termination_wait_seconds
 
     def deployment_config(self) -> dict[str, Any]:
         """UpdateEndpoint's ``DeploymentConfig`` (steps as CAPACITY_PERCENT of the new fleet)."""
@@ -594,10 +594,11 @@ def strategy_step_percent(ctx: RuleContext) -> None:
     "strategy.timeout",
     cite="BlueGreenUpdatePolicy.MaximumExecutionTimeoutInSeconds: the timeout value should be "
     "larger than the total waiting time specified in TerminationWaitInSeconds and "
-    "WaitIntervalInSeconds (600-28800). Ours: the total waiting time is at least one "
-    "WaitIntervalInSeconds per traffic shift after the first (at least one: Canary one, "
-    "Linear ceil(100 / StepPercent) - 1) plus TerminationWaitInSeconds, defaults included; "
-    "a total of 28800 s or more leaves no valid timeout. "
+    "WaitIntervalInSeconds (600-28800). Ours: the total waiting time is one "
+    "WaitIntervalInSeconds per traffic shift (a baking period follows each, the last one "
+    "included: AllAtOnce one, Canary two, Linear ceil(100 / StepPercent)) plus "
+    "TerminationWaitInSeconds, defaults included; a total of 28800 s or more leaves no valid "
+    "timeout. "
     f"({STRATEGY_PAGE})",
 )
 def strategy_timeout_covers_the_waits(ctx: RuleContext) -> None:
@@ -623,7 +624,7 @@ def strategy_timeout_covers_the_waits(ctx: RuleContext) -> None:
     ):
         return  # strategy.step_percent says it
     waits = rollout.minimum_wait_seconds
-    bakes = max(1, rollout.traffic_shifts - 1)
+    bakes = rollout.traffic_shifts
     spelt = (
         f"{bakes} x WaitIntervalInSeconds {rollout.wait_interval_seconds} + "
         f"TerminationWaitInSeconds {rollout.termination_wait_seconds} = {waits} s"
