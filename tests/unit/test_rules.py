@@ -1868,6 +1868,16 @@ SECTION_CASES = [
         "2 x WaitIntervalInSeconds 600 + TerminationWaitInSeconds 0 = 1200 s (got 600)",
     ),
     case(
+        # Both baking periods count (the canary's and the final one): a timeout that covers
+        # only one was refused by UpdateEndpoint after the job had run.
+        "strategy-timeout-covers-one-canary-bake-only",
+        "timeseries",
+        rollout(CANARY, WaitIntervalInSeconds=600, MaximumExecutionTimeoutInSeconds=1200),
+        f"{STRATEGY}.MaximumExecutionTimeoutInSeconds",
+        "strategy.timeout",
+        "2 x WaitIntervalInSeconds 600 + TerminationWaitInSeconds 0 = 1200 s (got 1200)",
+    ),
+    case(
         "strategy-timeout-below-linear-waits",
         "timeseries",
         rollout(
