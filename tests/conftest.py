@@ -56,8 +56,7 @@ TESTS_OF_THE_SPEEDUPS = frozenset({"tests.integration.test_offline_runtime"})
 def _moto_speedups(request: pytest.FixtureRequest) -> Iterator[None]:
     """The offline stack's caches for moto's own repeated work, in every test module as in
     ``OfflineStack``: Step Functions parses a definition once and compiles each JSONPath
-    once, EventBridge compiles its input paths once, moto looks up a request's action by its
-    name (not by listing its response class), S3 lists a prefix's versions without
+    once, EventBridge compiles its input paths once, S3 lists a prefix's versions without
     copying the whole bucket, SQS checks retention without counting the queue. Each answers
     as moto does (``test_offline_runtime`` checks that); without them the gauntlet's
     bucket listing was quadratic and FinalizeJob's executions reparsed their definition."""
@@ -66,7 +65,6 @@ def _moto_speedups(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     from offline.stack import (
         install_events_input_path_cache,
-        install_response_action_lookup,
         install_s3_prefixed_version_listing,
         install_sqs_retention_check,
         install_step_functions_caches,
@@ -77,7 +75,6 @@ def _moto_speedups(request: pytest.FixtureRequest) -> Iterator[None]:
         install_step_functions_caches(),
         install_step_functions_json_copies(),
         install_events_input_path_cache(),
-        install_response_action_lookup(),
         install_s3_prefixed_version_listing(),
         install_sqs_retention_check(),
     ]
