@@ -42,7 +42,9 @@ from autopilot_flow.manifest import (
     plain_scalar_tag,
     yaml_1_1_problem,
 )
+from autopilot_flow.rules import STRUCTURAL_CHECKS as RULE_CHECKS
 from autopilot_flow.sections import SECTION_NODES
+from autopilot_flow.sections import STRUCTURAL_CHECKS as SECTION_CHECKS
 from autopilot_flow.structure import compiled
 from offline.demo_data import DATA_BUCKET, OUTPUT_BUCKET
 from tests.gauntlet.floods import FLOODS
@@ -164,6 +166,9 @@ def put(document: Any, loc: Loc, value: Any) -> None:
     get(document, loc[:-1])[loc[-1]] = value
 
 
+STRING_CHECKS = {**RULE_CHECKS, **SECTION_CHECKS}  # as validate.py builds its walk
+
+
 def string_ok(node: Node, value: str) -> bool:
     """Would the model accept ``value`` (enum, or length and pattern)?"""
     if "enum" in node:
@@ -171,6 +176,13 @@ def string_ok(node: Node, value: str) -> bool:
     low, high = node.get("min"), node.get("max")
     if (low is not None and len(value) < low) or (high is not None and len(value) > high):
         return False
+    # Shapes the walk checks in code instead of by their pattern (e.g. EntityDescription,
+    # whose \\p{...} classes Python's re cannot compile): the same check decides here.
+    custom = STRING_CHECKS.get(node.get("shape", ""))
+    if custom is not None:
+        issues: list[Any] = []
+        custom(value, (), issues)
+        return not issues
     pattern = node.get("pattern")
     return pattern is None or compiled(pattern).fullmatch(value) is not None
 
