@@ -43,6 +43,10 @@ from moto.server import ThreadedMotoServer
 from moto.settings import moto_server_port
 from moto.sqs.models import SQSBackend
 from moto.stepfunctions.parser.asl.component.common.path import result_path
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+    WaitFunction,
+)
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -86,8 +90,8 @@ PERMISSIVE_PARAMETERS = {
     # Real seconds offline: retry quota waits quickly, and never give up on a burst.
     "CapacityRetrySeconds": "1",
     "CapacityRetryMaxSeconds": "3",
-    # Endpoints come up in two polls offline (real seconds between polls).
-    "EndpointPollSeconds": "1",
+    # EndpointPollSeconds keeps the template's 30 s: Step Functions waits on the stack's
+    # clock (install_step_functions_clock), so at speed 600 a poll is 50 ms apart.
     "IngestMaxReceiveCount": "100",
 }
 DUMMY_CREDENTIALS = {
@@ -184,6 +188,47 @@ def install_step_functions_caches() -> Callable[[], None]:
     def uninstall() -> None:
         for owner, name, original in reversed(saved):
             setattr(owner, name, original)
+
+    return uninstall
+
+
+def install_step_functions_clock(speed: float) -> Callable[[], None]:
+    """Step Functions' Wait states and Retry intervals run ``speed`` times faster than real time.
+
+    moto's interpreter sleeps them in real seconds, while everything else offline runs on a
+    scaled clock: an Autopilot job, a blue/green baking period and the WatchJobs schedule
+    move ``speed`` times faster. With real-second waits, FinalizeJob polled an endpoint a few
+    times per simulated hour of baking and spent most of a deployment asleep. Scaled, the
+    execution keeps AWS's proportions: a 30 s poll during a 10 minute canary bake is 20 polls
+    at any speed. What an execution does (its states, their order, how many attempts a Retry
+    makes) does not change; only how long the interpreter sleeps does. Waits still end early
+    when the execution is stopped. Replaces any earlier install; returns the undo."""
+    if speed <= 0:
+        raise ValueError("speed must be positive")
+    saved_wait = WaitFunction.__dict__["_wait_interval"]
+    saved_time = retrier_decl.time
+
+    def _wait_interval(self: Any, env: Any, wait_seconds: float) -> None:
+        deadline = time.monotonic() + max(0.0, float(wait_seconds)) / speed
+        while env.is_running():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if env.program_state_event.wait(left) and env.is_running():
+                # Set for another reason than a stop (moto's own re-wait case): keep waiting,
+                # without spinning on an event that stays set.
+                time.sleep(min(left, 0.01))
+
+    def scaled_sleep(seconds: float) -> None:
+        time.sleep(max(0.0, float(seconds)) / speed)
+
+    WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
+    # The retrier's only use of ``time`` is the sleep between attempts.
+    retrier_decl.time = types.SimpleNamespace(sleep=scaled_sleep)  # type: ignore[assignment]
+
+    def uninstall() -> None:
+        WaitFunction._wait_interval = saved_wait  # type: ignore[method-assign]
+        retrier_decl.time = saved_time  # type: ignore[assignment]
 
     return uninstall
 
@@ -599,6 +644,7 @@ class OfflineStack:
         self._undo.append(install_s3_prefixed_version_listing())
         self._undo.append(install_sqs_retention_check())
         self._undo.append(install_sqs_message_move_tasks())
+        self._undo.append(install_step_functions_clock(options.speed))
         # One clock for training and for blue/green baking periods: a canary's wait runs at
         # the same --speed as a job (SageMaker's own waits are minutes).
         clock = ScaledClock(speed=options.speed)

@@ -47,6 +47,13 @@ def botocore_input_shape() -> Any:
     return model.operation_model("CreateAutoMLJobV2").input_shape
 
 
+# Step Functions' Wait and Retry intervals in moto's interpreter, this many times faster than
+# real seconds (as the offline stack runs them at its --speed): a FinalizeJob test spent most
+# of its time asleep between endpoint polls and throttling retries. What an execution does
+# (its states, their order, each Retry's attempts) is unchanged; endpoints come up after a
+# count of polls (EndpointLifecycle), and baking periods run on the tests' own ManualClock.
+STEP_FUNCTIONS_SPEED = 20.0
+
 # The modules that test the speed-ups themselves (installed, undone, compared with moto's
 # own answers): they need moto as it comes.
 TESTS_OF_THE_SPEEDUPS = frozenset({"tests.integration.test_offline_runtime"})
@@ -55,9 +62,10 @@ TESTS_OF_THE_SPEEDUPS = frozenset({"tests.integration.test_offline_runtime"})
 @pytest.fixture(autouse=True, scope="module")
 def _moto_speedups(request: pytest.FixtureRequest) -> Iterator[None]:
     """The offline stack's caches for moto's own repeated work, in every test module as in
-    ``OfflineStack``: Step Functions parses a definition once and compiles each JSONPath
-    once, EventBridge compiles its input paths once, S3 lists a prefix's versions without
-    copying the whole bucket, SQS checks retention without counting the queue. Each answers
+    ``OfflineStack``: Step Functions parses a definition once, compiles each JSONPath once
+    and waits on a faster clock, EventBridge compiles its input paths once, S3 lists a
+    prefix's versions without copying the whole bucket, SQS checks retention without
+    counting the queue. Each answers
     as moto does (``test_offline_runtime`` checks that); without them the gauntlet's
     bucket listing was quadratic and FinalizeJob's executions reparsed their definition."""
     if request.module.__name__ in TESTS_OF_THE_SPEEDUPS:
@@ -68,10 +76,12 @@ def _moto_speedups(request: pytest.FixtureRequest) -> Iterator[None]:
         install_s3_prefixed_version_listing,
         install_sqs_retention_check,
         install_step_functions_caches,
+        install_step_functions_clock,
         install_step_functions_json_copies,
     )
 
     undo = [
+        install_step_functions_clock(STEP_FUNCTIONS_SPEED),
         install_step_functions_caches(),
         install_step_functions_json_copies(),
         install_events_input_path_cache(),

@@ -33,8 +33,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfflineStack]:
     options = OfflineOptions(
         state_dir=state,
         speed=600.0,
-        # FinalizeJob's DescribeEndpoint loop really waits: keep it short here.
-        parameters={"EndpointPollSeconds": "1"},
     )
     with OfflineStack(options) as running:
         upload_example_data(running.client("s3"))

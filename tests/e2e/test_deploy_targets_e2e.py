@@ -40,7 +40,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfflineStack]:
     options = OfflineOptions(
         state_dir=tmp_path_factory.mktemp("state"),
         speed=1200,
-        parameters={"EndpointPollSeconds": "1"},
     )
     with OfflineStack(options) as running:
         upload_example_data(running.client("s3"))

@@ -29,12 +29,11 @@ from offline.stack import OfflineOptions, OfflineStack
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "manifests"
-FAST = {"EndpointPollSeconds": "1"}
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[OfflineStack]:
-    options = OfflineOptions(state_dir=tmp_path / "state", speed=1200, parameters=FAST)
+    options = OfflineOptions(state_dir=tmp_path / "state", speed=1200)
     with OfflineStack(options) as running:
         yield running
 
@@ -97,7 +96,7 @@ def test_every_example_flows_to_the_end(stack: OfflineStack) -> None:
 
 
 def test_a_quota_limited_burst_becomes_exactly_one_job_per_manifest(tmp_path: Path) -> None:
-    options = OfflineOptions(state_dir=tmp_path, speed=3000, quota=5, parameters=FAST)
+    options = OfflineOptions(state_dir=tmp_path, speed=3000, quota=5)
     with OfflineStack(options) as stack:
         s3 = stack.client("s3")
         upload_example_data(s3)

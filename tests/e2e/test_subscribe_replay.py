@@ -27,7 +27,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfflineStack]:
     options = OfflineOptions(
         state_dir=tmp_path_factory.mktemp("offline"),
         speed=600.0,
-        parameters={"EndpointPollSeconds": "1"},
     )
     with OfflineStack(options) as running:
         upload_example_data(running.client("s3"))
