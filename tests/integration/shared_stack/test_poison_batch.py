@@ -12,19 +12,14 @@ rejection.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import yaml
-from moto import mock_aws
 
-from offline.autopilot_simulator import AutopilotSimulator, ManualClock
-from offline.lambda_runtime import lambda_environment
-from offline.moto_fixes import moto_as_aws
 from tests.cpu import cpu_of
 from tests.gauntlet.floods import FLOODS
-from tests.integration.ingest_harness import EXAMPLES, IngestHarness, build_harness
+from tests.integration.ingest_harness import EXAMPLES, IngestHarness
+from tests.integration.shared_stack.conftest import StackForTest
 
 VALID = ("churn-tabular.yaml", "defect-images.yaml")
 # Eight floods, the costliest to read before the limit, and two valid manifests: a full batch.
@@ -45,19 +40,6 @@ BATCH_RATIO = 5
 SMALL_BROKEN = b'{"AutoMLJobName": "broken", '  # a truncated JSON document
 
 
-@pytest.fixture
-def harness() -> Iterator[IngestHarness]:
-    with (
-        lambda_environment(),
-        mock_aws(),
-        moto_as_aws(),
-        AutopilotSimulator(clock=ManualClock(), seed=11),
-    ):
-        harness = build_harness()
-        harness.source.drain()  # S3's test event
-        yield harness
-
-
 def _valid(name: str, round_name: str) -> bytes:
     # Without its own job name, each round's copy gets a name of its own (key + content).
     document = yaml.safe_load((EXAMPLES / name).read_text())
@@ -72,28 +54,30 @@ def _deliver_one_batch(harness: IngestHarness, expected: int) -> tuple[dict[str,
     return cpu_of(lambda: harness.source.deliver(messages))
 
 
-def test_a_batch_with_poison_manifests_answers_every_record(harness: IngestHarness) -> None:
+def test_a_batch_with_poison_manifests_answers_every_record(stack: StackForTest) -> None:
+    # The package's shared stack: this test's keys live under its own prefix.
+    harness, at = stack.ingest, f"manifests/{stack.token}"
     # Warm up (imports, first clients) so neither measured batch pays for it.
     for name in VALID:
-        harness.upload(f"manifests/warm/{name}", _valid(name, "warm"))
-    harness.upload("manifests/warm/broken.json", SMALL_BROKEN)
+        harness.upload(f"{at}/warm/{name}", _valid(name, "warm"))
+    harness.upload(f"{at}/warm/broken.json", SMALL_BROKEN)
     harness.source.drain()
     harness.create_calls.clear()
 
     # The reference: the same batch, with a small broken manifest for each flood.
     for name in VALID:
-        harness.upload(f"manifests/small/{name}", _valid(name, "small"))
+        harness.upload(f"{at}/small/{name}", _valid(name, "small"))
     for name in POISON:
-        harness.upload(f"manifests/small/{name}.json", SMALL_BROKEN)
+        harness.upload(f"{at}/small/{name}.json", SMALL_BROKEN)
     small_response, small_cpu = _deliver_one_batch(harness, len(VALID) + len(POISON))
     assert small_response == {"batchItemFailures": []}
     assert len(harness.create_calls) == len(VALID)
 
     for name in VALID:
-        harness.upload(f"manifests/mixed/{name}", _valid(name, "mixed"))
+        harness.upload(f"{at}/mixed/{name}", _valid(name, "mixed"))
     for name in POISON:
         flood = FLOODS[name]
-        harness.upload(f"manifests/mixed/{name}.{flood.media}", flood.body)
+        harness.upload(f"{at}/mixed/{name}.{flood.media}", flood.body)
     response, batch_cpu = _deliver_one_batch(harness, len(VALID) + len(POISON))
 
     # Nothing to retry: every record has its answer.
@@ -101,12 +85,12 @@ def test_a_batch_with_poison_manifests_answers_every_record(harness: IngestHarne
     # The valid manifests got their jobs...
     assert len(harness.create_calls) == 2 * len(VALID)
     for name in VALID:
-        receipt = harness.read_json(f"receipts/mixed/{name}.json")
+        receipt = harness.read_json(f"receipts/{stack.token}/mixed/{name}.json")
         assert harness.record(receipt["jobName"]) is not None
     # ... and each flood its rejection report, with the one error that says why.
     for name in POISON:
         flood = FLOODS[name]
-        report = harness.read_json(f"rejections/mixed/{name}.{flood.media}.json")
+        report = harness.read_json(f"rejections/{stack.token}/mixed/{name}.{flood.media}.json")
         assert report["valid"] is False
         assert [(e["path"], e["code"]) for e in report["errors"]] == [("", flood.code)]
     assert harness.queue_depth("IngestQueue") == 0
