@@ -125,20 +125,31 @@ def build_harness(extra_parameters: dict[str, str] | None = None) -> IngestHarne
     return harness
 
 
-def subscribe_to_bus(harness: IngestHarness) -> str:
-    """An SQS queue subscribed to every event on the bus, as an outside team would do."""
+def subscribe_to_bus(harness: IngestHarness, name: str = "subscriber") -> str:
+    """An SQS queue subscribed to every event on the bus, as an outside team would do (on a
+    shared stack, each test names its own queue and rule)."""
     sqs = harness.client("sqs")
     events = harness.client("events")
-    url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     bus = harness.stack.physical("EventBus")
+    rule = "all" if name == "subscriber" else name
     events.put_rule(
-        Name="all", EventBusName=bus, EventPattern=json.dumps({"source": ["autopilot-flow"]})
+        Name=rule, EventBusName=bus, EventPattern=json.dumps({"source": ["autopilot-flow"]})
     )
-    events.put_targets(Rule="all", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
     return str(url)
+
+
+def unsubscribe_from_bus(harness: IngestHarness, name: str, url: str) -> None:
+    """Undo ``subscribe_to_bus(harness, name)``: later events no longer reach the queue."""
+    events = harness.client("events")
+    bus = harness.stack.physical("EventBus")
+    events.remove_targets(Rule=name, EventBusName=bus, Ids=["q"])
+    events.delete_rule(Name=name, EventBusName=bus)
+    harness.client("sqs").delete_queue(QueueUrl=url)
 
 
 def received_events(harness: IngestHarness, url: str) -> Iterator[dict[str, Any]]:
