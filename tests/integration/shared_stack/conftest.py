@@ -22,6 +22,7 @@ from moto import mock_aws
 
 from offline.autopilot_simulator import AutopilotSimulator, ManualClock
 from offline.lambda_runtime import lambda_environment
+from offline.model_registry import ModelRegistry
 from offline.moto_fixes import moto_as_aws
 from tests.integration.ingest_harness import IngestHarness
 from tests.integration.jobs_api_harness import ApiHarness, build_api_harness
@@ -34,6 +35,7 @@ class SharedStack:
 
     api: ApiHarness
     simulator: AutopilotSimulator
+    model_registry: ModelRegistry
     published: PublishedEvents
     tokens: Iterator[int] = field(default_factory=itertools.count)
 
@@ -77,6 +79,7 @@ def shared_stack() -> Iterator[SharedStack]:
         lambda_environment(),
         mock_aws(),
         moto_as_aws(),
+        ModelRegistry() as model_registry,  # moto's Model Registry made to behave as AWS's
         AutopilotSimulator(clock=ManualClock(), seed=5) as simulator,
     ):
         api = build_api_harness()
@@ -84,7 +87,7 @@ def shared_stack() -> Iterator[SharedStack]:
         published = PublishedEvents()
         for service in (api.ingest.service, api.service):
             published.watch(service.ingestor.publisher.client)
-        yield SharedStack(api, simulator, published)
+        yield SharedStack(api, simulator, model_registry, published)
 
 
 def _empty(ingest: IngestHarness, logical_id: str) -> None:

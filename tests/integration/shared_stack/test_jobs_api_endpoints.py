@@ -1,7 +1,10 @@
-"""Approve / reject a job's model package, the endpoint inventory, rollback and undeploy
-(issue 13), through the real JobsApi handler against moto.
+"""Approve / reject a job's model package, rollback and undeploy (issue 13), through the real
+JobsApi handler against moto.
 
-The stack is provisioned from template.yaml (jobs_api_harness); moto's Model Registry is
+The stack is the package's (see conftest.py): each test's jobs, endpoints and packages have
+names of its own (``stack.name``), and what it counts (FinalizeJob's executions) is counted
+from its start. The inventory of every endpoint record needs a table of its own:
+tests/integration/test_jobs_api_endpoints.py. moto's Model Registry is
 made to behave as AWS's (``offline.model_registry.ModelRegistry``: UpdateModelPackage changes
 only what is sent, packages can be tagged, SageMaker Model Package State Change is published).
 What FinalizeJob writes (a job's ``registration``, an endpoint's record) is written here
@@ -17,22 +20,20 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
-from moto import mock_aws
 from moto.sagemaker.models import sagemaker_backends
 
 from autopilot_flow import registry as reg
 from autopilot_flow.finalize import JOB_TAG_KEY, STACK_TAG_KEY
-from offline.autopilot_simulator import AutopilotSimulator, ManualClock
+from offline.autopilot_simulator import AutopilotSimulator
 from offline.model_registry import DETAIL_TYPE, ModelRegistry
-from offline.moto_fixes import atomic_dynamodb_writes, s3_notification_versions
-from tests.integration.jobs_api_harness import ApiHarness, build_api_harness, sample
+from tests.integration.jobs_api_harness import ApiHarness, sample
+from tests.integration.shared_stack.conftest import StackForTest
 
 PRINCIPAL = "arn:aws:sts::111122223333:assumed-role/MLEngineer/ml-engineer"
 GROUP = "churn-models"
@@ -41,44 +42,28 @@ ROLE = "arn:aws:iam::111122223333:role/AutopilotExecution"
 
 
 @pytest.fixture
-def stack() -> Iterator[tuple[AutopilotSimulator, ModelRegistry]]:
-    saved = dict(os.environ)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_SESSION_TOKEN="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-        POWERTOOLS_METRICS_DISABLED="true",
-    )
-    try:
-        with (
-            mock_aws(),
-            atomic_dynamodb_writes(),
-            s3_notification_versions(),
-            ModelRegistry() as model,
-            AutopilotSimulator(clock=ManualClock(), seed=5) as sim,
-        ):
-            yield sim, model
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+def sim(stack: StackForTest) -> AutopilotSimulator:
+    return stack.simulator
 
 
 @pytest.fixture
-def api(stack: tuple[AutopilotSimulator, ModelRegistry]) -> ApiHarness:
-    return build_api_harness()
+def model_registry(stack: StackForTest) -> ModelRegistry:
+    return stack.shared.model_registry
 
 
-@pytest.fixture
-def sim(stack: tuple[AutopilotSimulator, ModelRegistry]) -> AutopilotSimulator:
-    return stack[0]
+@pytest.fixture(autouse=True)
+def refusals(stack: StackForTest) -> Iterator[list[tuple[Any, str, Any]]]:
+    """The hooks ``answer_as_aws`` registers, unregistered after the test (the handler's
+    clients are shared with the tests that follow)."""
+    registered: list[tuple[Any, str, Any]] = []
+    REFUSALS.append(registered)
+    yield registered
+    REFUSALS.remove(registered)
+    for client, event_name, handler in registered:
+        client.meta.events.unregister(event_name, handler)
 
 
-@pytest.fixture
-def model_registry(stack: tuple[AutopilotSimulator, ModelRegistry]) -> ModelRegistry:
-    return stack[1]
+REFUSALS: list[list[tuple[Any, str, Any]]] = []
 
 
 # --- requests --------------------------------------------------------------------------------
@@ -260,6 +245,7 @@ def answer_as_aws(
     ops = api.service.endpoints
     client = ops.sagemaker if service == "sagemaker" else ops.stepfunctions
     client.meta.events.register(f"before-call.{service}.{operation}", refuse)
+    REFUSALS[-1].append((client, f"before-call.{service}.{operation}", refuse))
     return answered
 
 
@@ -267,23 +253,24 @@ def answer_as_aws(
 
 
 def test_approve_a_pending_package_records_who_and_why(
-    api: ApiHarness, model_registry: ModelRegistry
+    stack: StackForTest, model_registry: ModelRegistry
 ) -> None:
-    arn = register_package(api, "churn-1")
-    record_job(api, "churn-1", arn)
-    answer = api.call(approve("churn-1", {"note": "F1 0.91 on the holdout"}))
+    api, n = stack.api, stack.name
+    arn = register_package(api, n("churn-1"))
+    record_job(api, n("churn-1"), arn)
+    answer = api.call(approve(n("churn-1"), {"note": "F1 0.91 on the holdout"}))
     assert answer.status == 202
     assert answer.body["approvalStatus"] == "Approved"
     assert answer.body["previousStatus"] == "PendingManualApproval"
     assert answer.body["by"] == PRINCIPAL
-    assert answer.headers["Location"] == "/v1/jobs/churn-1"
+    assert answer.headers["Location"] == f"/v1/jobs/{n('churn-1')}"
     package = api.ingest.client("sagemaker").describe_model_package(ModelPackageName=arn)
     assert package["ModelApprovalStatus"] == "Approved"
     assert package["ApprovalDescription"] == f"{PRINCIPAL}: F1 0.91 on the holdout"
     # The reviewer is kept in the package's metadata (SageMaker's LastModifiedBy is the API's
     # role); nothing else about the package changed (AWS changes only the fields sent).
     assert package["CustomerMetadataProperties"] == {
-        "autopilot-flow:job": "churn-1",
+        "autopilot-flow:job": n("churn-1"),
         "autopilot-flow:reviewed-by": PRINCIPAL,
         "autopilot-flow:reviewed-as": "Approved",
     }
@@ -296,10 +283,11 @@ def test_approve_a_pending_package_records_who_and_why(
     assert changes[-1] == "Approved"
 
 
-def test_reject_without_a_note(api: ApiHarness) -> None:
-    arn = register_package(api, "churn-2")
-    record_job(api, "churn-2", arn)
-    answer = api.call(reject("churn-2"))
+def test_reject_without_a_note(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
+    arn = register_package(api, n("churn-2"))
+    record_job(api, n("churn-2"), arn)
+    answer = api.call(reject(n("churn-2")))
     assert answer.status == 200
     assert answer.body["approvalStatus"] == "Rejected"
     assert answer.body["note"] is None
@@ -309,11 +297,12 @@ def test_reject_without_a_note(api: ApiHarness) -> None:
     assert package["CustomerMetadataProperties"]["autopilot-flow:reviewed-as"] == "Rejected"
 
 
-def test_a_package_is_reviewed_once(api: ApiHarness) -> None:
-    arn = register_package(api, "churn-3")
-    record_job(api, "churn-3", arn)
-    assert api.call(approve("churn-3")).status == 202
-    for event in (approve("churn-3"), reject("churn-3")):
+def test_a_package_is_reviewed_once(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
+    arn = register_package(api, n("churn-3"))
+    record_job(api, n("churn-3"), arn)
+    assert api.call(approve(n("churn-3"))).status == 202
+    for event in (approve(n("churn-3")), reject(n("churn-3"))):
         answer = api.call(event)
         assert answer.status == 409
         assert answer.body["type"].endswith("/not-pending-approval")
@@ -322,44 +311,49 @@ def test_a_package_is_reviewed_once(api: ApiHarness) -> None:
     assert package["ModelApprovalStatus"] == "Approved"
 
 
-def test_a_package_registered_approved_is_not_pending(api: ApiHarness) -> None:
-    arn = register_package(api, "churn-4", status="Approved")
-    record_job(api, "churn-4", arn)
-    answer = api.call(reject("churn-4"))
+def test_a_package_registered_approved_is_not_pending(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
+    arn = register_package(api, n("churn-4"), status="Approved")
+    record_job(api, n("churn-4"), arn)
+    answer = api.call(reject(n("churn-4")))
     assert answer.status == 409
     assert answer.body["type"].endswith("/not-pending-approval")
 
 
 @pytest.mark.parametrize("name", ["nobody", "bad_name!", "x" * 40])
-def test_review_of_an_unknown_job_is_404(api: ApiHarness, name: str) -> None:
+def test_review_of_an_unknown_job_is_404(stack: StackForTest, name: str) -> None:
+    api = stack.api
     answer = api.call(approve(name))
     assert answer.status == 404
     assert answer.body["type"].endswith("/job-not-found")
 
 
-def test_review_of_a_job_without_a_package_is_409(api: ApiHarness) -> None:
-    record_job(api, "churn-5")
-    answer = api.call(approve("churn-5"))
+def test_review_of_a_job_without_a_package_is_409(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
+    record_job(api, n("churn-5"))
+    answer = api.call(approve(n("churn-5")))
     assert answer.status == 409
     assert answer.body["type"].endswith("/no-model-package")
     assert "Registry" in answer.body["detail"]
 
 
-def test_review_of_a_deleted_package_is_409(api: ApiHarness) -> None:
+def test_review_of_a_deleted_package_is_409(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
     # moto has no DeleteModelPackage: a package ARN of the group that is not (any longer).
-    arn = register_package(api, "churn-6").rsplit("/", 1)[0] + "/99"
-    record_job(api, "churn-6", arn)
-    answer = api.call(approve("churn-6"))
+    arn = register_package(api, n("churn-6")).rsplit("/", 1)[0] + "/99"
+    record_job(api, n("churn-6"), arn)
+    answer = api.call(approve(n("churn-6")))
     assert answer.status == 409
     assert answer.body["type"].endswith("/no-model-package")
 
 
-def test_a_package_without_the_stack_tag_is_refused(api: ApiHarness) -> None:
-    arn = register_package(api, "churn-7", ours=False)
-    record_job(api, "churn-7", arn)
+def test_a_package_without_the_stack_tag_is_refused(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
+    arn = register_package(api, n("churn-7"), ours=False)
+    record_job(api, n("churn-7"), arn)
     # AWS: the API's role may describe and update only packages tagged with its stack.
     answered = answer_as_aws(api, "sagemaker", "DescribeModelPackage", "AccessDeniedException", 1)
-    answer = api.call(approve("churn-7"))
+    answer = api.call(approve(n("churn-7")))
     assert answered == ["AccessDeniedException"]
     assert answer.status == 403
     assert answer.body["type"].endswith("/model-package-not-owned")
@@ -370,25 +364,27 @@ def test_a_package_without_the_stack_tag_is_refused(api: ApiHarness) -> None:
 @pytest.mark.parametrize(
     "body", ["not json", "[1]", json.dumps({"note": "x" * 501}), json.dumps({"other": 1})]
 )
-def test_a_bad_review_body_is_400(api: ApiHarness, body: str) -> None:
-    arn = register_package(api, "churn-8")
-    record_job(api, "churn-8", arn)
-    answer = api.call(approve("churn-8", body))
+def test_a_bad_review_body_is_400(stack: StackForTest, body: str) -> None:
+    api, n = stack.api, stack.name
+    arn = register_package(api, n("churn-8"))
+    record_job(api, n("churn-8"), arn)
+    answer = api.call(approve(n("churn-8"), body))
     assert answer.status == 400
     package = api.ingest.client("sagemaker").describe_model_package(ModelPackageName=arn)
     assert package["ModelApprovalStatus"] == "PendingManualApproval"
 
 
-def test_throttling_is_retried_then_503(api: ApiHarness, sim: AutopilotSimulator) -> None:
-    arn = register_package(api, "churn-9")
-    record_job(api, "churn-9", arn)
+def test_throttling_is_retried_then_503(stack: StackForTest, sim: AutopilotSimulator) -> None:
+    api, n = stack.api, stack.name
+    arn = register_package(api, n("churn-9"))
+    record_job(api, n("churn-9"), arn)
     sim.throttle_next(2, "UpdateModelPackage")
-    assert api.call(approve("churn-9")).status == 202
+    assert api.call(approve(n("churn-9"))).status == 202
 
-    arn = register_package(api, "churn-10")
-    record_job(api, "churn-10", arn)
+    arn = register_package(api, n("churn-10"))
+    record_job(api, n("churn-10"), arn)
     sim.throttle_next(api.service.backoff.attempts, "DescribeModelPackage")
-    answer = api.call(approve("churn-10"))
+    answer = api.call(approve(n("churn-10")))
     assert answer.status == 503
     assert answer.headers["Retry-After"] == "1"
     package = api.ingest.client("sagemaker").describe_model_package(ModelPackageName=arn)
@@ -398,68 +394,39 @@ def test_throttling_is_retried_then_503(api: ApiHarness, sim: AutopilotSimulator
 # --- the endpoint inventory --------------------------------------------------------------------
 
 
-def test_the_inventory_lists_every_endpoint_record(api: ApiHarness) -> None:
-    assert api.call(listing()).body == {"endpoints": []}
-    record_endpoint(
-        api,
-        "churn-classifier",
-        liveJob="churn-2",
-        live=live(
-            "churn-2", 0.91, modelPackageArn="arn:pkg/2", strategy="Canary", change="approved"
-        ),
-        previousLiveJob="churn-1",
-        endpointArn="arn:aws:sagemaker:us-east-1:111122223333:endpoint/churn-classifier",
-        deployedAt="2026-12-05T08:00:00.000Z",
-    )
-    record_endpoint(api, "a-first", pendingJob="demand-1", pendingSince="2026-12-05T08:01:00Z")
-    # An older record, as FinalizeJob wrote it before issue 13: fields it lacks are null.
-    record_endpoint(api, "legacy", liveJob="old-1", live=live("old-1", 0.5))
-    record_job(api, "churn-1")  # job items are not endpoints
-    answer = api.call(listing())
-    assert answer.status == 200
-    rows = answer.body["endpoints"]
-    assert [r["endpointName"] for r in rows] == ["a-first", "churn-classifier", "legacy"]
-    first, churn, legacy = rows
-    assert first["state"] == "Deploying" and first["pendingJob"] == "demand-1"
-    assert churn["state"] == "Live"
-    assert (churn["liveJob"], churn["previousLiveJob"]) == ("churn-2", "churn-1")
-    assert (churn["metricName"], churn["value"]) == ("F1", 0.91)
-    assert (churn["strategy"], churn["lastChange"]) == ("Canary", "approved")
-    assert churn["modelPackageArn"] == "arn:pkg/2"
-    assert churn["links"] == {
-        "self": "/v1/endpoints/churn-classifier",
-        "rollback": "/v1/endpoints/churn-classifier/rollback",
-    }
-    assert legacy["strategy"] is None and legacy["previousLiveJob"] is None
+# The inventory of every endpoint record needs a table of its own: test_jobs_api_endpoints.py.
 
 
 # --- rollback ----------------------------------------------------------------------------------
 
 
-def live_endpoint_with_history(api: ApiHarness, name: str = "churn-classifier") -> str:
+def live_endpoint_with_history(stack: StackForTest) -> str:
+    api, n = stack.api, stack.name
+    name = n("churn-classifier")
     arn = create_endpoint(api, name)
-    old_package = register_package(api, "churn-1", status="Approved")
-    record_job(api, "churn-1", old_package)
-    record_job(api, "churn-2")
+    old_package = register_package(api, n("churn-1"), status="Approved")
+    record_job(api, n("churn-1"), old_package)
+    record_job(api, n("churn-2"))
     record_endpoint(
         api,
         name,
-        liveJob="churn-2",
-        live=live("churn-2", 0.91, strategy="Canary", change="finalize"),
-        previousLiveJob="churn-1",
+        liveJob=n("churn-2"),
+        live=live(n("churn-2"), 0.91, strategy="Canary", change="finalize"),
+        previousLiveJob=n("churn-1"),
         endpointArn=arn,
         deployedAt="2026-01-05T08:00:00.000Z",
     )
     return old_package
 
 
-def test_rollback_starts_finalize_in_deploy_mode_with_the_previous_job(api: ApiHarness) -> None:
-    old_package = live_endpoint_with_history(api)
-    answer = api.call(rollback("churn-classifier"))
+def test_rollback_starts_finalize_in_deploy_mode_with_the_previous_job(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
+    old_package = live_endpoint_with_history(stack)
+    answer = api.call(rollback(n("churn-classifier")))
     assert answer.status == 202
     body = answer.body
-    assert (body["jobName"], body["liveJob"]) == ("churn-1", "churn-2")
-    assert re.fullmatch(r"churn-1-rollback-[0-9a-f]{12}", body["executionName"])
+    assert (body["jobName"], body["liveJob"]) == (n("churn-1"), n("churn-2"))
+    assert re.fullmatch(rf"{n('churn-1')}-rollback-[0-9a-f]{{12}}", body["executionName"])
     sfn = api.ingest.client("stepfunctions")
     execution = sfn.describe_execution(executionArn=body["executionArn"])
     assert execution["stateMachineArn"] == api.stack.physical("FinalizeJobStateMachine")
@@ -468,21 +435,24 @@ def test_rollback_starts_finalize_in_deploy_mode_with_the_previous_job(api: ApiH
     assert json.loads(execution["input"]) == {
         "mode": "deploy",
         "reason": "rollback",
-        "jobName": "churn-1",
-        "endpointName": "churn-classifier",
+        "jobName": n("churn-1"),
+        "endpointName": n("churn-classifier"),
         "requestedBy": PRINCIPAL,
         "modelPackageArn": old_package,
     }
     # Two rollbacks are two executions (unique names).
-    again = api.call(rollback("churn-classifier"))
+    again = api.call(rollback(n("churn-classifier")))
     assert again.status == 202 and again.body["executionName"] != body["executionName"]
 
 
-def test_rollback_to_a_job_without_a_package_sends_null(api: ApiHarness) -> None:
-    arn = create_endpoint(api, "demand")
-    record_job(api, "demand-1")
-    record_endpoint(api, "demand", liveJob="demand-2", previousLiveJob="demand-1", endpointArn=arn)
-    answer = api.call(rollback("demand"))
+def test_rollback_to_a_job_without_a_package_sends_null(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
+    arn = create_endpoint(api, n("demand"))
+    record_job(api, n("demand-1"))
+    record_endpoint(
+        api, n("demand"), liveJob=n("demand-2"), previousLiveJob=n("demand-1"), endpointArn=arn
+    )
+    answer = api.call(rollback(n("demand")))
     assert answer.status == 202
     execution = api.ingest.client("stepfunctions").describe_execution(
         executionArn=answer.body["executionArn"]
@@ -490,134 +460,144 @@ def test_rollback_to_a_job_without_a_package_sends_null(api: ApiHarness) -> None
     assert json.loads(execution["input"])["modelPackageArn"] is None
 
 
-def test_rollback_refuses_an_endpoint_this_stack_did_not_create(api: ApiHarness) -> None:
-    create_endpoint(api, "someone-elses", tagged=False)
-    answer = api.call(rollback("someone-elses"))
+def test_rollback_refuses_an_endpoint_this_stack_did_not_create(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
+    create_endpoint(api, n("someone-elses"), tagged=False)
+    answer = api.call(rollback(n("someone-elses")))
     assert answer.status == 403
     assert answer.body["type"].endswith("/endpoint-not-owned")
     # A record, but the endpoint does not carry this stack's tag: still not ours.
-    record_endpoint(api, "someone-elses", liveJob="b", previousLiveJob="a")
-    answer = api.call(rollback("someone-elses"))
+    record_endpoint(api, n("someone-elses"), liveJob="b", previousLiveJob="a")
+    answer = api.call(rollback(n("someone-elses")))
     assert answer.status == 403
-    assert not executions(api)
+    assert not executions(stack)
 
 
-def executions(api: ApiHarness) -> list[dict[str, Any]]:
+def executions(stack: StackForTest) -> list[dict[str, Any]]:
+    """FinalizeJob's executions started since this test began (the machine is shared)."""
+    return [e for e in all_executions(stack.api) if e["executionArn"] not in STARTED_BEFORE]
+
+
+def all_executions(api: ApiHarness) -> list[dict[str, Any]]:
     sfn = api.ingest.client("stepfunctions")
     machine = api.stack.physical("FinalizeJobStateMachine")
-    return list(sfn.list_executions(stateMachineArn=machine)["executions"])
+    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
+    return [e for page in pages for e in page["executions"]]
+
+
+STARTED_BEFORE: set[str] = set()
+
+
+@pytest.fixture(autouse=True)
+def started_before(stack: StackForTest) -> None:
+    STARTED_BEFORE.clear()
+    STARTED_BEFORE.update(e["executionArn"] for e in all_executions(stack.api))
 
 
 @pytest.mark.parametrize("name", ["nothing-here", "bad_name", "x" * 70])
-def test_rollback_of_an_unknown_endpoint_is_404(api: ApiHarness, name: str) -> None:
+def test_rollback_of_an_unknown_endpoint_is_404(stack: StackForTest, name: str) -> None:
+    api = stack.api
     answer = api.call(rollback(name))
     assert answer.status == 404
     assert answer.body["type"].endswith("/endpoint-not-found")
 
 
 @pytest.mark.parametrize("previous", [None, "-"])
-def test_rollback_without_a_previous_model_is_409(api: ApiHarness, previous: str | None) -> None:
-    arn = create_endpoint(api, "fresh")
+def test_rollback_without_a_previous_model_is_409(
+    stack: StackForTest, previous: str | None
+) -> None:
+    api, n = stack.api, stack.name
+    arn = create_endpoint(api, n("fresh"))
     fields = {"previousLiveJob": previous} if previous else {}
-    record_endpoint(api, "fresh", liveJob="fresh-1", endpointArn=arn, **fields)
-    answer = api.call(rollback("fresh"))
+    record_endpoint(api, n("fresh"), liveJob=n("fresh-1"), endpointArn=arn, **fields)
+    answer = api.call(rollback(n("fresh")))
     assert answer.status == 409
     assert answer.body["type"].endswith("/no-previous-model")
-    assert not executions(api)
+    assert not executions(stack)
 
 
-def test_rollback_during_a_deployment_is_409(api: ApiHarness) -> None:
-    arn = create_endpoint(api, "busy")
+def test_rollback_during_a_deployment_is_409(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
+    arn = create_endpoint(api, n("busy"))
     record_endpoint(
-        api, "busy", liveJob="b-2", previousLiveJob="b-1", pendingJob="b-3", endpointArn=arn
+        api,
+        n("busy"),
+        liveJob=n("b-2"),
+        previousLiveJob=n("b-1"),
+        pendingJob=n("b-3"),
+        endpointArn=arn,
     )
-    answer = api.call(rollback("busy"))
+    answer = api.call(rollback(n("busy")))
     assert answer.status == 409
     assert answer.body["type"].endswith("/endpoint-busy")
-    assert "job b-3 is being deployed" in answer.body["detail"]
-    assert not executions(api)
+    assert f"job {n('b-3')} is being deployed" in answer.body["detail"]
+    assert not executions(stack)
 
 
-def test_rollback_of_a_failed_endpoint_is_409(api: ApiHarness) -> None:
-    live_endpoint_with_history(api)
+def test_rollback_of_a_failed_endpoint_is_409(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
+    live_endpoint_with_history(stack)
     # moto's endpoints never fail: its record of this one is put in AWS's Failed state.
-    endpoint = sagemaker_backends["123456789012"]["us-east-1"].endpoints["churn-classifier"]
+    endpoint = sagemaker_backends["123456789012"]["us-east-1"].endpoints[n("churn-classifier")]
     endpoint.endpoint_status = "Failed"
-    answer = api.call(rollback("churn-classifier"))
+    answer = api.call(rollback(n("churn-classifier")))
     assert answer.status == 409
     assert answer.body["type"].endswith("/endpoint-not-in-service")
     assert answer.body["endpointStatus"] == "Failed"
-    assert not executions(api)
+    assert not executions(stack)
     # A failed endpoint still costs nothing to delete: undeploy takes it.
-    assert api.call(undeploy("churn-classifier")).status == 202
+    assert api.call(undeploy(n("churn-classifier"))).status == 202
 
 
-def test_rollback_throttled_past_the_backoff_is_503(api: ApiHarness) -> None:
-    live_endpoint_with_history(api)
+def test_rollback_throttled_past_the_backoff_is_503(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
+    live_endpoint_with_history(stack)
     attempts = api.service.backoff.attempts
     answered = answer_as_aws(
         api, "stepfunctions", "StartExecution", "ThrottlingException", attempts
     )
-    answer = api.call(rollback("churn-classifier"))
+    answer = api.call(rollback(n("churn-classifier")))
     assert len(answered) == attempts
     assert answer.status == 503
-    assert not executions(api)
+    assert not executions(stack)
     # Once the throttling stops, the same request starts the rollback.
-    assert api.call(rollback("churn-classifier")).status == 202
+    assert api.call(rollback(n("churn-classifier"))).status == 202
 
 
 # --- undeploy ----------------------------------------------------------------------------------
 
 
-def test_undeploy_deletes_this_stacks_endpoint_and_marks_its_record(api: ApiHarness) -> None:
-    live_endpoint_with_history(api)
-    answer = api.call(undeploy("churn-classifier"))
-    assert answer.status == 202
-    assert (answer.body["status"], answer.body["previousStatus"]) == ("Deleting", "InService")
-    assert answer.body["undeployedBy"] == PRINCIPAL
-    assert not endpoint_exists(api, "churn-classifier")
-    record = api.service.ingestor.registry.endpoint_record("churn-classifier")
-    assert record["undeployedBy"] == PRINCIPAL
-    assert record["liveJob"] == "churn-2"  # the history stays
-    (row,) = api.call(listing()).body["endpoints"]
-    assert row["state"] == "Deleted"
-    # Again: nothing to delete, nothing changes.
-    again = api.call(undeploy("churn-classifier"))
-    assert again.status == 200
-    assert again.body["status"] == "Deleted"
-    assert again.body["undeployedAt"] == answer.body["undeployedAt"]
-    # A deleted endpoint has nothing to roll back.
-    refused = api.call(rollback("churn-classifier"))
-    assert refused.status == 409
-    assert refused.body["type"].endswith("/endpoint-deleted")
-
-
-def test_undeploy_never_deletes_another_endpoint(api: ApiHarness) -> None:
-    create_endpoint(api, "someone-elses", tagged=False)
-    answer = api.call(undeploy("someone-elses"))
+def test_undeploy_never_deletes_another_endpoint(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
+    create_endpoint(api, n("someone-elses"), tagged=False)
+    answer = api.call(undeploy(n("someone-elses")))
     assert answer.status == 403
     assert answer.body["type"].endswith("/endpoint-not-owned")
-    record_endpoint(api, "someone-elses", liveJob="b")
-    assert api.call(undeploy("someone-elses")).status == 403
-    assert endpoint_exists(api, "someone-elses")
+    record_endpoint(api, n("someone-elses"), liveJob="b")
+    assert api.call(undeploy(n("someone-elses"))).status == 403
+    assert endpoint_exists(api, n("someone-elses"))
     assert api.call(undeploy("no-such-endpoint")).status == 404
 
 
-def test_undeploy_refused_by_iam_is_403(api: ApiHarness) -> None:
-    live_endpoint_with_history(api)
+def test_undeploy_refused_by_iam_is_403(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
+    live_endpoint_with_history(stack)
     # AWS: DeleteEndpoint is allowed only on endpoints tagged with this stack (the tag was
     # removed between the check and the call).
     answer_as_aws(api, "sagemaker", "DeleteEndpoint", "AccessDeniedException", 1)
-    answer = api.call(undeploy("churn-classifier"))
+    answer = api.call(undeploy(n("churn-classifier")))
     assert answer.status == 403
-    assert endpoint_exists(api, "churn-classifier")
-    assert "undeployedAt" not in api.service.ingestor.registry.endpoint_record("churn-classifier")
+    assert endpoint_exists(api, n("churn-classifier"))
+    assert "undeployedAt" not in api.service.ingestor.registry.endpoint_record(
+        n("churn-classifier")
+    )
 
 
-def test_undeploy_during_a_deployment_is_409(api: ApiHarness) -> None:
-    arn = create_endpoint(api, "busy")
-    record_endpoint(api, "busy", liveJob="b-2", pendingJob="b-3", endpointArn=arn)
-    answer = api.call(undeploy("busy"))
+def test_undeploy_during_a_deployment_is_409(stack: StackForTest) -> None:
+    api, n = stack.api, stack.name
+    arn = create_endpoint(api, n("busy"))
+    record_endpoint(api, n("busy"), liveJob=n("b-2"), pendingJob=n("b-3"), endpointArn=arn)
+    answer = api.call(undeploy(n("busy")))
     assert answer.status == 409
     assert answer.body["type"].endswith("/endpoint-busy")
-    assert endpoint_exists(api, "busy")
+    assert endpoint_exists(api, n("busy"))
