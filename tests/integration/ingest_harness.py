@@ -72,8 +72,12 @@ class IngestHarness:
         return document
 
     def keys(self, prefix: str) -> list[str]:
-        response = self.client("s3").list_objects_v2(Bucket=self.bucket, Prefix=prefix)
-        return [item["Key"] for item in response.get("Contents", [])]
+        pages = self.client("s3").get_paginator("list_objects_v2")
+        return [
+            item["Key"]
+            for page in pages.paginate(Bucket=self.bucket, Prefix=prefix)
+            for item in page.get("Contents", [])
+        ]
 
     def new_instance(self) -> SqsEventSource:
         """A fresh execution environment of the ingest function (its own cold start), fed

@@ -12,16 +12,19 @@ a test may flip (the simulator's faults, the handlers' backoff sleep, the enviro
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from offline.autopilot_simulator import AutopilotSimulator, ManualClock
-from offline.lambda_runtime import lambda_environment
+from offline.lambda_runtime import SqsEventSource, lambda_environment
 from offline.model_registry import ModelRegistry
 from offline.moto_fixes import moto_as_aws
 from tests.integration.ingest_harness import IngestHarness
@@ -106,6 +109,17 @@ def stack(shared_stack: SharedStack, monkeypatch: pytest.MonkeyPatch) -> Iterato
     # Whatever an earlier (perhaps failed) test left queued is not this test's.
     _empty(ingest, "IngestQueue")
     _empty(ingest, "IngestDeadLetterQueue")
+    # Messages a test receives and leaves in flight (a retry waiting for its visibility
+    # timeout) would come back during a later test: they are deleted when the test ends.
+    received: list[tuple[Any, str, str]] = []
+    receive = SqsEventSource.receive
+
+    def recording_receive(source: SqsEventSource) -> list[dict[str, Any]]:
+        messages = receive(source)
+        received.extend((source.sqs, source.queue_url, m["ReceiptHandle"]) for m in messages)
+        return messages
+
+    monkeypatch.setattr(SqsEventSource, "receive", recording_receive)
     simulator.clear_faults()
     ingest.create_calls.clear()
     # Tests swap these; monkeypatch puts them back (the harness makes backoff never sleep).
@@ -114,6 +128,10 @@ def stack(shared_stack: SharedStack, monkeypatch: pytest.MonkeyPatch) -> Iterato
     saved_environment = dict(os.environ)
     token = f"s{next(shared_stack.tokens):04d}"
     yield StackForTest(shared_stack, token, int(simulator.calls["CreateAutoMLJobV2"]))
+    for sqs, url, handle in received:
+        # Deleted already (answered), or moved on to the dead-letter queue: nothing to do.
+        with contextlib.suppress(ClientError):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
     os.environ.clear()
     os.environ.update(saved_environment)
     simulator.clear_faults()
