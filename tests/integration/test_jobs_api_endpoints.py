@@ -27,8 +27,12 @@ from offline.autopilot_simulator import AutopilotSimulator, ManualClock
 from offline.model_registry import ModelRegistry
 from offline.moto_fixes import atomic_dynamodb_writes, s3_notification_versions
 from tests.integration.jobs_api_harness import ApiHarness, build_api_harness
-from tests.integration.shared_stack.test_jobs_api_endpoints import (
+
+# The shared module's helpers (test_client_endpoints and test_governed_commands import them
+# from here, with this module's fixtures).
+from tests.integration.shared_stack.test_jobs_api_endpoints import (  # noqa: F401
     PRINCIPAL,
+    approve,
     create_endpoint,
     endpoint_exists,
     listing,
@@ -36,6 +40,8 @@ from tests.integration.shared_stack.test_jobs_api_endpoints import (
     record_endpoint,
     record_job,
     register_package,
+    reject,
+    request,
     rollback,
     undeploy,
 )

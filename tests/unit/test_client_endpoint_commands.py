@@ -4,7 +4,7 @@ documents (0 done, 1 refused by the stack, 2 usage or no such job/endpoint).
 
 The jobs API is answered over HTTP by the stand-in of test_client_commands (only status,
 headers and JSON body matter to the client); the same commands against the real handler
-are in tests/integration/test_jobs_api_endpoints.py (the API) and
+are in tests/integration/shared_stack/test_jobs_api_endpoints.py (the API) and
 tests/integration/test_client_endpoints.py (the client through a served API).
 """
 

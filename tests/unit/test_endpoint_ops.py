@@ -1,7 +1,7 @@
 """endpoint_ops' pure parts: the rollback's deploy-mode input (against the parser FinalizeJob
 runs), its execution name, the approval description, the note, and an inventory row from
 an endpoint record. The operations themselves run against moto through the real handler
-(tests/integration/test_jobs_api_endpoints.py)."""
+(tests/integration/shared_stack/test_jobs_api_endpoints.py)."""
 
 from __future__ import annotations
 
