@@ -871,6 +871,7 @@ def test_a_late_processed_older_version_does_not_overwrite_the_newest_answer(
 def test_a_version_uploaded_while_an_older_one_is_being_answered_keeps_the_plain_path(
     stack: StackForTest,
     harness: IngestHarness,
+    request: pytest.FixtureRequest,
 ) -> None:
     catalog = named(stack, "catalog.yaml")
     first = harness.upload(f"manifests/{catalog}", b"AutoMLJobName: [\n")["VersionId"]
@@ -882,9 +883,9 @@ def test_a_version_uploaded_while_an_older_one_is_being_answered_keeps_the_plain
         if params.get("Key") == f"rejections/{catalog}.json" and not newer:
             newer.append(harness.upload(f"manifests/{catalog}", valid)["VersionId"])
 
-    harness.service.ingestor.s3.meta.events.register(
-        "before-parameter-build.s3.PutObject", upload_newer_first
-    )
+    hook, events = "before-parameter-build.s3.PutObject", harness.service.ingestor.s3.meta.events
+    events.register(hook, upload_newer_first)
+    request.addfinalizer(lambda: events.unregister(hook, upload_newer_first))
     notifications = _notifications(harness)
     harness.source.deliver([notifications[first]])
     assert newer, "the hook did not run"
