@@ -40,6 +40,7 @@ from offline.stack import (
     install_server_dispatch_cache,
     install_sqs_retention_check,
     install_step_functions_caches,
+    install_step_functions_clock,
     install_step_functions_json_copies,
 )
 
@@ -354,3 +355,114 @@ def test_server_finds_each_hosts_backend_once_and_serves_every_service(
         undo()
     # one lookup per distinct host (moto alone: one per request, 17 here)
     assert 0 < len(listings) <= 3
+
+
+# --- Step Functions on the stack's clock ------------------------------------------------------
+
+HOUR = 3600
+_CLOCKED_DEFINITION = {
+    "StartAt": "AnHour",
+    "States": {
+        "AnHour": {"Type": "Wait", "Seconds": HOUR, "Next": "MissingQueue"},
+        "MissingQueue": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:sqs:getQueueUrl",
+            "Parameters": {"QueueName": "no-such-queue"},
+            "Retry": [
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "IntervalSeconds": HOUR,
+                    "BackoffRate": 1.0,
+                    "MaxAttempts": 2,
+                }
+            ],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "Done"}],
+            "End": True,
+        },
+        "Done": {"Type": "Pass", "End": True},
+    },
+}
+
+
+def _clocked_machine(session: boto3.session.Session, definition: dict[str, Any]) -> str:
+    iam, sfn = session.client("iam"), session.client("stepfunctions")
+    role = iam.create_role(RoleName="clocked", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    arn: str = sfn.create_state_machine(
+        name="clocked", definition=json.dumps(definition), roleArn=role
+    )["stateMachineArn"]
+    return arn
+
+
+def _final(sfn: Any, execution: str) -> dict[str, Any]:
+    """The execution once it has ended; one that is still running after 30 s fails the test
+    (unscaled, this one would run for three hours)."""
+    for _ in range(600):
+        described: dict[str, Any] = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            return described
+        threading.Event().wait(0.05)
+    raise AssertionError(f"still running: {execution}")
+
+
+def test_step_functions_clock_scales_waits_and_retries_and_changes_nothing_else() -> None:
+    """An hour's Wait and two retries an hour apart, at 36,000x: a tenth of a second each. The
+    execution takes the same path (every attempt made, the error caught), and the undo puts
+    moto's real-second sleeps back."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+        WaitFunction,
+    )
+
+    original = (WaitFunction.__dict__["_wait_interval"], retrier_decl.time)
+    undo = [install_aws_sdk_error_names(), install_step_functions_clock(HOUR * 10)]
+    try:
+        with (
+            lambda_environment(),
+            mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+        ):
+            session = boto3.session.Session(region_name=REGION)
+            sfn = session.client("stepfunctions")
+            machine = _clocked_machine(session, _CLOCKED_DEFINITION)
+            execution = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+            described = _final(sfn, execution)
+            history = sfn.get_execution_history(executionArn=execution)["events"]
+    finally:
+        for step in reversed(undo):
+            step()
+    assert described["status"] == "SUCCEEDED", described
+    output = json.loads(described["output"])
+    assert output["caught"]["Error"] == "sqs.QueueDoesNotExistException", output
+    kinds = [event["type"] for event in history]
+    assert kinds.count("WaitStateExited") == 1
+    assert kinds.count("TaskFailed") == 3  # the call and both retries, none skipped
+    assert (WaitFunction.__dict__["_wait_interval"], retrier_decl.time) == original
+
+
+def test_a_stopped_execution_ends_its_scaled_wait_at_once() -> None:
+    """Stopping an execution still interrupts its Wait: at 1x, an hour's wait ends when the
+    execution is stopped, not an hour later."""
+    undo = install_step_functions_clock(1.0)
+    try:
+        with (
+            lambda_environment(),
+            mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+        ):
+            session = boto3.session.Session(region_name=REGION)
+            sfn = session.client("stepfunctions")
+            machine = _clocked_machine(session, _CLOCKED_DEFINITION)
+            execution = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+            for _ in range(200):  # until it waits
+                history = sfn.get_execution_history(executionArn=execution)["events"]
+                if any(event["type"] == "WaitStateEntered" for event in history):
+                    break
+                threading.Event().wait(0.05)
+            sfn.stop_execution(executionArn=execution)
+            assert _final(sfn, execution)["status"] == "ABORTED"
+    finally:
+        undo()
+
+
+def test_step_functions_clock_refuses_a_speed_that_is_not_positive() -> None:
+    for speed in (0.0, -1.0):
+        with pytest.raises(ValueError, match="positive"):
+            install_step_functions_clock(speed)
