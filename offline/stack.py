@@ -34,13 +34,14 @@ from typing import Any
 
 import boto3
 import moto.core.responses as moto_responses
+from moto.core.base_backend import BaseBackend
 from moto.core.config import default_user_config
 from moto.core.models import botocore_stubber
 from moto.core.utils import unix_time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.s3.models import S3Backend
 from moto.server import ThreadedMotoServer
-from moto.settings import moto_server_port
+from moto.settings import enable_iso_regions, get_s3_custom_endpoints, moto_server_port
 from moto.sqs.models import SQSBackend
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -255,6 +256,35 @@ def install_response_action_lookup() -> Callable[[], None]:
 
     def uninstall() -> None:
         moto_responses.method_names_from_class = original
+
+    return uninstall
+
+
+def install_backend_url_cache() -> Callable[[], None]:
+    """moto answers each in-process request by rebuilding its service's whole URL table
+    (``BaseBackend.urls``: every path pattern formatted against every base, with the China
+    and ISO variants), and S3's by first reloading ``moto.s3.urls`` from disk: about a tenth
+    of an S3 request's time. The table depends only on the backend's class and the two
+    settings moto reads while building it (``MOTO_ENABLE_ISO_REGIONS``,
+    ``MOTO_S3_CUSTOM_ENDPOINTS``), so it is built once per class and settings. Returns the
+    undo."""
+    original = BaseBackend.__dict__["urls"]
+    tables: dict[tuple[Any, ...], dict[str, Any]] = {}
+    lock = threading.Lock()
+
+    def urls(backend: Any) -> dict[str, Any]:
+        key = (type(backend), enable_iso_regions(), tuple(get_s3_custom_endpoints()))
+        table = tables.get(key)
+        if table is None:
+            built = original.fget(backend)
+            with lock:
+                table = tables.setdefault(key, built)
+        return table
+
+    BaseBackend.urls = property(urls)  # type: ignore[assignment,method-assign]
+
+    def uninstall() -> None:
+        BaseBackend.urls = original  # type: ignore[method-assign]
 
     return uninstall
 
@@ -640,6 +670,7 @@ class OfflineStack:
         self._undo.append(install_step_functions_json_copies())
         self._undo.append(install_events_input_path_cache())
         self._undo.append(install_response_action_lookup())
+        self._undo.append(install_backend_url_cache())
         self._undo.append(install_server_dispatch_cache())
         self._undo.append(install_s3_prefixed_version_listing())
         self._undo.append(install_sqs_retention_check())

@@ -56,7 +56,9 @@ STEP_FUNCTIONS_SPEED = 20.0
 
 # The modules that test the speed-ups themselves (installed, undone, compared with moto's
 # own answers): they need moto as it comes.
-TESTS_OF_THE_SPEEDUPS = frozenset({"tests.integration.test_offline_runtime"})
+TESTS_OF_THE_SPEEDUPS = frozenset(
+    {"tests.integration.test_offline_runtime", "tests.integration.test_in_process_http"}
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -65,14 +67,17 @@ def _moto_speedups(request: pytest.FixtureRequest) -> Iterator[None]:
     ``OfflineStack``: Step Functions parses a definition once, compiles each JSONPath once
     and waits on a faster clock, EventBridge compiles its input paths once, S3 lists a
     prefix's versions without copying the whole bucket, SQS checks retention without
-    counting the queue. Each answers
-    as moto does (``test_offline_runtime`` checks that); without them the gauntlet's
-    bucket listing was quadratic and FinalizeJob's executions reparsed their definition."""
+    counting the queue, each request finds its service's URL table and action method without
+    rebuilding them. Each answers as moto does (``test_offline_runtime`` and
+    ``test_in_process_http`` check that); without them the gauntlet's bucket listing was
+    quadratic and FinalizeJob's executions reparsed their definition."""
     if request.module.__name__ in TESTS_OF_THE_SPEEDUPS:
         yield
         return
     from offline.stack import (
+        install_backend_url_cache,
         install_events_input_path_cache,
+        install_response_action_lookup,
         install_s3_prefixed_version_listing,
         install_sqs_retention_check,
         install_step_functions_caches,
@@ -87,6 +92,8 @@ def _moto_speedups(request: pytest.FixtureRequest) -> Iterator[None]:
         install_events_input_path_cache(),
         install_s3_prefixed_version_listing(),
         install_sqs_retention_check(),
+        install_backend_url_cache(),
+        install_response_action_lookup(),
     ]
     yield
     for step in reversed(undo):

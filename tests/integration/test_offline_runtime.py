@@ -20,7 +20,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core.base_backend import BaseBackend
+from moto.dynamodb.models import dynamodb_backends
 from moto.moto_server import werkzeug_app
+from moto.s3.models import s3_backends
+from moto.sagemaker.models import sagemaker_backends
 from moto.server import ThreadedMotoServer
 from moto.sqs.models import Queue, sqs_backends
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
@@ -36,6 +40,7 @@ from offline.stack import (
     OfflineOptions,
     OfflineStack,
     copy_json,
+    install_backend_url_cache,
     install_s3_prefixed_version_listing,
     install_server_dispatch_cache,
     install_sqs_retention_check,
@@ -279,6 +284,54 @@ def test_version_listing_by_prefix_answers_as_moto_and_copies_only_those_keys(
         undo()
     # the two keys under the prefix (each a list of its versions), not the 32 others
     assert len(copied) == 2
+
+
+# --- each request finds its service's URL table without rebuilding it ----------------------
+
+
+def _url_tables() -> list[tuple[BaseBackend, dict[str, Any]]]:
+    backends = [
+        s3_backends[ACCOUNT]["aws"],
+        sqs_backends[ACCOUNT][REGION],
+        dynamodb_backends[ACCOUNT][REGION],
+        sagemaker_backends[ACCOUNT][REGION],
+    ]
+    return [(backend, backend.urls) for backend in backends]
+
+
+def test_url_tables_are_built_once_and_are_moto_s_own(
+    aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = BaseBackend.__dict__["urls"]
+    moto_tables = _url_tables()
+    # moto builds a new table for every request (and reloads moto.s3.urls for S3's)
+    assert all(backend.urls is not table for backend, table in moto_tables)
+    reloads: list[Any] = []
+    monkeypatch.setattr("moto.s3.models.reload", lambda module: reloads.append(module) or module)
+    undo = install_backend_url_cache()
+    try:
+        for backend, table in moto_tables:
+            assert backend.urls == table, type(backend).__name__
+            assert backend.urls is backend.urls  # built once
+        # one build of S3's table (its bases, then its paths), not one per request
+        assert len(reloads) == 2
+        s3 = aws.client("s3")
+        s3.create_bucket(Bucket="urls")
+        s3.put_object(Bucket="urls", Key="a/b.json", Body=b"{}")
+        assert s3.get_object(Bucket="urls", Key="a/b.json")["Body"].read() == b"{}"
+        assert len(reloads) == 2
+        monkeypatch.undo()  # moto's own reload: S3's module reads the setting below again
+        # The settings moto reads while building a table are part of what it is cached by.
+        custom = "https://storage.example.test"
+        monkeypatch.setenv("MOTO_S3_CUSTOM_ENDPOINTS", custom)
+        s3_backend, s3_table = moto_tables[0]
+        assert any(url.startswith(custom) for url in s3_backend.urls)
+        monkeypatch.delenv("MOTO_S3_CUSTOM_ENDPOINTS")
+        assert s3_backend.urls == s3_table
+    finally:
+        undo()
+    assert BaseBackend.__dict__["urls"] is original
+    assert moto_tables[1][0].urls is not moto_tables[1][0].urls
 
 
 # --- SQS: receiving checks retention without computing every queue attribute ----------------
