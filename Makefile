@@ -65,8 +65,9 @@ security-scan: $(STAMP)/checkov
 
 # One pytest worker per core (pytest-xdist); each test file runs whole in one worker, in
 # order, as it would alone (module-scoped offline stacks never interleave with other files).
+# Files are handed out in collection order, longest directories first (tests/conftest.py).
 unit: $(STAMP)/venv
-	$(BIN)/pytest -n auto --dist loadfile
+	$(BIN)/pytest -n auto --dist loadfile --no-loadscope-reorder
 
 # sam build without a container: SAM fetches the layer's requirements for the functions'
 # platform (arm64, CPython 3.12 wheels), and needs a python3.12 on PATH to do so. pyenv's

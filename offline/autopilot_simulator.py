@@ -181,6 +181,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
+import itertools
 import math
 import random
 import threading
@@ -548,6 +550,56 @@ class _Candidate:
     value: float = 0.0
 
 
+class _Timeline:
+    """One backend's simulated jobs by the time of their next event (a heap), and the latest
+    time the backend was ticked. A tick applies the events of the jobs that are due and no
+    others: walking every job at every tick made a thousand jobs' lives quadratic (each tick
+    under the simulator's lock). Kept on moto's backend object, so it goes with its jobs."""
+
+    def __init__(self) -> None:
+        self.ticked = -math.inf
+        self._heap: list[tuple[float, int, SimulatedAutoMLJob]] = []
+        self._created = itertools.count()
+
+    @staticmethod
+    def of(backend: SageMakerModelBackend) -> _Timeline:
+        timeline: _Timeline | None = getattr(backend, "_simulated_timeline", None)
+        if timeline is None:
+            timeline = _Timeline()
+            backend._simulated_timeline = timeline  # type: ignore[attr-defined]
+        return timeline
+
+    def attach(self, job: SimulatedAutoMLJob) -> None:
+        """A job just stored in the backend (its first advance schedules it)."""
+        job._timeline, job._created = self, next(self._created)
+
+    def schedule(self, job: SimulatedAutoMLJob) -> None:
+        """After a job's future changed (created, advanced, stopped, failed)."""
+        t = job.next_event_time()
+        if t is not None:
+            heapq.heappush(self._heap, (t, job._created, job))
+
+    def due(self, now: float) -> list[SimulatedAutoMLJob]:
+        """The jobs with an event due by ``now``, in the order they were created (the order
+        of moto's backend, in which a walk of every job would have applied them)."""
+        self.ticked = max(self.ticked, now)
+        due: dict[int, SimulatedAutoMLJob] = {}
+        while self._heap and self._heap[0][0] <= now:
+            _, created, job = heapq.heappop(self._heap)
+            t = job.next_event_time()
+            if t is not None and t <= now:  # else a stale entry: the job's future changed
+                due[created] = job
+        return [due[created] for created in sorted(due)]
+
+    def next_time(self) -> float | None:
+        while self._heap:
+            t, _, job = self._heap[0]
+            if job.next_event_time() == t:
+                return t
+            heapq.heappop(self._heap)  # stale: the job has an entry for its real next time
+        return None
+
+
 # --------------------------------------------------------------------------------------------
 # The simulated job (stored in moto's backend, in place of moto's AutoMLJob)
 # --------------------------------------------------------------------------------------------
@@ -721,7 +773,9 @@ class SimulatedAutoMLJob(AutoMLJob):
         # ---- observable state (moto attribute names, read by moto's ListAutoMLJobs)
         # moto deviation: moto creates jobs as InProgress / "Completed" with EndTime set; a
         # real job starts InProgress / Starting without EndTime (set by advance_to below).
-        self.now_ts = self.creation_ts
+        self._now_ts = self.creation_ts
+        self._timeline: _Timeline | None = None  # set when stored in a backend
+        self._created = 0
         self.auto_ml_job_status = ""
         self.auto_ml_job_secondary_status = ""
         self.creation_time = self._shown(self.creation_ts)
@@ -1103,8 +1157,16 @@ class SimulatedAutoMLJob(AutoMLJob):
             if event.failure_reason is not None:
                 self.failure = event.failure_reason
             applied.append((event, previous[0], previous[1]))
-        self.now_ts = max(self.now_ts, t)
+        self._now_ts = max(self._now_ts, t)
         return applied
+
+    @property
+    def now_ts(self) -> float:
+        """The simulated time the job was last seen at: its backend's latest tick (which
+        every job of the backend saw, due or not), or a later time it was advanced to."""
+        if self._timeline is None:
+            return self._now_ts
+        return max(self._now_ts, self._timeline.ticked)
 
     def _output_root(self) -> str:
         return str(self.output_data_config.get("S3OutputPath", "")).rstrip("/")
@@ -1557,7 +1619,11 @@ class AutopilotSimulator:
     def next_event_time(self) -> float | None:
         with self._lock:
             self.tick()
-            times = [t for job in self._jobs() if (t := job.next_event_time()) is not None]
+            times = [
+                t
+                for backend in self._backends()
+                if (t := _Timeline.of(backend).next_time()) is not None
+            ]
             return min(times) if times else None
 
     def seconds_until_next_event(self) -> float | None:
@@ -1600,7 +1666,7 @@ class AutopilotSimulator:
                 job.replace_future(
                     [_Event(now, "Failed", "Failed", failure_reason=reason, cut="fail")]
                 )
-                self._record(job, job.advance_to(now))
+                self._advance(job, now)
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -1660,9 +1726,16 @@ class AutopilotSimulator:
     def _tick_backend(self, backend: SageMakerModelBackend) -> list[Transition]:
         now = self.clock.time()
         out: list[Transition] = []
-        for job in list(backend.auto_ml_jobs.values()):
-            if isinstance(job, SimulatedAutoMLJob):
-                out += self._record(job, job.advance_to(now))
+        for job in _Timeline.of(backend).due(now):
+            out += self._advance(job, now)
+        return out
+
+    def _advance(self, job: SimulatedAutoMLJob, t: float) -> list[Transition]:
+        """Apply the job's events due by ``t``, record them, and put the job back in its
+        backend's timeline at its next event."""
+        out = self._record(job, job.advance_to(t))
+        if job._timeline is not None:
+            job._timeline.schedule(job)
         return out
 
     def _record(
@@ -1801,7 +1874,8 @@ class AutopilotSimulator:
                 **kwargs,
             )
             backend.auto_ml_jobs[name] = job
-            self._record(job, job.advance_to(job.creation_ts))
+            _Timeline.of(backend).attach(job)
+            self._advance(job, job.creation_ts)
             return job.arn
 
     def _stop(self, backend: SageMakerModelBackend, name: str) -> None:
@@ -1829,7 +1903,7 @@ class AutopilotSimulator:
                     _Event(_ms(now + delay), "Stopped", "Stopped"),
                 ]
             )
-            self._record(job, job.advance_to(now))
+            self._advance(job, now)
 
     def _list_candidates(
         self,

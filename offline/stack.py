@@ -18,6 +18,7 @@ import importlib
 import inspect
 import json
 import logging
+import math
 import os
 import re
 import socket
@@ -42,7 +43,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.s3.models import S3Backend
 from moto.server import ThreadedMotoServer
 from moto.settings import enable_iso_regions, get_s3_custom_endpoints, moto_server_port
-from moto.sqs.models import SQSBackend
+from moto.sqs.models import Queue, SQSBackend
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
@@ -455,6 +456,41 @@ def install_sqs_retention_check() -> Callable[[], None]:
     return uninstall
 
 
+def install_sqs_send_without_counting() -> Callable[[], None]:
+    """moto's SendMessage reads one attribute of the queue, ContentBasedDeduplication, from
+    its whole attribute map, whose approximate counts are each a pass over every message:
+    sending to a deep queue cost O(depth) per message (a thousand events to a subscriber's
+    queue, a million passes). While moto sends, the queue's map holds what sending reads:
+    that attribute, which only a FIFO queue's map has. Returns the undo."""
+    original_attributes = Queue.__dict__["attributes"]
+    original_send = SQSBackend.send_message
+    sending = threading.local()
+
+    def attributes(queue: Any) -> dict[str, Any]:
+        if getattr(sending, "queue", None) is not queue:
+            return original_attributes.fget(queue)  # type: ignore[no-any-return]
+        if not queue.fifo_queue:
+            return {}
+        return {"ContentBasedDeduplication": str(queue.content_based_deduplication).lower()}
+
+    def send_message(backend: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        outer = getattr(sending, "queue", None)
+        sending.queue = backend.get_queue(queue_name)
+        try:
+            return original_send(backend, queue_name, *args, **kwargs)
+        finally:
+            sending.queue = outer
+
+    Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
+    SQSBackend.send_message = send_message  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        Queue.attributes = original_attributes  # type: ignore[method-assign]
+        SQSBackend.send_message = original_send  # type: ignore[method-assign]
+
+    return uninstall
+
+
 def install_sqs_message_move_tasks() -> Callable[[], None]:
     """StartMessageMoveTask and ListMessageMoveTasks, which moto does not implement (its
     server answers 500), so that operations.md's redrive works offline. AWS moves a DLQ's
@@ -522,6 +558,18 @@ def install_sqs_message_move_tasks() -> Callable[[], None]:
                 setattr(SQSResponse, name, original)
 
     return uninstall
+
+
+def scale_watch_overlap(environment: dict[str, str], speed: float) -> None:
+    """The watcher's overlap (``WATCH_OVERLAP_SECONDS``) at the pace of its schedule, which
+    runs ``speed`` times faster offline: on AWS five minutes are five ticks, and each tick
+    lists the jobs changed since the watermark minus the overlap and reads their registry
+    items. Unscaled, an offline tick (every 0.1 s at speed 600) re-read every job of the last
+    five real minutes, three thousand ticks' worth, ten times a second. At least a second:
+    the watermark is a millisecond time and listing is strictly after it."""
+    value = environment.get("WATCH_OVERLAP_SECONDS")
+    if value is not None:
+        environment["WATCH_OVERLAP_SECONDS"] = str(max(1, math.ceil(int(value) / speed)))
 
 
 def rate_seconds(expression: str) -> float:
@@ -674,6 +722,7 @@ class OfflineStack:
         self._undo.append(install_server_dispatch_cache())
         self._undo.append(install_s3_prefixed_version_listing())
         self._undo.append(install_sqs_retention_check())
+        self._undo.append(install_sqs_send_without_counting())
         self._undo.append(install_sqs_message_move_tasks())
         self._undo.append(install_step_functions_clock(options.speed))
         # One clock for training and for blue/green baking periods: a canary's wait runs at
@@ -701,6 +750,7 @@ class OfflineStack:
         if options.policy is not None:
             self._environ["POLICY_DOCUMENT"] = options.policy.read_text(encoding="utf-8")
         for logical_id, spec in self.stack.functions.items():
+            scale_watch_overlap(spec.environment, options.speed)
             self.handlers[logical_id] = self._load(spec)
         self._install_lambda_invoke(session)
         for logical_id, spec in self.stack.functions.items():

@@ -29,6 +29,23 @@ def load_example(name: str) -> dict[str, Any]:
 # the collector ran ~5,000 times in test_jobs_api alone, about 40% of its time.
 GC_THRESHOLDS = (20_000, 10, 10)
 
+# Longest first: `make test` hands whole files to the xdist workers in collection order
+# (--dist loadfile --no-loadscope-reorder), so the gauntlet's long files start at once and
+# the many short unit files fill the end. xdist's own order (most tests first) left the
+# gauntlet's four-test files to the end of the run, one worker busy for minutes alone.
+RUN_ORDER = ("gauntlet", "e2e", "integration", "unit")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Directories in ``RUN_ORDER``; within one, files and tests as collected (a stable
+    sort, the same in every worker, as xdist requires)."""
+
+    def rank(item: pytest.Item) -> int:
+        parts = item.path.relative_to(ROOT / "tests").parts
+        return RUN_ORDER.index(parts[0]) if parts[0] in RUN_ORDER else len(RUN_ORDER)
+
+    items.sort(key=rank)
+
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Once every test module is imported (in each xdist worker), what exists now lives as
@@ -66,8 +83,8 @@ def _moto_speedups(request: pytest.FixtureRequest) -> Iterator[None]:
     """The offline stack's caches for moto's own repeated work, in every test module as in
     ``OfflineStack``: Step Functions parses a definition once, compiles each JSONPath once
     and waits on a faster clock, EventBridge compiles its input paths once, S3 lists a
-    prefix's versions without copying the whole bucket, SQS checks retention without
-    counting the queue, each request finds its service's URL table and action method without
+    prefix's versions without copying the whole bucket, SQS checks retention and sends
+    without counting the queue, each request finds its service's URL table and action method without
     rebuilding them. Each answers as moto does (``test_offline_runtime`` and
     ``test_in_process_http`` check that); without them the gauntlet's bucket listing was
     quadratic and FinalizeJob's executions reparsed their definition."""
@@ -80,6 +97,7 @@ def _moto_speedups(request: pytest.FixtureRequest) -> Iterator[None]:
         install_response_action_lookup,
         install_s3_prefixed_version_listing,
         install_sqs_retention_check,
+        install_sqs_send_without_counting,
         install_step_functions_caches,
         install_step_functions_clock,
         install_step_functions_json_copies,
@@ -92,6 +110,7 @@ def _moto_speedups(request: pytest.FixtureRequest) -> Iterator[None]:
         install_events_input_path_cache(),
         install_s3_prefixed_version_listing(),
         install_sqs_retention_check(),
+        install_sqs_send_without_counting(),
         install_backend_url_cache(),
         install_response_action_lookup(),
     ]

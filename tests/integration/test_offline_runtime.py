@@ -13,7 +13,7 @@ import json
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from moto.moto_server import werkzeug_app
 from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
 from moto.server import ThreadedMotoServer
-from moto.sqs.models import Queue, sqs_backends
+from moto.sqs.models import Queue, SQSBackend, sqs_backends
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
 from offline.lambda_runtime import (
@@ -44,9 +44,11 @@ from offline.stack import (
     install_s3_prefixed_version_listing,
     install_server_dispatch_cache,
     install_sqs_retention_check,
+    install_sqs_send_without_counting,
     install_step_functions_caches,
     install_step_functions_clock,
     install_step_functions_json_copies,
+    scale_watch_overlap,
 )
 
 REGION = "us-east-1"
@@ -80,8 +82,23 @@ def test_stacks_started_and_stopped_twice_leave_no_handler_modules(tmp_path: Pat
             modules = {id(source.handler.module) for source in ingest}  # type: ignore[attr-defined]
             assert len(modules) == SQS_INITIAL_CONCURRENCY
             assert all(source.batch_size == 10 for source in ingest)  # template's BatchSize
+            # the watcher's overlap runs at its schedule's pace: 300 s / speed 600, at least 1
+            watch = stack.stack.functions["WatchJobsFunction"].environment
+            assert watch["WATCH_OVERLAP_SECONDS"] == "1"
+            watcher = stack.handlers["WatchJobsFunction"].module.watcher  # type: ignore[attr-defined]
+            assert watcher.overlap == timedelta(seconds=1)
         assert set(_handler_modules()) == before, f"run {run} left handler modules behind"
         assert not stack.handlers and not stack.event_sources
+
+
+def test_the_watch_overlap_is_scaled_by_the_speed_and_kept_at_least_a_second() -> None:
+    for speed, expected in ((600.0, "1"), (60.0, "5"), (1.0, "300"), (7.0, "43")):
+        environment = {"WATCH_OVERLAP_SECONDS": "300", "JOBS_TABLE_NAME": "t"}
+        scale_watch_overlap(environment, speed)
+        assert environment == {"WATCH_OVERLAP_SECONDS": expected, "JOBS_TABLE_NAME": "t"}
+    other = {"JOBS_TABLE_NAME": "t"}
+    scale_watch_overlap(other, 600.0)
+    assert other == {"JOBS_TABLE_NAME": "t"}  # functions without an overlap are left alone
 
 
 def test_sqs_concurrency_is_lambdas_initial_five_unless_capped() -> None:
@@ -368,6 +385,76 @@ def test_receive_skips_expired_messages_without_computing_queue_attributes(
     # attributes were never computed for that (moto alone: twice per message received)
     assert [m["Body"] for m in received] == ["fresh"]
     assert computed == []
+
+
+def _sends(sqs: Any, fifo: str, plain: str, counted: list[str]) -> list[Any]:
+    """What moto answers to sends to a FIFO queue with content-based deduplication, a FIFO
+    queue without it, and a standard queue (answers, or error codes); then what the FIFO
+    queue delivers (receiving computes the queue's attributes: counted apart)."""
+    answers: list[Any] = []
+    sends = [
+        {"QueueUrl": fifo, "MessageBody": "same", "MessageGroupId": "g"},
+        {"QueueUrl": fifo, "MessageBody": "same", "MessageGroupId": "g"},  # a duplicate
+        {"QueueUrl": plain, "MessageBody": "plain"},
+        {
+            "QueueUrl": plain.replace("plain", "strict.fifo"),
+            "MessageBody": "x",
+            "MessageGroupId": "g",
+        },  # no MessageDeduplicationId, none by content
+    ]
+    for send in sends:
+        try:
+            answers.append(sqs.send_message(**send)["MD5OfMessageBody"])
+        except sqs.exceptions.ClientError as error:
+            answers.append(error.response["Error"]["Code"])
+    answers.append(len(counted))
+    received = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10).get("Messages", [])
+    answers.append([m["Body"] for m in received])
+    return answers
+
+
+def test_send_reads_deduplication_without_counting_the_queue_and_answers_as_moto(
+    aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original_attributes, original_send = Queue.attributes, SQSBackend.send_message
+    sqs = aws.client("sqs")
+    fifo_attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    queues = {}
+    for run in ("moto", "fixed"):
+        queues[run] = (
+            sqs.create_queue(QueueName=f"{run}-dedup.fifo", Attributes=fifo_attributes)["QueueUrl"],
+            sqs.create_queue(QueueName=f"{run}-plain")["QueueUrl"],
+        )
+        sqs.create_queue(QueueName=f"{run}-strict.fifo", Attributes={"FifoQueue": "true"})
+    counted: list[str] = []
+    count = Queue.approximate_number_of_messages
+
+    def counting(self: Queue) -> Any:
+        counted.append(self.name)
+        return count.fget(self)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Queue, "approximate_number_of_messages", property(counting))
+    moto_answers = _sends(sqs, *queues["moto"], counted)
+    # moto alone: the queue counted at least once per message sent
+    assert moto_answers[4] >= 3
+    undo = install_sqs_send_without_counting()
+    try:
+        counted.clear()
+        fixed_answers = _sends(sqs, *queues["fixed"], counted)
+        assert fixed_answers[4] == 0
+        # outside a send, the queue's attributes are moto's own, counts included
+        counted.clear()
+        plain = sqs.get_queue_attributes(QueueUrl=queues["fixed"][1], AttributeNames=["All"])
+        assert plain["Attributes"]["ApproximateNumberOfMessages"] == "1"
+        assert counted == ["fixed-plain"]
+    finally:
+        undo()
+        monkeypatch.undo()
+    assert fixed_answers[:4] + fixed_answers[5:] == moto_answers[:4] + moto_answers[5:]
+    assert moto_answers[1] == moto_answers[0]  # the duplicate was accepted, and dropped:
+    assert moto_answers[-1] == ["same"]
+    assert moto_answers[3] == "InvalidParameterValue"
+    assert Queue.attributes is original_attributes and SQSBackend.send_message == original_send
 
 
 # --- moto server: the backend of a host is found once -----------------------------------------

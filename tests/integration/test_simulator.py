@@ -19,7 +19,12 @@ from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.server import ThreadedMotoServer
 
-from offline.autopilot_simulator import AutopilotSimulator, ManualClock, ScaledClock
+from offline.autopilot_simulator import (
+    AutopilotSimulator,
+    ManualClock,
+    ScaledClock,
+    SimulatedAutoMLJob,
+)
 
 REGION = "us-east-1"
 ROOT = Path(__file__).resolve().parents[2]
@@ -457,6 +462,34 @@ def test_stop_goes_through_stopping_to_stopped(
     with pytest.raises(ClientError) as exc:
         sm.stop_auto_ml_job(AutoMLJobName="nope")
     assert error_code(exc) == "ResourceNotFound"
+
+
+def test_a_tick_advances_only_the_jobs_with_an_event_due(
+    sim: AutopilotSimulator, sm: Any, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [f"due-{index}" for index in range(20)]
+    for name in names:
+        sm.create_auto_ml_job_v2(**tabular(name))
+        clock.advance(1)
+    advanced: list[str] = []
+    advance_to = SimulatedAutoMLJob.advance_to
+
+    def counting(job: SimulatedAutoMLJob, t: float) -> Any:
+        advanced.append(job.auto_ml_job_name)
+        return advance_to(job, t)
+
+    monkeypatch.setattr(SimulatedAutoMLJob, "advance_to", counting)
+    transitions = sim.run_until_idle()
+    ticks = len({t.time for t in transitions})
+    for name in names:
+        changed_at = {t.time for t in transitions if t.job_name == name}
+        # advanced when one of its events was due, never at another job's event (a walk of
+        # every job at every tick: about ``ticks`` times each)
+        assert 0 < advanced.count(name) <= len(changed_at) < ticks
+        assert sim.history(name)[-1] == ("Completed", "Completed")
+    # a job with nothing due still sees the present: its backend's latest tick
+    sim.advance(60)
+    assert {sim.job(name).now_ts for name in names} == {clock.time()}
 
 
 def test_fail_job_and_fail_rate(sim: AutopilotSimulator, sm: Any, clock: ManualClock) -> None:
