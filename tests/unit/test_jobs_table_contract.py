@@ -611,6 +611,27 @@ def test_get_many_reads_more_than_one_batch(table: Registry) -> None:
     assert sorted(found) == sorted(names[::10])
 
 
+def test_get_many_reads_only_the_fields_asked_for(table: Registry) -> None:
+    _claim(table, "Churn-Fields")
+    table.record_state(
+        "Churn-Fields",
+        known=True,
+        previous=None,
+        current=("InProgress", "Starting"),
+        seen_at="2026-01-01T00:00:00.000Z",
+        job_arn="arn:aws:sagemaker:us-east-1:1:automl-job/churn-fields",
+        best=None,
+    )
+    whole = table.get_many(["churn-fields"])[registry.job_key("Churn-Fields")]
+    found = table.get_many(["CHURN-fields", "absent"], fields=registry.WATCHER_FIELDS)
+    assert list(found) == [registry.job_key("Churn-Fields")]
+    item = found[registry.job_key("Churn-Fields")]
+    # the key and the fields, as the whole item has them; nothing else (no request)
+    assert set(item) == {KEY, *registry.WATCHER_FIELDS}
+    assert all(item[name] == whole[name] for name in item)  # type: ignore[literal-required]
+    assert "request" in whole and len(whole) > len(item)
+
+
 def test_an_endpoint_record_reads_back_as_plain_numbers(table: Registry) -> None:
     table.client.put_item(
         TableName="jobs",

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -57,6 +57,9 @@ STATUS_INDEX_KEYS = ("status", "updatedAt")  # HASH, RANGE
 ENDPOINT_KEY_PREFIX = "#endpoint#"
 WATERMARK_KEY = "#watcher-watermark"
 BATCH_GET_MAX = 100  # keys per BatchGetItem, as DynamoDB allows
+# What a watcher tick reads of each listed job (of an item's dozens of attributes, the
+# request and history included): the state it last recorded and whether the job is ours.
+WATCHER_FIELDS = ("jobStatus", "secondaryStatus", "sourceId", "status")
 
 
 class StateSeen(TypedDict):
@@ -498,16 +501,27 @@ class Registry:
 
     # --- reads for the watcher and the API ------------------------------------------------------
 
-    def get_many(self, job_names: list[str]) -> dict[str, JobItem]:
+    def get_many(
+        self, job_names: list[str], fields: Sequence[str] | None = None
+    ) -> dict[str, JobItem]:
         """The items of these jobs, by key (absent jobs are missing), ``BATCH_GET_MAX`` keys
-        per BatchGetItem, unprocessed keys asked again."""
+        per BatchGetItem, unprocessed keys asked again. ``fields``: only these attributes
+        (and the key) are read, e.g. ``WATCHER_FIELDS``."""
         found: dict[str, JobItem] = {}
         keys = list(dict.fromkeys(job_key(n) for n in job_names))
+        projection: dict[str, Any] = {}
+        if fields:
+            names = {f"#f{i}": name for i, name in enumerate(dict.fromkeys([KEY, *fields]))}
+            projection = {
+                "ProjectionExpression": ", ".join(names),
+                "ExpressionAttributeNames": names,
+            }
         for start in range(0, len(keys), BATCH_GET_MAX):
             request: dict[str, Any] = {
                 self.table_name: {
                     "Keys": [_key(k) for k in keys[start : start + BATCH_GET_MAX]],
                     "ConsistentRead": True,
+                    **projection,
                 }
             }
             while request:

@@ -27,7 +27,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from autopilot_flow import events as ev
-from autopilot_flow.registry import JobItem, Registry, job_key, now_iso
+from autopilot_flow.registry import WATCHER_FIELDS, JobItem, Registry, job_key, now_iso
 from autopilot_flow.sagemaker import Backoff
 from autopilot_flow.vocabulary import TERMINAL, Lifecycle, problem_type_of
 
@@ -85,7 +85,9 @@ class JobWatcher:
         for page in self._pages(since, report):
             summaries = page
             report.listed += len(summaries)
-            known = self.registry.get_many([s["AutoMLJobName"] for s in summaries])
+            known = self.registry.get_many(
+                [s["AutoMLJobName"] for s in summaries], fields=WATCHER_FIELDS
+            )
             changes: list[Change] = []
             try:
                 for summary in summaries:
