@@ -286,6 +286,21 @@ def test_thousand_jobs_ten_changes_one_list_and_ten_describes(harness: WatchHarn
     ]
 
 
+def test_a_tick_with_nothing_changed_writes_nothing(harness: WatchHarness) -> None:
+    harness.managed(example_request("churn-tabular.yaml", "watch-idle"))
+    harness.run_ticking_at_every_transition()
+    calls: list[str] = []
+    harness.watcher.dynamodb.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.append(model.name)
+    )
+    report = harness.tick()
+    # the finished job is listed again (it is within the overlap) and found unchanged
+    assert report["listed"] == 1 and report["changed"] == 0
+    # the watermark and the job's state are read; the watermark did not move, so nothing is
+    # written (a refused conditional write every minute would show in DynamoDB's metrics)
+    assert calls == ["GetItem", "BatchGetItem"]
+
+
 def test_put_events_partial_failure_is_retried(harness: WatchHarness) -> None:
     harness.managed(example_request("churn-tabular.yaml", "watch-retry"))
     events_client = harness.watcher.publisher.client

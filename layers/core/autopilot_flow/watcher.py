@@ -126,7 +126,9 @@ class JobWatcher:
             self._publish(changes, report)
         if oldest_deferred is not None and (newest is None or oldest_deferred < newest):
             newest = oldest_deferred
-        if newest is not None:
+        # Only forward, and only when it moved: an idle tick writes nothing (a conditional
+        # write refused every minute would count as a failed request in DynamoDB's metrics).
+        if newest is not None and (mark is None or newest > mark):
             self.registry.advance_watermark(newest)
         return report
 
