@@ -560,6 +560,30 @@ def install_sqs_message_move_tasks() -> Callable[[], None]:
     return uninstall
 
 
+def install_moto_speedups(speed: float) -> Callable[[], None]:
+    """Every change above to how moto computes (never to what it answers), and the Step
+    Functions clock at ``speed``: what the offline stack runs on and every test module
+    installs (tests/conftest.py). The server's dispatch cache is the stack's alone (tests
+    call moto in-process). Returns the undo of all of them."""
+    undo = [
+        install_step_functions_clock(speed),
+        install_step_functions_caches(),
+        install_step_functions_json_copies(),
+        install_events_input_path_cache(),
+        install_response_action_lookup(),
+        install_backend_url_cache(),
+        install_s3_prefixed_version_listing(),
+        install_sqs_retention_check(),
+        install_sqs_send_without_counting(),
+    ]
+
+    def uninstall() -> None:
+        for step in reversed(undo):
+            step()
+
+    return uninstall
+
+
 def scale_watch_overlap(environment: dict[str, str], speed: float) -> None:
     """The watcher's overlap (``WATCH_OVERLAP_SECONDS``) at the pace of its schedule, which
     runs ``speed`` times faster offline: on AWS five minutes are five ticks, and each tick
@@ -714,17 +738,9 @@ class OfflineStack:
         self._undo.append(install_s3_notification_versions())
         self._undo.append(install_endpoint_instance_types())
         self._undo.append(install_aws_sdk_error_names())
-        self._undo.append(install_step_functions_caches())
-        self._undo.append(install_step_functions_json_copies())
-        self._undo.append(install_events_input_path_cache())
-        self._undo.append(install_response_action_lookup())
-        self._undo.append(install_backend_url_cache())
+        self._undo.append(install_moto_speedups(options.speed))
         self._undo.append(install_server_dispatch_cache())
-        self._undo.append(install_s3_prefixed_version_listing())
-        self._undo.append(install_sqs_retention_check())
-        self._undo.append(install_sqs_send_without_counting())
         self._undo.append(install_sqs_message_move_tasks())
-        self._undo.append(install_step_functions_clock(options.speed))
         # One clock for training and for blue/green baking periods: a canary's wait runs at
         # the same --speed as a job (SageMaker's own waits are minutes).
         clock = ScaledClock(speed=options.speed)

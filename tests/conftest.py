@@ -84,39 +84,19 @@ def _moto_speedups(request: pytest.FixtureRequest) -> Iterator[None]:
     ``OfflineStack``: Step Functions parses a definition once, compiles each JSONPath once
     and waits on a faster clock, EventBridge compiles its input paths once, S3 lists a
     prefix's versions without copying the whole bucket, SQS checks retention and sends
-    without counting the queue, each request finds its service's URL table and action method without
-    rebuilding them. Each answers as moto does (``test_offline_runtime`` and
-    ``test_in_process_http`` check that); without them the gauntlet's bucket listing was
-    quadratic and FinalizeJob's executions reparsed their definition."""
+    without counting the queue, each request finds its service's URL table and action
+    method without rebuilding them (``install_moto_speedups``). Each answers as moto does
+    (``test_offline_runtime`` and ``test_in_process_http`` check that); without them the
+    gauntlet's bucket listing was quadratic and FinalizeJob's executions reparsed their
+    definition."""
     if request.module.__name__ in TESTS_OF_THE_SPEEDUPS:
         yield
         return
-    from offline.stack import (
-        install_backend_url_cache,
-        install_events_input_path_cache,
-        install_response_action_lookup,
-        install_s3_prefixed_version_listing,
-        install_sqs_retention_check,
-        install_sqs_send_without_counting,
-        install_step_functions_caches,
-        install_step_functions_clock,
-        install_step_functions_json_copies,
-    )
+    from offline.stack import install_moto_speedups
 
-    undo = [
-        install_step_functions_clock(STEP_FUNCTIONS_SPEED),
-        install_step_functions_caches(),
-        install_step_functions_json_copies(),
-        install_events_input_path_cache(),
-        install_s3_prefixed_version_listing(),
-        install_sqs_retention_check(),
-        install_sqs_send_without_counting(),
-        install_backend_url_cache(),
-        install_response_action_lookup(),
-    ]
+    undo = install_moto_speedups(STEP_FUNCTIONS_SPEED)
     yield
-    for step in reversed(undo):
-        step()
+    undo()
 
 
 def _handler_modules() -> set[str]:
