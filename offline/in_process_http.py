@@ -179,6 +179,11 @@ def _send(session: URLLib3Session, request: Any) -> Any:
     return _Routes.original_send(session, request)
 
 
+def served() -> tuple[tuple[str, WsgiApp], ...]:
+    """The (endpoint prefix, app) pairs served in-process now."""
+    return _Routes.served
+
+
 def install(app: WsgiApp, endpoint_url: str) -> Callable[[], None]:
     """Serve requests for ``endpoint_url`` (``http://host:port``) from ``app`` in-process, for
     every botocore client of this process, existing or future. Returns the undo."""

@@ -32,9 +32,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
+import botocore.auth as botocore_auth
 import moto.core.responses as moto_responses
+import moto.settings as moto_settings
+from botocore.auth import SIGV4_TIMESTAMP, S3SigV4Auth, SigV4Auth
 from moto.core.base_backend import BaseBackend
 from moto.core.config import default_user_config
 from moto.core.models import botocore_stubber
@@ -433,6 +437,61 @@ def install_s3_prefixed_version_listing() -> Callable[[], None]:
     return uninstall
 
 
+# What an unchecked request carries where SigV4's HMAC would be: hex, as long as a real one.
+UNCHECKED_SIGNATURE = "0" * 64
+
+
+def _answered_in_this_process(url: str) -> bool:
+    """moto answers ``url`` on the caller's thread: the URL is an offline stack's endpoint
+    served in-process (``in_process_http``), or ``mock_aws`` is active, passes nothing
+    through and the URL is AWS's (moto answers every ``amazonaws.com`` URL it is asked,
+    with a 404 at worst; any other host goes out over HTTP)."""
+    if any(url.startswith(prefix) for prefix, _ in in_process_http.served()):
+        return True
+    if not botocore_stubber.enabled:
+        return False
+    passthrough = default_user_config.get("core", {}).get("passthrough", {})
+    if passthrough.get("urls") or passthrough.get("services"):
+        return False
+    host = urlsplit(url).hostname or ""
+    return host.endswith(".amazonaws.com")
+
+
+def install_unchecked_signatures() -> Callable[[], None]:
+    """botocore signs every request with SigV4: a canonical request (every header and the
+    query, normalised), a string to sign and five HMACs, about a tenth of a small call's
+    time in-process. moto reads the Authorization header for the access key (the account)
+    and the region only; it checks the signature only while IAM enforcement is on
+    (``set_initial_no_auth_action_count``, or the moto API's switch). So a request that moto
+    answers in this process while enforcement is off gets every header it would have had
+    (the date, the session token, the payload hash, the Credential scope and SignedHeaders)
+    and a placeholder signature. Every other request is signed as before: enforcement on,
+    any other endpoint, and presigned URLs and POSTs (other signers). Returns the undo."""
+    original = SigV4Auth.add_auth
+
+    def add_auth(auth: SigV4Auth, request: Any) -> None:
+        if (
+            type(auth) not in (SigV4Auth, S3SigV4Auth)
+            or auth.credentials is None
+            or math.isfinite(moto_settings.INITIAL_NO_AUTH_ACTION_COUNT)  # checked
+            or not _answered_in_this_process(request.url)
+        ):
+            original(auth, request)
+            return
+        request.context["timestamp"] = botocore_auth.get_current_datetime().strftime(
+            SIGV4_TIMESTAMP
+        )
+        auth._modify_request_before_signing(request)
+        auth._inject_signature_to_request(request, UNCHECKED_SIGNATURE)
+
+    SigV4Auth.add_auth = add_auth  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        SigV4Auth.add_auth = original  # type: ignore[method-assign]
+
+    return uninstall
+
+
 def install_sqs_retention_check() -> Callable[[], None]:
     """moto's ReceiveMessage checks each message's retention period by computing every
     attribute of the queue, the approximate counts included (each a pass over all its
@@ -572,6 +631,7 @@ def install_moto_speedups(speed: float) -> Callable[[], None]:
         install_events_input_path_cache(),
         install_response_action_lookup(),
         install_backend_url_cache(),
+        install_unchecked_signatures(),
         install_s3_prefixed_version_listing(),
         install_sqs_retention_check(),
         install_sqs_send_without_counting(),

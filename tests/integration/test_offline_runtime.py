@@ -9,6 +9,7 @@ queue's attributes per received message, finding the backend per request).
 from __future__ import annotations
 
 import copy
+import io
 import json
 import sys
 import threading
@@ -19,7 +20,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
 from moto import mock_aws
+from moto.core import set_initial_no_auth_action_count
 from moto.core.base_backend import BaseBackend
 from moto.dynamodb.models import dynamodb_backends
 from moto.moto_server import werkzeug_app
@@ -29,6 +34,7 @@ from moto.server import ThreadedMotoServer
 from moto.sqs.models import Queue, SQSBackend, sqs_backends
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
+from offline import in_process_http
 from offline.lambda_runtime import (
     HANDLER_MODULE_PREFIX,
     SQS_INITIAL_CONCURRENCY,
@@ -37,6 +43,7 @@ from offline.lambda_runtime import (
 )
 from offline.moto_fixes import install_aws_sdk_error_names
 from offline.stack import (
+    UNCHECKED_SIGNATURE,
     OfflineOptions,
     OfflineStack,
     copy_json,
@@ -48,6 +55,7 @@ from offline.stack import (
     install_step_functions_caches,
     install_step_functions_clock,
     install_step_functions_json_copies,
+    install_unchecked_signatures,
     scale_watch_overlap,
 )
 
@@ -606,3 +614,205 @@ def test_step_functions_clock_refuses_a_speed_that_is_not_positive() -> None:
     for speed in (0.0, -1.0):
         with pytest.raises(ValueError, match="positive"):
             install_step_functions_clock(speed)
+
+
+# --- requests moto answers in this process carry a placeholder signature ---------------------
+
+
+def _sent_headers(client: Any) -> list[dict[str, str]]:
+    """The headers of every request ``client`` sends from now on, as moto receives them."""
+    sent: list[dict[str, str]] = []
+
+    def seen(request: Any, **_: Any) -> None:
+        sent.append({name: _text(value) for name, value in request.headers.items()})
+
+    client.meta.events.register_first("before-send", seen)
+    return sent
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _authorization(headers: dict[str, str]) -> dict[str, str]:
+    """The parts of a SigV4 Authorization header: Credential, SignedHeaders, Signature."""
+    scheme, _, parts = headers["Authorization"].partition(" ")
+    assert scheme == "AWS4-HMAC-SHA256"
+    return dict(part.split("=", 1) for part in parts.split(", "))
+
+
+def _calls(session: boto3.session.Session, bucket: str) -> list[dict[str, str]]:
+    s3 = session.client("s3")
+    dynamodb = session.client("dynamodb")
+    sent = _sent_headers(s3)
+    sent_dynamodb = _sent_headers(dynamodb)
+    s3.put_object(Bucket=bucket, Key="signed/a.json", Body=b'{"a": 1}')
+    assert s3.get_object(Bucket=bucket, Key="signed/a.json")["Body"].read() == b'{"a": 1}'
+    assert dynamodb.list_tables()["TableNames"] == []
+    return sent + sent_dynamodb
+
+
+def test_unchecked_signatures_change_the_signature_and_nothing_else(
+    aws: boto3.session.Session,
+) -> None:
+    session = boto3.session.Session(
+        region_name=REGION,
+        aws_access_key_id="AKIAUNCHECKED",
+        aws_secret_access_key="secret",
+        aws_session_token="token",
+    )
+    aws.client("s3").create_bucket(Bucket="signatures")
+    signed = _calls(session, "signatures")
+    undo = install_unchecked_signatures()
+    try:
+        unchecked = _calls(session, "signatures")
+    finally:
+        undo()
+    assert len(signed) == len(unchecked) == 3
+    for real, placeholder in zip(signed, unchecked, strict=True):
+        # the same headers (the date's value is the second it was sent)
+        assert real.keys() == placeholder.keys()
+        for name in real.keys() - {"Authorization", "X-Amz-Date", "amz-sdk-invocation-id"}:
+            assert real[name] == placeholder[name], name
+        assert placeholder["X-Amz-Security-Token"] == "token"
+        real_auth, placeholder_auth = _authorization(real), _authorization(placeholder)
+        assert real_auth["Credential"].split("/")[0] == "AKIAUNCHECKED"
+        assert (
+            real_auth["Credential"].split("/")[2:] == placeholder_auth["Credential"].split("/")[2:]
+        )
+        assert real_auth["SignedHeaders"] == placeholder_auth["SignedHeaders"]
+        assert real_auth["Signature"] != UNCHECKED_SIGNATURE
+        assert placeholder_auth["Signature"] == UNCHECKED_SIGNATURE
+    # the S3 signer's payload hash header is still there (moto reads its streaming values)
+    assert "X-Amz-Content-SHA256" in unchecked[0]
+    assert SigV4Auth.add_auth.__module__ == "botocore.auth"  # undone
+
+
+def test_moto_still_reads_the_account_from_an_unchecked_request(
+    aws: boto3.session.Session,
+) -> None:
+    """Credentials of another account (an assumed role): moto files the bucket there."""
+    other = "111111111111"
+    credentials = aws.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{other}:role/elsewhere", RoleSessionName="unchecked"
+    )["Credentials"]
+    undo = install_unchecked_signatures()
+    try:
+        s3 = aws.client(
+            "s3",
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+        sent = _sent_headers(s3)
+        s3.create_bucket(Bucket="in-the-other-account")
+    finally:
+        undo()
+    assert _authorization(sent[0])["Signature"] == UNCHECKED_SIGNATURE
+    assert "in-the-other-account" in s3_backends[other]["aws"].buckets
+    assert "in-the-other-account" not in s3_backends[ACCOUNT]["aws"].buckets
+
+
+def test_while_moto_checks_signatures_every_request_is_signed(
+    aws: boto3.session.Session,
+) -> None:
+    """IAM enforcement on: a wrong secret is refused and the right one accepted, which only
+    holds if both requests carry a real signature."""
+    iam = aws.client("iam")
+    iam.create_user(UserName="signer")
+    iam.put_user_policy(
+        UserName="signer",
+        PolicyName="list",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}
+                ],
+            }
+        ),
+    )
+    key = iam.create_access_key(UserName="signer")["AccessKey"]
+
+    def list_buckets(secret: str) -> str:
+        client = boto3.client(
+            "s3",
+            region_name=REGION,
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=secret,
+        )
+        sent = _sent_headers(client)
+        try:
+            client.list_buckets()
+            answer = "allowed"
+        except client.exceptions.ClientError as exc:
+            answer = exc.response["Error"]["Code"]
+        assert _authorization(sent[0])["Signature"] != UNCHECKED_SIGNATURE
+        return answer
+
+    undo = install_unchecked_signatures()
+    try:
+        answers = set_initial_no_auth_action_count(0)(
+            lambda: (list_buckets(key["SecretAccessKey"]), list_buckets("wrong"))
+        )()
+    finally:
+        undo()
+    assert answers == ("allowed", "SignatureDoesNotMatch")
+
+
+def _signature_sent(client: Any) -> str:
+    """The signature of a ListQueues ``client`` sends, answered by a hook (never sent)."""
+    sent: list[str] = []
+
+    def answer(request: Any, **_: Any) -> Any:
+        sent.append(
+            _authorization({"Authorization": _text(request.headers["Authorization"])})["Signature"]
+        )
+        return AWSResponse(request.url, 200, {}, _Raw(b"{}"))
+
+    client.meta.events.register_first("before-send", answer)
+    client.list_queues()
+    return sent[0]
+
+
+class _Raw(io.BytesIO):
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.read()
+
+
+def test_presigned_urls_and_other_endpoints_are_signed_as_before(tmp_path: Path) -> None:
+    def sqs(endpoint: str | None = None) -> Any:
+        return boto3.client(
+            "sqs",
+            region_name=REGION,
+            endpoint_url=endpoint,
+            aws_access_key_id="AKIAOUTSIDE",
+            aws_secret_access_key="secret",
+        )
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/x-amz-json-1.0")])
+        return [b"{}"]
+
+    undo = install_unchecked_signatures()
+    try:
+        # No moto in this process answers AWS's URLs, nor a loopback endpoint.
+        assert _signature_sent(sqs()) != UNCHECKED_SIGNATURE
+        assert _signature_sent(sqs("http://127.0.0.1:9")) != UNCHECKED_SIGNATURE
+        with mock_aws():
+            # moto answers AWS's URLs here; a loopback endpoint still goes out over HTTP.
+            assert _signature_sent(sqs()) == UNCHECKED_SIGNATURE
+            assert _signature_sent(sqs("http://127.0.0.1:9")) != UNCHECKED_SIGNATURE
+            s3 = boto3.client("s3", region_name=REGION, config=Config(signature_version="s3v4"))
+            url = s3.generate_presigned_url(
+                "get_object", Params={"Bucket": "any", "Key": "k"}, ExpiresIn=60
+            )
+            assert "X-Amz-Signature=" in url and UNCHECKED_SIGNATURE not in url
+        # An offline stack's endpoint served in-process: moto answers it here.
+        stop_serving = in_process_http.install(app, "http://127.0.0.1:9")
+        try:
+            assert _signature_sent(sqs("http://127.0.0.1:9")) == UNCHECKED_SIGNATURE
+        finally:
+            stop_serving()
+    finally:
+        undo()
