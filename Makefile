@@ -25,21 +25,33 @@ test: setup lint typecheck template-lint security-scan unit build package-size
 
 setup: $(STAMP)/venv $(STAMP)/sam $(STAMP)/checkov
 
-$(STAMP)/venv: requirements-dev.txt pyproject.toml layers/core/requirements.txt
+# uv installs the three virtualenvs' requirements: the same packages pip resolves from the
+# same pins, with parallel downloads and unpacking (measured from a cold cache: about 40 s
+# for all three, against pip's 3 to 4 minutes). It is itself installed from PyPI, pinned,
+# into .venv by pip. Native TLS: the system's certificate store, as pip uses here.
+# --compile-bytecode: pip's default, so that no process compiles the packages again.
+UV_VERSION := 0.13.9
+UV_INSTALL := UV_NATIVE_TLS=1 $(BIN)/uv pip install --quiet --compile-bytecode
+
+$(STAMP)/uv:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@mkdir -p $(STAMP) && touch $@
+
+$(STAMP)/venv: requirements-dev.txt pyproject.toml layers/core/requirements.txt $(STAMP)/uv
+	$(UV_INSTALL) --python $(BIN)/python -r requirements-dev.txt -e .
 	@mkdir -p $(STAMP) && touch $@
 
 # SAM CLI pins older boto3/pydantic, so it lives in a virtualenv of its own.
-$(STAMP)/sam: requirements-sam.txt
+$(STAMP)/sam: requirements-sam.txt $(STAMP)/uv
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_BIN)/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	$(UV_INSTALL) --python $(SAM_BIN)/python -r requirements-sam.txt
 	@mkdir -p $(STAMP) && touch $@
 
 # checkov pins its own dependency tree (boto3, pydantic, ...): a third virtualenv.
-$(STAMP)/checkov: requirements-checkov.txt
+$(STAMP)/checkov: requirements-checkov.txt $(STAMP)/uv
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_BIN)/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	$(UV_INSTALL) --python $(CHECKOV_BIN)/python -r requirements-checkov.txt
 	@mkdir -p $(STAMP) && touch $@
 
 lint: $(STAMP)/venv
