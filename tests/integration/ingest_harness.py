@@ -21,7 +21,6 @@ from offline.lambda_runtime import (
     SqsEventSource,
     context_for,
     load_handler,
-    shared_botocore_data,
 )
 from offline.provision import Provisioner, Stack
 
@@ -119,8 +118,7 @@ class IngestHarness:
 
 def build_harness(extra_parameters: dict[str, str] | None = None) -> IngestHarness:
     """Provision the stack in the active moto mock and load the ingest handler."""
-    with shared_botocore_data():  # the session reads no service model the handlers read
-        session = boto3.session.Session(region_name="us-east-1")
+    session = boto3.session.Session(region_name="us-east-1")
     stack = Provisioner(session, parameters={**PARAMETERS, **(extra_parameters or {})}).provision()
     upload_example_data(session.client("s3", region_name="us-east-1"))
     harness = IngestHarness(session, stack, None, None)  # type: ignore[arg-type]

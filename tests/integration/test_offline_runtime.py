@@ -23,9 +23,12 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
+from botocore.exceptions import UnknownServiceError
+from botocore.loaders import JSONFileLoader, Loader
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
 from moto.core.base_backend import BaseBackend
+from moto.core.loaders import create_loader as moto_loader
 from moto.dynamodb.models import dynamodb_backends
 from moto.moto_server import werkzeug_app
 from moto.s3.models import s3_backends
@@ -38,6 +41,7 @@ from offline import in_process_http
 from offline.lambda_runtime import (
     HANDLER_MODULE_PREFIX,
     SQS_INITIAL_CONCURRENCY,
+    install_shared_botocore_models,
     lambda_environment,
     sqs_concurrency,
 )
@@ -816,3 +820,52 @@ def test_presigned_urls_and_other_endpoints_are_signed_as_before(tmp_path: Path)
             stop_serving()
     finally:
         undo()
+
+
+# --- botocore's loaders share what they parsed -------------------------------------------------
+
+
+def test_sessions_parse_each_model_once_and_answer_as_their_own_loader(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    parsed: list[str] = []
+    original_load = JSONFileLoader.load_file
+
+    def load_file(loader: JSONFileLoader, file_path: str) -> Any:
+        parsed.append(file_path)
+        return original_load(loader, file_path)
+
+    monkeypatch.setattr(JSONFileLoader, "load_file", load_file)
+    private = Loader().load_service_model("sagemaker", "service-2")
+    private_moto = moto_loader().load_service_model("sagemaker", "service-2")
+    undo = install_shared_botocore_models()
+    try:
+        parsed.clear()
+        sessions = [boto3.session.Session(region_name=REGION) for _ in range(3)]
+        for session in sessions:
+            session.client("sagemaker")
+        models = [s._session.get_component("data_loader") for s in sessions]
+        shared = [loader.load_service_model("sagemaker", "service-2") for loader in models]
+        # parsed once for three sessions (or not at all: an offline stack of this process
+        # parsed it already), the same object for each
+        assert sum(p.endswith("sagemaker/2017-07-24/service-2") for p in parsed) <= 1
+        assert all(model is shared[0] for model in shared)
+        assert shared[0] == private
+        # moto's loader merges other extras: its own entry, as it computes it alone
+        moto_model = moto_loader().load_service_model("sagemaker", "service-2")
+        assert moto_model == private_moto and moto_model is not shared[0]
+        # a search path added after the loader was made (as boto3 does) is honoured
+        model_dir = tmp_path / "example" / "2026-01-01"
+        model_dir.mkdir(parents=True)
+        (model_dir / "service-2.json").write_text(json.dumps({"metadata": {}, "shapes": {}}))
+        with_path, without = Loader(), Loader()
+        with_path.search_paths.append(str(tmp_path))
+        assert with_path.load_service_model("example", "service-2") == {
+            "metadata": {},
+            "shapes": {},
+        }
+        with pytest.raises(UnknownServiceError):
+            without.load_service_model("example", "service-2")
+    finally:
+        undo()
+    assert type(Loader()._cache) is dict  # undone: new loaders keep their own cache again
