@@ -55,7 +55,6 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 )
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
-from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from offline import in_process_http
 from offline.autopilot_simulator import AutopilotSimulator, ScaledClock
@@ -144,29 +143,36 @@ def _quiet() -> Callable[[], None]:
     return undo
 
 
-def install_step_functions_caches() -> Callable[[], None]:
-    """Stop moto's Step Functions redoing, for every execution, work whose result never changes.
+# Step Functions definitions parsed in this process (install_step_functions_caches): kept for
+# its life, as the tests and an offline stack provision the same few definitions again.
+_PROGRAMS: dict[str, Any] = {}
+_PROGRAMS_LOCK = threading.RLock()
 
-    moto parses the whole definition with its ANTLR grammar (pure Python: about a quarter of a
-    second for FinalizeJob's) when each execution starts, compiles a JSONPath (a fresh yacc
-    parser) each time one is evaluated, and creates a boto3 client for every task it runs.
-    In a burst that was most of the offline stack's CPU. A parsed program is immutable (its
-    components hold declarations; an execution's state lives in its own Environment), compiled
-    JSONPaths too, and boto3 clients are thread-safe: so each is made once and shared.
-    Returns the undo."""
+
+def install_step_functions_caches() -> Callable[[], None]:
+    """Stop moto's Step Functions redoing work whose result never changes.
+
+    moto parses a whole definition with its ANTLR grammar (pure Python: a quarter of a second
+    for FinalizeJob's when warm, two and a half seconds for the first of a process) when
+    CreateStateMachine validates it and again when each execution starts; it compiles a
+    JSONPath (a fresh yacc parser) each time one is evaluated, and creates a boto3 client
+    for every task it runs. In a burst that was most of the offline stack's CPU. A parsed
+    program is immutable (its components hold declarations; an execution's state lives in
+    its own Environment), compiled JSONPaths too, and boto3 clients are thread-safe: so each
+    is made once and shared. Parsed definitions are kept for the process (``_PROGRAMS``): a
+    definition that does not parse raises as before and is not kept. Returns the undo."""
     lock = threading.RLock()
-    programs: dict[str, Any] = {}
     clients: dict[tuple[Any, ...], Any] = {}
     make_client = boto_client.boto_client_for
+    parse = AmazonStateLanguageParser.parse
 
-    # Made under the lock: a burst starts dozens of executions at once, and each would
-    # otherwise parse (or create) the same thing in parallel.
-    def evaluation_entrypoint(worker: Any) -> Any:
-        definition = worker._evaluation_details.state_machine_details.definition
-        with lock:
-            if definition not in programs:
-                programs[definition] = AmazonStateLanguageParser.parse(definition)[0]
-            return programs[definition]
+    # Under the lock: a burst starts dozens of executions at once, and each would otherwise
+    # parse (or create) the same thing in parallel.
+    def parse_once(definition: str) -> Any:
+        with _PROGRAMS_LOCK:
+            if definition not in _PROGRAMS:
+                _PROGRAMS[definition] = parse(definition)
+            return _PROGRAMS[definition]
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
         # moto ignores state_credentials (every client signs as a dummy); the endpoint
@@ -178,7 +184,7 @@ def install_step_functions_caches() -> Callable[[], None]:
             return clients[key]
 
     replaced: list[tuple[Any, str, Any]] = [
-        (ExecutionWorker, "_get_evaluation_entrypoint", evaluation_entrypoint),
+        (AmazonStateLanguageParser, "parse", staticmethod(parse_once)),
         (json_path, "parse", functools.lru_cache(maxsize=4096)(json_path.parse)),
         (result_path, "parse", functools.lru_cache(maxsize=4096)(result_path.parse)),
     ]

@@ -23,7 +23,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
-from botocore.exceptions import UnknownServiceError
+from botocore.exceptions import ClientError, UnknownServiceError
 from botocore.loaders import JSONFileLoader, Loader
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
@@ -199,25 +199,52 @@ def test_executions_of_one_definition_parse_it_once_and_answer_as_before(
     finally:
         for step in reversed(undo):
             step()
-    # CreateStateMachine validates the definition once; four executions share one parse
-    # (moto alone parses at every execution: five in all).
-    assert len(parses) == 2
+    # CreateStateMachine's validation and the four executions share one parse (moto alone
+    # parses for each of them: five in all).
+    assert len(parses) == 1
+
+
+def test_a_definition_that_does_not_parse_is_refused_every_time() -> None:
+    """The parse cache keeps only what parsed: a broken definition is refused as moto alone
+    refuses it, at each attempt."""
+    broken = json.dumps({"StartAt": "Nowhere", "States": {"Nowhere": {"Type": "Unknown"}}})
+    with (
+        lambda_environment(),
+        mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+    ):
+        session = boto3.session.Session(region_name=REGION)
+        sfn = session.client("stepfunctions")
+        role = session.client("iam").create_role(RoleName="broken", AssumeRolePolicyDocument="{}")[
+            "Role"
+        ]["Arn"]
+
+        def refusal(attempt: str) -> Any:
+            with pytest.raises(ClientError) as refused:
+                sfn.create_state_machine(name=attempt, definition=broken, roleArn=role)
+            return refused.value.response["Error"]
+
+        by_moto = refusal("moto")
+        undo = install_step_functions_caches()
+        try:
+            cached = [refusal(f"cached-{n}") for n in range(2)]
+        finally:
+            undo()
+        assert sfn.list_state_machines()["stateMachines"] == []
+    assert "Unknown" in by_moto["Message"]
+    assert cached == [by_moto, by_moto]
 
 
 def test_step_functions_caches_undo_restores_moto() -> None:
     from moto.stepfunctions.parser.asl.utils import boto_client, json_path
-    from moto.stepfunctions.parser.backend.execution_worker import (
-        ExecutionWorker,
-    )
 
     before = (
-        ExecutionWorker.__dict__["_get_evaluation_entrypoint"],
+        AmazonStateLanguageParser.__dict__["parse"],
         json_path.parse,
         boto_client.boto_client_for,
     )
     install_step_functions_caches()()
     after = (
-        ExecutionWorker.__dict__["_get_evaluation_entrypoint"],
+        AmazonStateLanguageParser.__dict__["parse"],
         json_path.parse,
         boto_client.boto_client_for,
     )
