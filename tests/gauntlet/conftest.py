@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.conftest import give_memory_back
 from tests.gauntlet.doors import Gauntlet, gauntlet_stack
 
 
@@ -14,3 +15,5 @@ from tests.gauntlet.doors import Gauntlet, gauntlet_stack
 def gauntlet() -> Iterator[Gauntlet]:
     with gauntlet_stack() as stack:
         yield stack
+    del stack  # nothing of the stack may stay reachable from here
+    give_memory_back(thaw=True)

@@ -27,6 +27,7 @@ from offline.autopilot_simulator import AutopilotSimulator, ManualClock
 from offline.lambda_runtime import SqsEventSource, lambda_environment
 from offline.model_registry import ModelRegistry
 from offline.moto_fixes import moto_as_aws
+from tests.conftest import give_memory_back
 from tests.integration.ingest_harness import IngestHarness
 from tests.integration.jobs_api_harness import ApiHarness, build_api_harness
 from tests.published_events import PublishedEvents
@@ -91,6 +92,8 @@ def shared_stack() -> Iterator[SharedStack]:
         for service in (api.ingest.service, api.service):
             published.watch(service.ingestor.publisher.client)
         yield SharedStack(api, simulator, model_registry, published)
+    del api, simulator, model_registry, published  # nothing may stay reachable from here
+    give_memory_back(thaw=True)
 
 
 def _empty(ingest: IngestHarness, logical_id: str) -> None:
