@@ -709,6 +709,24 @@ class _MotoServer(ThreadedMotoServer):
             )
 
 
+def _api_port_error(port: int, exc: OSError) -> OfflineStartError:
+    return OfflineStartError(
+        f"cannot listen on 127.0.0.1:{port} for the jobs API: "
+        f"{exc.strerror or exc} (pick another --api-port, or 0 for any free one)"
+    )
+
+
+def _refuse_a_busy_api_port(port: int) -> None:
+    """A pinned API port in use fails at once, before seconds of provisioning (the API
+    listens last)."""
+    if port:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as exc:
+                raise _api_port_error(port, exc) from None
+
+
 def _pid_alive(pid: Any) -> bool:
     if not isinstance(pid, int) or pid <= 0:
         return False
@@ -781,6 +799,7 @@ class OfflineStack:
         options = self.options
         self._saved_environ = dict(os.environ)
         claim_state_dir(options.state_dir)
+        _refuse_a_busy_api_port(options.api_port)
         if options.quiet:  # before the first request: moto's request log stays off the terminal
             self._undo.append(_quiet())
         self.server = _MotoServer(ip_address="127.0.0.1", port=options.port, verbose=False)
@@ -974,11 +993,8 @@ class OfflineStack:
             )
             try:
                 self.api_url = api.start()
-            except OSError as exc:
-                raise OfflineStartError(
-                    f"cannot listen on 127.0.0.1:{self.options.api_port} for the jobs API: "
-                    f"{exc.strerror or exc} (pick another --api-port, or 0 for any free one)"
-                ) from None
+            except OSError as exc:  # taken since start() asked
+                raise _api_port_error(self.options.api_port, exc) from None
             self.apis.append(api)
 
     def _loop(
