@@ -17,7 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 
 
-class _CfnLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (the wheels are): the template is read by
+# every provisioned stack and at the import of several test modules, and the pure-Python
+# parser took about half a second for it. The constructors are PyYAML's either way.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CfnLoader(_SafeLoader):  # type: ignore[misc,valid-type]
     """SafeLoader that turns ``!Ref X`` into ``{"Ref": "X"}`` and ``!Sub s`` into
     ``{"Fn::Sub": s}`` (and so on), the JSON form of CloudFormation's short tags."""
 

@@ -672,3 +672,20 @@ def test_submitting_doors_get_the_allowed_endpoint_names(function: str) -> None:
     variables = RESOURCES[function]["Properties"]["Environment"]["Variables"]
     assert variables["POLICY_ALLOWED_ENDPOINT_NAMES"] == {"Ref": "AllowedEndpointNames"}
     assert TEMPLATE["Parameters"]["AllowedEndpointNames"]["Default"] == ""
+
+
+def test_the_template_reads_the_same_with_libyaml_as_with_pure_python() -> None:
+    """load_template parses with libyaml when PyYAML has it: the same document as PyYAML's
+    own parser gives, short tags included."""
+    import yaml
+
+    from offline import template
+
+    class PurePython(yaml.SafeLoader):
+        pass
+
+    PurePython.add_multi_constructor("!", template._construct_tag)
+    expected = yaml.load(template.TEMPLATE.read_text(encoding="utf-8"), Loader=PurePython)
+    assert template.load_template() == expected
+    text = json.dumps(expected)
+    assert '{"Fn::Sub": ' in text and '{"Ref": ' in text  # the short tags, in JSON form
