@@ -23,7 +23,9 @@ EXAMPLES = ROOT / "examples" / "manifests"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfflineStack]:
-    options = OfflineOptions(state_dir=tmp_path_factory.mktemp("offline"), speed=600.0)
+    # 1200: a tabular job runs 1-3 s. Nothing here watches for a window of a job's life (the
+    # stop in test_resubmit follows the submit at once), so only the waits get shorter.
+    options = OfflineOptions(state_dir=tmp_path_factory.mktemp("offline"), speed=1200.0)
     with OfflineStack(options) as running:
         upload_example_data(running.client("s3"))
         yield running
