@@ -677,6 +677,16 @@ class OfflineStartError(Exception):
     message for the person who started it."""
 
 
+def _bind_error(host: str, port: int) -> OSError | None:
+    """Why ``port`` cannot be listened on now (None: it can)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc
+    return None
+
+
 class _MotoServer(ThreadedMotoServer):
     """moto's threaded server, but a port in use fails ``start`` at once: moto's own waits
     forever for a server that never came up (its thread died on the bind)."""
@@ -694,11 +704,7 @@ class _MotoServer(ThreadedMotoServer):
 
     def start(self) -> None:
         if self._port:  # ask first: werkzeug would print its own advice on stderr
-            with socket.socket() as probe:
-                try:
-                    probe.bind((self._ip_address, self._port))
-                except OSError as exc:
-                    self.bind_error = exc
+            self.bind_error = _bind_error(self._ip_address, self._port)
         if self.bind_error is None:
             super().start()
         if self.bind_error is not None:
@@ -719,12 +725,9 @@ def _api_port_error(port: int, exc: OSError) -> OfflineStartError:
 def _refuse_a_busy_api_port(port: int) -> None:
     """A pinned API port in use fails at once, before seconds of provisioning (the API
     listens last)."""
-    if port:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError as exc:
-                raise _api_port_error(port, exc) from None
+    error = _bind_error("127.0.0.1", port) if port else None
+    if error is not None:
+        raise _api_port_error(port, error)
 
 
 def _pid_alive(pid: Any) -> bool:

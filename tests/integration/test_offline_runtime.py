@@ -811,7 +811,7 @@ class _Raw(io.BytesIO):
         yield self.read()
 
 
-def test_presigned_urls_and_other_endpoints_are_signed_as_before(tmp_path: Path) -> None:
+def test_presigned_urls_and_other_endpoints_are_signed_as_before() -> None:
     def sqs(endpoint: str | None = None) -> Any:
         return boto3.client(
             "sqs",
