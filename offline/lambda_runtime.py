@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.loaders import JSONFileLoader, Loader
-
 from offline.provision import FunctionSpec
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -80,68 +78,6 @@ def context_for(spec: FunctionSpec) -> LambdaContext:
         invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{spec.name}",
         log_group_name=f"/aws/lambda/{spec.name}",
     )
-
-
-# Everything botocore's loaders of this process parsed, under what each answer depends on.
-_PARSED: dict[tuple[Any, ...], Any] = {}
-
-
-class _SharedLoaderCache:
-    """A botocore ``Loader``'s cache (``instance_cache`` keeps each parsed file and merged
-    model there), kept for every loader of the process in one dictionary, under what a
-    loader's answer depends on: its class (moto's reads other extras), its file loader's
-    class, its search paths (boto3 appends one after creating it: read at each lookup) and
-    its extras types. Each loader answers as its own cache would; only the parsing is
-    done once."""
-
-    __slots__ = ("_loader",)
-
-    def __init__(self, loader: Loader) -> None:
-        self._loader = loader
-
-    def _key(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
-        loader = self._loader
-        return (
-            type(loader),
-            type(loader.file_loader),
-            tuple(loader.search_paths),
-            tuple(loader._extras_types),
-            key,
-        )
-
-    def __contains__(self, key: tuple[Any, ...]) -> bool:
-        return self._key(key) in _PARSED
-
-    def __getitem__(self, key: tuple[Any, ...]) -> Any:
-        return _PARSED[self._key(key)]
-
-    def __setitem__(self, key: tuple[Any, ...], value: Any) -> None:
-        _PARSED[self._key(key)] = value
-
-
-def install_shared_botocore_models() -> Callable[[], None]:
-    """Every botocore session reads and parses the service models' JSON again (each
-    session has a loader of its own): on AWS a process makes a handful, but a test or an
-    offline stack makes one per handler cold start, per provisioned stack and per Step
-    Functions task. Parsing SageMaker's model alone costs tens of milliseconds, and each
-    copy keeps a few hundred thousand objects alive for the collector to walk (measured:
-    4,300 parses, 37 s, in the integration and unit tests). Loaders created from now on
-    that read botocore's JSON files share what they parsed (``_SharedLoaderCache``);
-    botocore already shares a loaded model between the clients of one session and never
-    changes it. Returns the undo (loaders created meanwhile keep sharing)."""
-    original = Loader.__init__
-
-    def __init__(loader: Loader, *args: Any, **kwargs: Any) -> None:
-        original(loader, *args, **kwargs)
-        if type(loader.file_loader) is JSONFileLoader:  # reads files, keeps no state
-            loader._cache = _SharedLoaderCache(loader)
-
-    Loader.__init__ = __init__  # type: ignore[method-assign]
-
-    def uninstall() -> None:
-        Loader.__init__ = original  # type: ignore[method-assign]
-
-    return uninstall
 
 
 def load_handler(spec: FunctionSpec, environ: Mapping[str, str] | None = None) -> Handler:

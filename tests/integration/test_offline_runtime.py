@@ -41,7 +41,6 @@ from offline import in_process_http
 from offline.lambda_runtime import (
     HANDLER_MODULE_PREFIX,
     SQS_INITIAL_CONCURRENCY,
-    install_shared_botocore_models,
     lambda_environment,
     sqs_concurrency,
 )
@@ -54,6 +53,7 @@ from offline.stack import (
     install_backend_url_cache,
     install_s3_prefixed_version_listing,
     install_server_dispatch_cache,
+    install_shared_botocore_models,
     install_sqs_retention_check,
     install_sqs_send_without_counting,
     install_step_functions_caches,
