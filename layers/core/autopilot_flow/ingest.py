@@ -212,6 +212,13 @@ def answer_key(prefix: str, manifest_key: str, version_id: str | None = None) ->
     return key
 
 
+def _whole_size(response: dict[str, Any]) -> int:
+    """The whole object's size from a ranged GET's answer: ``Content-Range: bytes 0-N/SIZE``
+    (or, had S3 sent the whole object, its length)."""
+    whole = str(response.get("ContentRange") or "").rpartition("/")[2]
+    return int(whole) if whole.isdigit() else int(response.get("ContentLength") or 0)
+
+
 # S3's answers to a conditional write or delete that lost a race (or found no object).
 _LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404", "412")
 FILING_ATTEMPTS = 4
@@ -472,31 +479,35 @@ class Ingestor:
         return self._submit(source, job_name, result, digest, last_attempt=last_attempt)
 
     def _read(self, obj: ManifestObject) -> tuple[bytes, Issue | None]:
-        """The manifest's bytes, never more than the limit (a larger object is not read)."""
+        """The manifest's bytes, never more than the limit (a larger object is not read).
+
+        One ranged GET: its Content-Range names the object's whole size, so a larger object
+        is refused without reading its body (a HEAD first would be a second request)."""
         kwargs: dict[str, Any] = {"Bucket": obj.bucket, "Key": obj.key}
         if obj.version_id:
             kwargs["VersionId"] = obj.version_id
         try:
-            head = self.s3.head_object(**kwargs)
-            size = int(head["ContentLength"])
-            if size > MAX_MANIFEST_BYTES:
-                return b"", Issue(
-                    (),
-                    "parse.too_large",
-                    f"the manifest is {size:,} bytes; the limit is {MAX_MANIFEST_BYTES:,} "
-                    "(1 MiB). It was not read.",
-                )
-            if size == 0:
-                return b"", None  # a ranged GET of an empty object is an InvalidRange error
-            body = self.s3.get_object(**kwargs, Range=f"bytes=0-{MAX_MANIFEST_BYTES}")["Body"]
-            data: bytes = body.read(MAX_MANIFEST_BYTES + 1)
+            response = self.s3.get_object(**kwargs, Range=f"bytes=0-{MAX_MANIFEST_BYTES}")
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
+            if code == "InvalidRange":
+                return b"", None  # S3's answer to a range of an empty object: nothing to read
             if code in ("404", "NoSuchKey", "NoSuchVersion", "403", "AccessDenied"):
                 return b"", Issue(
                     (), "io.unreadable", f"cannot read {obj.uri} ({code}); was it deleted?"
                 )
             raise
+        body = response["Body"]
+        size = _whole_size(response)
+        if size > MAX_MANIFEST_BYTES:
+            body.close()
+            return b"", Issue(
+                (),
+                "parse.too_large",
+                f"the manifest is {size:,} bytes; the limit is {MAX_MANIFEST_BYTES:,} "
+                "(1 MiB). It was not read.",
+            )
+        data: bytes = body.read(MAX_MANIFEST_BYTES + 1)
         return data, None
 
     def _submit(

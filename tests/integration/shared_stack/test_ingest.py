@@ -412,6 +412,65 @@ def test_bad_files_get_a_rejection_report(
     assert stored["Body"].read() == body
 
 
+class _ReadsOf:
+    """What the ingest handler asks S3 about one key, and how many bytes of it it reads."""
+
+    def __init__(self, client: Any, key: str) -> None:
+        self.key, self.calls, self.bytes_read = key, [], 0
+        self.client = client
+        client.meta.events.register("before-parameter-build.s3", self._call)
+        client.meta.events.register("after-call.s3.GetObject", self._answered)
+
+    def _call(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        if params.get("Key") == self.key:
+            self.calls.append((model.name, params.get("Range")))
+
+    def _answered(self, parsed: dict[str, Any], **_: Any) -> None:
+        body = parsed.get("Body")
+        if body is None or not self.calls or self.calls[-1][0] != "GetObject":
+            return
+        read = body.read
+
+        def counting(amount: int | None = None) -> bytes:
+            data: bytes = read(amount)
+            self.bytes_read += len(data)
+            return data
+
+        body.read = counting
+
+    def close(self) -> None:
+        self.client.meta.events.unregister("before-parameter-build.s3", self._call)
+        self.client.meta.events.unregister("after-call.s3.GetObject", self._answered)
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("small.yaml", b"AutoMLJobName: x\n"),
+        ("empty.yaml", b""),
+        ("huge.yaml", BAD_FILES["huge.yaml"][0]),
+    ],
+)
+def test_a_manifest_is_read_with_one_ranged_get_and_a_huge_one_is_never_read(
+    name: str, body: bytes, stack: StackForTest, harness: IngestHarness, request: Any
+) -> None:
+    key = f"manifests/{named(stack, name)}"
+    reads = _ReadsOf(harness.service.ingestor.s3, key)
+    request.addfinalizer(reads.close)
+    harness.upload(key, body)
+    harness.source.drain()
+    # read with one request, no HEAD first (S3's Content-Range tells the whole size); the two
+    # HEADs after it are the answer's filing, asking which version is the key's newest
+    filing = [("HeadObject", None)] * 2
+    assert reads.calls == [("GetObject", "bytes=0-1048576"), *filing]
+    assert reads.bytes_read == (len(body) if len(body) <= 1024 * 1024 else 0)
+    report = harness.read_json(key.replace("manifests/", "rejections/", 1) + ".json")
+    if name == "huge.yaml":
+        (error,) = report["errors"]
+        assert error["code"] == "parse.too_large"
+        assert f"the manifest is {len(body):,} bytes" in error["message"]
+
+
 def test_role_not_allowed(stack: StackForTest, harness: IngestHarness, subscriber: str) -> None:
     request = example_request(stack, "churn-tabular.yaml")
     request["RoleArn"] = "arn:aws:iam::111122223333:role/Administrator"
