@@ -695,3 +695,72 @@ def moto_as_aws() -> Iterator[None]:
     finally:
         for step in reversed(undo):
             step()
+
+
+def install_sqs_message_move_tasks() -> Callable[[], None]:
+    """StartMessageMoveTask and ListMessageMoveTasks, which moto does not implement (its
+    server answers 500), so that operations.md's redrive works offline. AWS moves a DLQ's
+    messages back to the queues that sent them (or to DestinationArn) asynchronously, at up to
+    MaxNumberOfMessagesPerSecond; offline every visible message moves at once and the task is
+    COMPLETED when listed. Returns the undo."""
+    from moto.core.responses import ActionResult  # noqa: PLC0415
+    from moto.sqs.responses import SQSResponse  # noqa: PLC0415
+
+    tasks: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def start_message_move_task(response: Any) -> Any:
+        backend = response.sqs_backend
+        source_arn = str(response._get_param("SourceArn"))
+        destination_arn = response._get_param("DestinationArn")
+        dead_letters = backend.get_queue(source_arn.rsplit(":", 1)[-1])
+        if destination_arn:
+            targets = [backend.get_queue(str(destination_arn).rsplit(":", 1)[-1])]
+        else:
+            targets = backend.list_dead_letter_source_queues(dead_letters.name)
+        moved = 0
+        with lock:
+            for message in list(dead_letters.messages):
+                for target in targets[:1]:  # AWS: back to the queue that sent it
+                    backend.send_message(
+                        target.name, message.body, message_attributes=message.message_attributes
+                    )
+                dead_letters._messages.remove(message)
+                moved += 1
+            handle = f"offline-move-{len(tasks) + 1}"
+            tasks.append(
+                {
+                    "TaskHandle": handle,
+                    "Status": "COMPLETED",
+                    "SourceArn": source_arn,
+                    "DestinationArn": destination_arn
+                    or (targets[0].queue_arn if targets else None),
+                    "ApproximateNumberOfMessagesMoved": moved,
+                    "ApproximateNumberOfMessagesToMove": moved,
+                    "StartedTimestamp": int(time.time() * 1000),
+                }
+            )
+        return ActionResult({"TaskHandle": handle})
+
+    def list_message_move_tasks(response: Any) -> Any:
+        source_arn = response._get_param("SourceArn")
+        with lock:
+            found = [dict(t) for t in tasks if t["SourceArn"] == source_arn]
+        return ActionResult({"Results": list(reversed(found))})
+
+    added = {
+        "start_message_move_task": start_message_move_task,
+        "list_message_move_tasks": list_message_move_tasks,
+    }
+    saved = {name: SQSResponse.__dict__.get(name) for name in added}
+    for name, method in added.items():
+        setattr(SQSResponse, name, method)
+
+    def uninstall() -> None:
+        for name, original in saved.items():
+            if original is None:
+                delattr(SQSResponse, name)
+            else:
+                setattr(SQSResponse, name, original)
+
+    return uninstall

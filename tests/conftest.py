@@ -92,7 +92,7 @@ def _moto_speedups(request: pytest.FixtureRequest) -> Iterator[None]:
     if request.module.__name__ in TESTS_OF_THE_SPEEDUPS:
         yield
         return
-    from offline.stack import install_moto_speedups
+    from offline.moto_speedups import install_moto_speedups
 
     undo = install_moto_speedups(STEP_FUNCTIONS_SPEED)
     yield

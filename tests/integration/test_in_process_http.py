@@ -1,5 +1,5 @@
 """In-process requests to the offline moto server (offline/in_process_http.py) and the two
-per-request moto fixes beside it (offline/stack.py): each keeps the answers moto gave.
+per-request moto fixes beside it (offline/moto_speedups.py): each keeps the answers moto gave.
 
 The environ an in-process request builds is checked against the one werkzeug's own server,
 with moto's request handler, builds for the same request sent over a real socket.
@@ -30,12 +30,8 @@ from moto.sqs.responses import SQSResponse
 from werkzeug.serving import make_server
 
 from offline import in_process_http
-from offline.stack import (
-    OfflineOptions,
-    OfflineStack,
-    install_events_input_path_cache,
-    install_response_action_lookup,
-)
+from offline.moto_speedups import install_events_input_path_cache, install_response_action_lookup
+from offline.stack import OfflineOptions, OfflineStack
 
 # What differs between two requests whatever the transport: the socket, the peer's port,
 # the server's name for itself, and the body stream object.

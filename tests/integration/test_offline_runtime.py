@@ -1,6 +1,6 @@
 """The offline stack's speed fixes keep AWS's behaviour, and a stopped stack leaves nothing.
 
-Each moto speed fix (offline/stack.py) is checked twice: the answers are the ones moto gave
+Each moto speed fix (offline/moto_speedups.py) is checked twice: the answers are the ones moto gave
 without it, and the work it removes is really gone (the costs a burst measured: parsing the
 state machine per execution, copying the whole bucket per ListObjectVersions, computing the
 queue's attributes per received message, finding the backend per request).
@@ -13,6 +13,7 @@ import io
 import json
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,12 +46,11 @@ from offline.lambda_runtime import (
     sqs_concurrency,
 )
 from offline.moto_fixes import install_aws_sdk_error_names
-from offline.stack import (
+from offline.moto_speedups import (
     UNCHECKED_SIGNATURE,
-    OfflineOptions,
-    OfflineStack,
     copy_json,
     install_backend_url_cache,
+    install_dynamodb_update_expression_cache,
     install_s3_prefixed_version_listing,
     install_server_dispatch_cache,
     install_shared_botocore_models,
@@ -60,8 +60,8 @@ from offline.stack import (
     install_step_functions_clock,
     install_step_functions_json_copies,
     install_unchecked_signatures,
-    scale_watch_overlap,
 )
+from offline.stack import OfflineOptions, OfflineStack, scale_watch_overlap
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -896,3 +896,196 @@ def test_sessions_parse_each_model_once_and_answer_as_their_own_loader(
     finally:
         undo()
     assert type(Loader()._cache) is dict  # undone: new loaders keep their own cache again
+
+
+# --- DynamoDB: an update expression is parsed and checked once ------------------------------------
+
+RECORD_STATE = (
+    "SET jobStatus = :status, observedAt = :now, jobName = if_not_exists(jobName, :name), "
+    "stateHistory = list_append(if_not_exists(stateHistory, :none), :seen)"
+)
+# (Key, UpdateExpression, ExpressionAttributeNames, ExpressionAttributeValues, condition)
+UPDATES: list[tuple[str, str, dict[str, str], dict[str, Any], str | None]] = [
+    (
+        "a",
+        RECORD_STATE,
+        {},
+        {
+            ":status": {"S": "InProgress"},
+            ":now": {"S": "t1"},
+            ":name": {"S": "a"},
+            ":none": {"L": []},
+            ":seen": {"L": [{"S": "InProgress"}]},
+        },
+        "attribute_not_exists(jobStatus)",
+    ),
+    # the same expression on the item it made: the condition now fails
+    (
+        "a",
+        RECORD_STATE,
+        {},
+        {
+            ":status": {"S": "Completed"},
+            ":now": {"S": "t2"},
+            ":name": {"S": "a"},
+            ":none": {"L": []},
+            ":seen": {"L": [{"S": "Completed"}]},
+        },
+        "attribute_not_exists(jobStatus)",
+    ),
+    # and again, with the values of the state it holds: it appends
+    (
+        "a",
+        RECORD_STATE,
+        {},
+        {
+            ":status": {"S": "Completed"},
+            ":now": {"S": "t3"},
+            ":name": {"S": "ignored"},
+            ":none": {"L": []},
+            ":seen": {"L": [{"S": "Completed"}]},
+        },
+        "jobStatus = :prev",
+    ),
+    (
+        "b",
+        "SET n = :one, tags = :set, gone = :one",
+        {},
+        {":one": {"N": "1"}, ":set": {"SS": ["x", "y"]}},
+        None,
+    ),
+    (
+        "b",
+        "ADD n :one DELETE tags :x REMOVE gone",
+        {},
+        {":one": {"N": "2"}, ":x": {"SS": ["x"]}},
+        None,
+    ),
+    ("b", "SET a = :v SET b = :v", {}, {":v": {"S": "v"}}, None),  # two SET clauses
+    ("b", "SET m = :v, m.inner = :v", {}, {":v": {"S": "v"}}, None),  # overlapping paths
+    ("b", "SET pk = :v", {}, {":v": {"S": "v"}}, None),  # the key itself
+    ("b", "SET #n = :v", {"#n": "pk"}, {":v": {"S": "v"}}, None),  # the key, by a name
+    ("b", "SET #n = :v", {"#n": "other"}, {":v": {"S": "v"}}, None),  # same text, allowed
+    ("b", "SET #n = :v", {"#n": "pk"}, {":v": {"S": "v"}}, None),  # refused again
+    ("b", "SET #n = :v", {"#m": "x"}, {":v": {"S": "v"}}, None),  # a name not given
+    ("b", "SET a = :missing", {}, {":v": {"S": "v"}}, None),  # a value not given
+    ("b", "SET a = ", {}, {":v": {"S": "v"}}, None),  # not an expression
+    ("b", "ADD n :v", {}, {":v": {"S": "text"}}, None),  # ADD of a string to a number
+    ("b", "SET l = list_append(n, :v)", {}, {":v": {"L": []}}, None),  # not a list
+    ("c", "SET a = :v SET b = :v", {}, {":v": {"S": "v"}}, None),  # refused on a new item too
+    ("c", "SET p.q = :v", {}, {":v": {"S": "v"}}, None),  # a path below nothing
+]
+
+
+def _update_answers(dynamodb: Any, table: str) -> list[Any]:
+    """Each of UPDATES, twice, as moto answers it (the new item, or the error), and then the
+    table's items."""
+    answers: list[Any] = []
+    for _ in range(2):
+        for key, expression, names, values, condition in UPDATES:
+            request: dict[str, Any] = {
+                "TableName": table,
+                "Key": {"pk": {"S": key}},
+                "UpdateExpression": expression,
+                "ExpressionAttributeValues": {**values, ":prev": {"S": "Completed"}}
+                if condition and ":prev" in condition
+                else values,
+                "ReturnValues": "ALL_NEW",
+            }
+            if names:
+                request["ExpressionAttributeNames"] = names
+            if condition:
+                request["ConditionExpression"] = condition
+            try:
+                answers.append(dynamodb.update_item(**request).get("Attributes"))
+            except ClientError as error:
+                answers.append(
+                    (error.response["Error"]["Code"], error.response["Error"]["Message"])
+                )
+    items = dynamodb.scan(TableName=table)["Items"]
+    answers.append(sorted(items, key=lambda item: item["pk"]["S"]))
+    return answers
+
+
+def _table(dynamodb: Any, name: str) -> str:
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def test_update_expressions_are_parsed_and_checked_once_and_answered_as_moto(
+    aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.parsing import ast_nodes, expressions, validators
+
+    dynamodb = aws.client("dynamodb")
+    parsed: list[str] = []
+    checked: list[str] = []  # each count of a tree's clauses
+    make, traverse = (
+        expressions.UpdateExpressionParser.make.__func__,
+        ast_nodes.DepthFirstTraverser.traverse,
+    )
+
+    def counting_make(cls: type, text: str) -> Any:
+        parsed.append(text)
+        return make(cls, text)
+
+    def counting_traverse(self: Any, node: Any) -> Any:
+        if isinstance(self, validators.ActionCountValidator):
+            checked.append(type(self).__name__)
+        return traverse(self, node)
+
+    monkeypatch.setattr(expressions.UpdateExpressionParser, "make", classmethod(counting_make))
+    monkeypatch.setattr(ast_nodes.DepthFirstTraverser, "traverse", counting_traverse)
+    try:
+        moto_answers = _update_answers(dynamodb, _table(dynamodb, "moto"))
+        moto_parsed, moto_checked = len(parsed), len(checked)
+        parsed.clear()
+        checked.clear()
+        undo = install_dynamodb_update_expression_cache()
+        try:
+            cached_answers = _update_answers(dynamodb, _table(dynamodb, "cached"))
+            cached_parsed, cached_checked = list(parsed), len(checked)
+            parsed.clear()
+            checked.clear()
+            # an expression seen before, on new items: neither parsed nor counted again
+            for key in ("d", "e", "f"):
+                dynamodb.update_item(
+                    TableName="cached",
+                    Key={"pk": {"S": key}},
+                    UpdateExpression=UPDATES[0][1],
+                    ExpressionAttributeValues=UPDATES[0][3],
+                )
+            assert parsed == [] and checked == []
+        finally:
+            undo()
+    finally:
+        monkeypatch.undo()
+    assert cached_answers == moto_answers
+    # every answer above was compared: some refused, with moto's own messages
+    refusals = [a for a in moto_answers if isinstance(a, tuple)]
+    assert {code for code, _ in refusals} == {
+        "ValidationException",
+        "ConditionalCheckFailedException",
+    }
+    assert len(refusals) >= 2 * 11
+    # each expression text parsed once, not twice per request and again for each new item;
+    # one that does not parse is tried every time (and refused every time, as compared above)
+    texts = {expression for _, expression, _, _, _ in UPDATES}
+    unparsable = "SET a = "  # moto strips it first: "SET a ="
+    expected = dict.fromkeys(texts - {unparsable}, 1) | {unparsable.strip(): 2}
+    assert Counter(cached_parsed) == expected
+    # moto alone: up to two parses per request, and a count of clauses per validation
+    assert moto_parsed > 2 * len(UPDATES) > len(cached_parsed)
+    # cached: counted for each combination the first time, and for every refusal by a check
+    # of the expression alone (most of UPDATES)
+    assert 0 < cached_checked < moto_checked
+    # undone: moto's own parser, copy and traversal
+    assert expressions.UpdateExpressionParser.make.__func__ is make
+    assert validators.deepcopy is copy.deepcopy
+    assert ast_nodes.DepthFirstTraverser.traverse is traverse
+    assert "validate" not in validators.UpdateExpressionValidator.__dict__
