@@ -12,6 +12,8 @@ still live, ``AutoML Deployment Rolled Back``; ``rollback`` puts the previous jo
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -164,17 +166,45 @@ def live_job(cli: Any, endpoint: str) -> Any:
     return endpoint_row(cli, endpoint).get("liveJob")
 
 
-def deploy_base(cli: Any, tmp_path: Path, name: str, endpoint: str) -> str:
-    """A first model on ``endpoint`` (a new instance endpoint), deployed at once."""
-    path = manifest(tmp_path, name, endpoint, Registry=None)
-    document = yaml.safe_load(path.read_text())
-    del document["Deployment"]["Strategy"]
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    code, out, err = cli("submit", str(path), "--via", "api", "--wait", "--interval", "0.2")
-    assert code == 0, out + err
-    assert f"endpoint   {endpoint}  DEPLOYED" in out, out
-    assert live_job(cli, endpoint) == name
-    return name
+# The first model of each test's endpoint (a new instance endpoint, deployed at once), by
+# endpoint: the four jobs run side by side, in one job's time rather than four.
+BASES = {
+    "e2e-governed-approve": "e2e-gov-approve-base",
+    "e2e-governed-canary": "e2e-gov-canary-base",
+    "e2e-governed-rollback": "e2e-gov-rollback-base",
+    "e2e-governed-undeploy": "e2e-gov-undeploy-base",
+}
+
+
+def run_cli(stack: OfflineStack, *args: str) -> tuple[int, str, str]:
+    """The CLI against the stack, outside a test (capsys is a test's own)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([*args, "--offline", "--state-dir", str(stack.options.state_dir)])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def bases(stack: OfflineStack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Every endpoint of BASES with its first model live: all submitted, then each watched
+    until it ends, as ``submit --wait`` watches one."""
+    directory = tmp_path_factory.mktemp("bases")
+    for endpoint, name in BASES.items():
+        path = manifest(directory, name, endpoint, Registry=None)
+        document = yaml.safe_load(path.read_text())
+        del document["Deployment"]["Strategy"]
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+        code, out, err = run_cli(stack, "submit", str(path), "--via", "api")
+        assert code == 0, out + err
+    for endpoint, name in BASES.items():
+        code, out, err = run_cli(stack, "watch", name, "--interval", "0.2")
+        assert code == 0, out + err
+        assert f"endpoint   {endpoint}  DEPLOYED" in out, out
+        code, out, err = run_cli(stack, "endpoints", "--json")
+        assert code == 0, err
+        (row,) = [r for r in json.loads(out)["endpoints"] if r["endpointName"] == endpoint]
+        assert row["liveJob"] == name
+    return BASES
 
 
 def config_of(stack: OfflineStack, endpoint: str) -> str:
@@ -184,10 +214,10 @@ def config_of(stack: OfflineStack, endpoint: str) -> str:
 
 
 def test_approval_required_waits_then_the_cli_approval_rolls_out_by_canary(
-    stack: OfflineStack, cli: Any, events: Events, tmp_path: Path
+    stack: OfflineStack, cli: Any, events: Events, bases: dict[str, str], tmp_path: Path
 ) -> None:
     endpoint = "e2e-governed-approve"
-    base = deploy_base(cli, tmp_path, "e2e-gov-approve-base", endpoint)
+    base = bases[endpoint]
     base_config = config_of(stack, endpoint)
     name = "e2e-gov-approve"
     path = manifest(tmp_path, name, endpoint, strategy=canary(alarm(stack, "e2e-approve-5xx")))
@@ -244,10 +274,10 @@ def test_approval_required_waits_then_the_cli_approval_rolls_out_by_canary(
 
 
 def test_a_canary_whose_alarm_fires_while_it_bakes_is_rolled_back(
-    stack: OfflineStack, cli: Any, events: Events, tmp_path: Path
+    stack: OfflineStack, cli: Any, events: Events, bases: dict[str, str], tmp_path: Path
 ) -> None:
     endpoint = "e2e-governed-canary"
-    base = deploy_base(cli, tmp_path, "e2e-gov-canary-base", endpoint)
+    base = bases[endpoint]
     base_config = config_of(stack, endpoint)
     alarm_name = alarm(stack, "e2e-canary-5xx")
     name = "e2e-gov-canary"
@@ -307,10 +337,10 @@ def test_a_canary_whose_alarm_fires_while_it_bakes_is_rolled_back(
 
 
 def test_rollback_puts_the_previous_job_back(
-    stack: OfflineStack, cli: Any, events: Events, tmp_path: Path
+    stack: OfflineStack, cli: Any, events: Events, bases: dict[str, str], tmp_path: Path
 ) -> None:
     endpoint = "e2e-governed-rollback"
-    base = deploy_base(cli, tmp_path, "e2e-gov-rollback-base", endpoint)
+    base = bases[endpoint]
     base_config = config_of(stack, endpoint)
     name = "e2e-gov-rollback-next"
     path = manifest(
@@ -382,7 +412,7 @@ def foreign_endpoint(stack: OfflineStack, name: str) -> None:
 
 
 def test_undeploy_deletes_this_stacks_endpoint_and_refuses_a_foreign_one(
-    stack: OfflineStack, cli: Any, tmp_path: Path
+    stack: OfflineStack, cli: Any, bases: dict[str, str]
 ) -> None:
     foreign = "e2e-hand-made"
     foreign_endpoint(stack, foreign)
@@ -394,7 +424,7 @@ def test_undeploy_deletes_this_stacks_endpoint_and_refuses_a_foreign_one(
     assert code == 1 and "was not created by this stack" in err and "(HTTP 403)" in err
 
     endpoint = "e2e-governed-undeploy"
-    base = deploy_base(cli, tmp_path, "e2e-gov-undeploy-base", endpoint)
+    base = bases[endpoint]
     code, out, err = cli("undeploy", endpoint, "--yes")
     assert code == 0, out + err
     assert endpoint in out and base in out
