@@ -350,6 +350,23 @@ def install_s3_prefixed_version_listing() -> Callable[[], None]:
 _PARSED: dict[tuple[Any, ...], Any] = {}
 
 
+# (file loader class, search paths, data path) -> the file that a loader reads for it.
+_FOUND_FILES: dict[tuple[Any, ...], str | None] = {}
+
+
+def _found_file(loader: Loader, paths: tuple[str, ...], name: Any) -> str | None:
+    """The file ``loader.load_data_with_path(name)`` reads: the first of its search paths
+    that holds it, as botocore looks (None: none does, or the file loader cannot say)."""
+    lookup = (type(loader.file_loader), paths, name)
+    if lookup not in _FOUND_FILES:
+        exists = getattr(loader.file_loader, "exists", None)
+        found = None
+        if exists is not None and isinstance(name, str):
+            found = next((p for p in loader._potential_locations(name) if exists(p)), None)
+        _FOUND_FILES[lookup] = found
+    return _FOUND_FILES[lookup]
+
+
 class _SharedLoaderCache:
     """A botocore ``Loader``'s cache (``instance_cache`` keeps each parsed file and merged
     model there), kept for every loader of the process in one dictionary, under what a
@@ -365,13 +382,15 @@ class _SharedLoaderCache:
 
     def _key(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
         loader = self._loader
-        return (
-            type(loader),
-            type(loader.file_loader),
-            tuple(loader.search_paths),
-            tuple(loader._extras_types),
-            key,
-        )
+        paths = tuple(loader.search_paths)
+        if key[:1] == ("load_data_with_path",) and len(key) == 2:
+            # A data file, under the file found: loaders whose search paths differ but find
+            # the same file share one parse (boto3 appends a path that botocore's sessions
+            # lack; each parse of the SageMaker model is tens of megabytes in memory).
+            found = _found_file(loader, paths, key[1])
+            if found is not None:
+                paths = ("found", found)
+        return (type(loader), type(loader.file_loader), paths, tuple(loader._extras_types), key)
 
     def __contains__(self, key: tuple[Any, ...]) -> bool:
         return self._key(key) in _PARSED

@@ -893,6 +893,20 @@ def test_sessions_parse_each_model_once_and_answer_as_their_own_loader(
         }
         with pytest.raises(UnknownServiceError):
             without.load_service_model("example", "service-2")
+        # loaders whose search paths differ but find the same file share its parse; one that
+        # finds another file first reads that one
+        name = "sagemaker/2017-07-24/service-2"
+        appended, shadowed = Loader(), Loader()
+        appended.search_paths.append(str(tmp_path))  # holds no sagemaker: botocore's found
+        shadow = tmp_path / "shadow" / "sagemaker" / "2017-07-24"
+        shadow.mkdir(parents=True)
+        (shadow / "service-2.json").write_text(json.dumps({"metadata": {"shadow": True}}))
+        shadowed.search_paths.insert(0, str(tmp_path / "shadow"))
+        plain_data, plain_path = Loader().load_data_with_path(name)
+        assert appended.load_data_with_path(name) == (plain_data, plain_path)
+        assert appended.load_data_with_path(name)[0] is plain_data
+        assert shadowed.load_data_with_path(name)[0] == {"metadata": {"shadow": True}}
+        assert Loader().load_data_with_path(name)[0] is plain_data
     finally:
         undo()
     assert type(Loader()._cache) is dict  # undone: new loaders keep their own cache again
