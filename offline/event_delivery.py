@@ -24,6 +24,8 @@ from moto.events.models import Archive, Replay, ReplayState, Rule, events_backen
 from moto.moto_api._internal import mock_random
 from moto.utilities.arns import parse_arn
 
+from offline.roomy_stack import call_with_room
+
 LOGGER = logging.getLogger(__name__)
 
 Invoke = Callable[[dict[str, Any]], Any]
@@ -55,8 +57,11 @@ class DaemonPool:
                 future.cancel()
                 return future
             if len(self._threads) < self._workers:  # started on demand: idle pools cost nothing
-                thread = threading.Thread(
-                    target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
+                thread = threading.Thread(  # its frames in a chunk of their own
+                    target=call_with_room,
+                    args=(self._work,),
+                    name=f"{self._name}_{len(self._threads)}",
+                    daemon=True,
                 )
                 self._threads.append(thread)
                 thread.start()

@@ -52,6 +52,7 @@ from offline.moto_fixes import (
 )
 from offline.moto_speedups import install_moto_speedups, install_server_dispatch_cache
 from offline.provision import ACCOUNT, REGION, FunctionSpec, Provisioner, Stack
+from offline.roomy_stack import call_with_room
 
 LOGGER = logging.getLogger(__name__)
 
@@ -495,7 +496,8 @@ class OfflineStack:
                 if idle_max is not None:
                     wait = min(wait * 2, idle_max)
 
-        thread = threading.Thread(target=run, name=name, daemon=True)
+        # In a frame-stack chunk of its own (offline/roomy_stack.py), as every loop thread.
+        thread = threading.Thread(target=call_with_room, args=(run,), name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 
