@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-# Local variables of the roomy frame: 65,536 of them (8 bytes each) make a frame of over
-# 512 KiB, for which CPython maps a 1 MiB chunk (chunk sizes are powers of two).
+# Local variables of the roomy frame: more than 65,536 of them (8 bytes each) make a frame of
+# over 512 KiB, for which CPython maps a 1 MiB chunk (chunk sizes are powers of two).
 ROOM_SLOTS = 65_600
 
 

@@ -918,49 +918,27 @@ RECORD_STATE = (
     "SET jobStatus = :status, observedAt = :now, jobName = if_not_exists(jobName, :name), "
     "stateHistory = list_append(if_not_exists(stateHistory, :none), :seen)"
 )
+
+
+def _state_values(status: str, now: str, name: str) -> dict[str, Any]:
+    """RECORD_STATE's values for one state seen."""
+    return {
+        ":status": {"S": status},
+        ":now": {"S": now},
+        ":name": {"S": name},
+        ":none": {"L": []},
+        ":seen": {"L": [{"S": status}]},
+    }
+
+
+NEW_STATE = "attribute_not_exists(jobStatus)"
 # (Key, UpdateExpression, ExpressionAttributeNames, ExpressionAttributeValues, condition)
 UPDATES: list[tuple[str, str, dict[str, str], dict[str, Any], str | None]] = [
-    (
-        "a",
-        RECORD_STATE,
-        {},
-        {
-            ":status": {"S": "InProgress"},
-            ":now": {"S": "t1"},
-            ":name": {"S": "a"},
-            ":none": {"L": []},
-            ":seen": {"L": [{"S": "InProgress"}]},
-        },
-        "attribute_not_exists(jobStatus)",
-    ),
+    ("a", RECORD_STATE, {}, _state_values("InProgress", "t1", "a"), NEW_STATE),
     # the same expression on the item it made: the condition now fails
-    (
-        "a",
-        RECORD_STATE,
-        {},
-        {
-            ":status": {"S": "Completed"},
-            ":now": {"S": "t2"},
-            ":name": {"S": "a"},
-            ":none": {"L": []},
-            ":seen": {"L": [{"S": "Completed"}]},
-        },
-        "attribute_not_exists(jobStatus)",
-    ),
+    ("a", RECORD_STATE, {}, _state_values("Completed", "t2", "a"), NEW_STATE),
     # and again, with the values of the state it holds: it appends
-    (
-        "a",
-        RECORD_STATE,
-        {},
-        {
-            ":status": {"S": "Completed"},
-            ":now": {"S": "t3"},
-            ":name": {"S": "ignored"},
-            ":none": {"L": []},
-            ":seen": {"L": [{"S": "Completed"}]},
-        },
-        "jobStatus = :prev",
-    ),
+    ("a", RECORD_STATE, {}, _state_values("Completed", "t3", "ignored"), "jobStatus = :prev"),
     (
         "b",
         "SET n = :one, tags = :set, gone = :one",
